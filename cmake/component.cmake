@@ -1,0 +1,16 @@
+# portico_component(NAME DEPS ...): a static library from src/NAME/*.cpp (tests excluded),
+# plus, when the folder has *_test.cpp files, a test executable NAME_tests under CTest.
+function(portico_component name)
+  cmake_parse_arguments(ARG "" "" "DEPS;TEST_DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+  list(REMOVE_ITEM sources ${tests})
+  add_library(portico_${name} STATIC ${sources})
+  target_include_directories(portico_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(portico_${name} PUBLIC ${ARG_DEPS})
+  if(tests)
+    add_executable(${name}_tests ${tests})
+    target_link_libraries(${name}_tests PRIVATE portico_${name} ${ARG_TEST_DEPS} GTest::gmock GTest::gtest_main)
+    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 30 PROPERTIES ENVIRONMENT "PORTICO_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  endif()
+endfunction()

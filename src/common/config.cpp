@@ -1,0 +1,305 @@
+#include "common/config.h"
+
+#include <toml++/toml.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+extern char** environ;
+
+namespace portico {
+namespace {
+
+// One configuration key: where it lives, what it means, how to read and show it.
+struct KeySpec {
+  std::string section;  // empty: top level
+  std::string name;
+  std::string doc;
+  std::string expected;  // what a valid value looks like, for error messages
+  std::function<std::string(const Config&)> show;
+  std::function<bool(Config&, const toml::node&)> set_from_toml;
+  std::function<bool(Config&, const std::string&)> set_from_text;
+};
+
+std::string quote(const std::string& s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(s);
+  return out.str();
+}
+
+template <class Section>
+using SectionOf = Section Config::*;
+
+template <class Section>
+KeySpec int_key(std::string section, std::string name, SectionOf<Section> sec,
+                auto Section::*field, std::int64_t min, std::int64_t max, std::string doc) {
+  using Field = std::remove_reference_t<decltype(std::declval<Section&>().*field)>;
+  auto in_range = [=](Config& c, std::int64_t v) {
+    if (v < min || v > max) return false;
+    (c.*sec).*field = static_cast<Field>(v);
+    return true;
+  };
+  return KeySpec{
+      std::move(section), std::move(name), std::move(doc),
+      "an integer from " + std::to_string(min) + " to " + std::to_string(max),
+      [=](const Config& c) { return std::to_string((c.*sec).*field); },
+      [=](Config& c, const toml::node& n) {
+        auto v = n.value_exact<std::int64_t>();
+        return v && in_range(c, *v);
+      },
+      [=](Config& c, const std::string& text) {
+        std::int64_t v{};
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        return ec == std::errc{} && end == text.data() + text.size() && in_range(c, v);
+      }};
+}
+
+template <class Section>
+KeySpec string_key(std::string section, std::string name, SectionOf<Section> sec,
+                   std::string Section::*field, std::vector<std::string> choices,
+                   std::string doc) {
+  std::string expected = "a string";
+  if (!choices.empty()) {
+    expected = "one of";
+    for (auto& c : choices) expected += " \"" + c + "\"";
+  }
+  auto accept = [=](Config& c, const std::string& v) {
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end())
+      return false;
+    (c.*sec).*field = v;
+    return true;
+  };
+  return KeySpec{std::move(section), std::move(name), std::move(doc), expected,
+                 [=](const Config& c) { return quote((c.*sec).*field); },
+                 [=](Config& c, const toml::node& n) {
+                   auto v = n.value_exact<std::string>();
+                   return v && accept(c, *v);
+                 },
+                 accept};
+}
+
+KeySpec data_dir_key() {
+  auto set = [](Config& c, const std::string& v) {
+    if (v.empty()) return false;
+    c.data_dir = v;
+    return true;
+  };
+  return KeySpec{"", "data_dir",
+                 "Directory for the SQLite database, generated TLS material and snapshots; "
+                 "relative paths are relative to the working directory.",
+                 "a non-empty path", [](const Config& c) { return quote(c.data_dir); },
+                 [=](Config& c, const toml::node& n) {
+                   auto v = n.value_exact<std::string>();
+                   return v && set(c, *v);
+                 },
+                 set};
+}
+
+const std::vector<KeySpec>& key_specs() {
+  static const std::vector<KeySpec> specs = [] {
+    constexpr std::int64_t kMaxPort = 65535;
+    std::vector<KeySpec> s;
+    s.push_back(data_dir_key());
+    // [server]
+    s.push_back(string_key("server", "host", &Config::server, &ServerConfig::host, {},
+                           "Address the listeners bind to."));
+    s.push_back(int_key("server", "https_port", &Config::server, &ServerConfig::https_port, 0,
+                        kMaxPort, "HTTPS port of the control plane and Key Manager; 0 picks a free port."));
+    s.push_back(int_key("server", "http_port", &Config::server, &ServerConfig::http_port, 0,
+                        kMaxPort, "Plain HTTP port; 0 picks a free port."));
+    s.push_back(int_key("server", "threads", &Config::server, &ServerConfig::threads, 0, 256,
+                        "I/O threads, one io_context each; 0 means one per core."));
+    s.push_back(int_key("server", "max_body_bytes", &Config::server,
+                        &ServerConfig::max_body_bytes, 1, std::int64_t{1} << 40,
+                        "Largest request body accepted; larger bodies get 413."));
+    s.push_back(int_key("server", "read_timeout_seconds", &Config::server,
+                        &ServerConfig::read_timeout_seconds, 1, 3600,
+                        "Time allowed to receive a whole request once it has started."));
+    s.push_back(int_key("server", "idle_timeout_seconds", &Config::server,
+                        &ServerConfig::idle_timeout_seconds, 1, 3600,
+                        "Keep-alive connections idle this long are closed."));
+    s.push_back(int_key("server", "drain_timeout_seconds", &Config::server,
+                        &ServerConfig::drain_timeout_seconds, 0, 3600,
+                        "On SIGTERM, how long in-flight requests may take to finish."));
+    // [tls]
+    s.push_back(string_key("tls", "cert_file", &Config::tls, &TlsConfig::cert_file, {},
+                           "PEM certificate chain; empty: a self-signed certificate is "
+                           "generated into the data directory on first start."));
+    s.push_back(string_key("tls", "key_file", &Config::tls, &TlsConfig::key_file, {},
+                           "PEM private key for cert_file."));
+    // [database]
+    s.push_back(string_key("database", "url", &Config::database, &DatabaseConfig::url, {},
+                           "\"postgresql://user:pass@host:port/db\" or a SQLite file path; "
+                           "empty: SQLite at <data_dir>/portico.db."));
+    s.push_back(int_key("database", "pool_size", &Config::database, &DatabaseConfig::pool_size,
+                        1, 256, "Database sessions kept open."));
+    // [admin]
+    s.push_back(string_key("admin", "username", &Config::admin, &AdminConfig::username, {},
+                           "Administrator created on first start."));
+    s.push_back(string_key("admin", "password", &Config::admin, &AdminConfig::password, {},
+                           "Password of that administrator on first start; change it."));
+    // [oauth]
+    s.push_back(string_key("oauth", "issuer", &Config::oauth, &OAuthConfig::issuer, {},
+                           "`iss` of issued tokens; empty: https://localhost:<https_port>/oauth2/token."));
+    s.push_back(int_key("oauth", "access_token_lifetime_seconds", &Config::oauth,
+                        &OAuthConfig::access_token_lifetime_seconds, 1, 31536000,
+                        "Default lifetime of access tokens."));
+    s.push_back(int_key("oauth", "refresh_token_lifetime_seconds", &Config::oauth,
+                        &OAuthConfig::refresh_token_lifetime_seconds, 1, 31536000,
+                        "Lifetime of refresh tokens."));
+    s.push_back(int_key("oauth", "authorization_code_lifetime_seconds", &Config::oauth,
+                        &OAuthConfig::authorization_code_lifetime_seconds, 1, 600,
+                        "Lifetime of authorization codes (at most 10 minutes)."));
+    s.push_back(string_key("oauth", "signing_algorithm", &Config::oauth,
+                           &OAuthConfig::signing_algorithm, {"RS256", "ES256"},
+                           "Algorithm of the access-token signing key."));
+    s.push_back(int_key("oauth", "signing_key_rotation_days", &Config::oauth,
+                        &OAuthConfig::signing_key_rotation_days, 0, 3650,
+                        "A signing key older than this is replaced at start; 0 never rotates. "
+                        "Old public keys stay in the JWKS until their tokens have expired."));
+    s.push_back(int_key("oauth", "credential_cache_seconds", &Config::oauth,
+                        &OAuthConfig::credential_cache_seconds, 0, 86400,
+                        "How long a verified client secret or password is remembered in "
+                        "memory (argon2id is deliberately slow); 0 disables."));
+    // [log]
+    s.push_back(string_key("log", "level", &Config::log, &LogConfig::level,
+                           {"trace", "debug", "info", "warn", "error", "off"}, "Log level."));
+    s.push_back(string_key("log", "format", &Config::log, &LogConfig::format, {"text", "json"},
+                           "Log lines as text or as JSON lines."));
+    return s;
+  }();
+  return specs;
+}
+
+std::string full_name(const KeySpec& k) {
+  return k.section.empty() ? k.name : k.section + "." + k.name;
+}
+
+std::string env_name(const KeySpec& k) {
+  std::string n = "PORTICO_" + (k.section.empty() ? "" : k.section + "_") + k.name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::toupper(c); });
+  return n;
+}
+
+const KeySpec* find_key(const std::string& section, const std::string& name) {
+  for (auto& k : key_specs())
+    if (k.section == section && k.name == name) return &k;
+  return nullptr;
+}
+
+bool is_section(const std::string& name) {
+  for (auto& k : key_specs())
+    if (k.section == name) return true;
+  return false;
+}
+
+std::string node_text(const toml::node& n) {
+  std::ostringstream out;
+  n.visit([&](auto&& v) { out << v; });
+  return out.str();
+}
+
+void apply_toml(Config& c, const toml::table& root, const std::string& path) {
+  for (auto&& [key, node] : root) {
+    std::string name(key.str());
+    if (auto* table = node.as_table(); table && is_section(name)) {
+      for (auto&& [sub_key, sub_node] : *table) {
+        std::string sub_name(sub_key.str());
+        const KeySpec* spec = find_key(name, sub_name);
+        if (!spec) throw ConfigError(path + ": unknown key " + name + "." + sub_name);
+        if (!spec->set_from_toml(c, sub_node))
+          throw ConfigError(path + ": " + full_name(*spec) + " = " + node_text(sub_node) +
+                            " is not valid: expected " + spec->expected);
+      }
+      continue;
+    }
+    const KeySpec* spec = find_key("", name);
+    if (!spec) throw ConfigError(path + ": unknown key " + name);
+    if (!spec->set_from_toml(c, node))
+      throw ConfigError(path + ": " + name + " = " + node_text(node) +
+                        " is not valid: expected " + spec->expected);
+  }
+}
+
+}  // namespace
+
+std::string Config::database_url() const {
+  return database.url.empty() ? data_dir + "/portico.db" : database.url;
+}
+
+std::string Config::issuer() const {
+  return oauth.issuer.empty()
+             ? "https://localhost:" + std::to_string(server.https_port) + "/oauth2/token"
+             : oauth.issuer;
+}
+
+Config load_config(const std::string& path,
+                   const std::map<std::string, std::string>& environment) {
+  Config c;
+  if (!path.empty()) {
+    toml::table root;
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+          << e.description();
+      throw ConfigError(msg.str());
+    }
+    apply_toml(c, root, path);
+  }
+  for (auto& [name, value] : environment) {
+    if (name.rfind("PORTICO_", 0) != 0) continue;
+    const KeySpec* spec = nullptr;
+    for (auto& k : key_specs())
+      if (env_name(k) == name) spec = &k;
+    if (!spec) continue;  // other PORTICO_ variables (tests, scripts) are not configuration
+    if (!spec->set_from_text(c, value))
+      throw ConfigError("environment " + name + "=\"" + value + "\" is not valid for " +
+                        full_name(*spec) + ": expected " + spec->expected);
+  }
+  return c;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string default_config_toml() {
+  Config defaults;
+  std::ostringstream out;
+  out << "# Portico configuration. Every key is shown with its default value.\n"
+         "# Each key can be overridden by an environment variable PORTICO_<SECTION>_<KEY>.\n";
+  std::string section = "-";
+  for (auto& k : key_specs()) {
+    if (k.section != section) {
+      section = k.section;
+      if (!section.empty()) out << "\n[" << section << "]\n";
+    }
+    out << "# " << k.doc << " (" << env_name(k) << ")\n";
+    out << k.name << " = " << k.show(defaults) << "\n";
+  }
+  return out.str();
+}
+
+std::string config_reference_markdown() {
+  Config defaults;
+  std::ostringstream out;
+  out << "| key | default | environment | meaning |\n|---|---|---|---|\n";
+  for (auto& k : key_specs()) {
+    out << "| `" << full_name(k) << "` | `" << k.show(defaults) << "` | `" << env_name(k)
+        << "` | " << k.doc << " Expected: " << k.expected << ". |\n";
+  }
+  return out.str();
+}
+
+}  // namespace portico

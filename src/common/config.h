@@ -1,0 +1,86 @@
+#pragma once
+// Portico's configuration: one TOML file, every key documented with its default,
+// PORTICO_<SECTION>_<KEY> environment variables override the file.
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+namespace portico {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int https_port = 9443;
+  int http_port = 9763;
+  int threads = 0;  // 0: one per core
+  std::int64_t max_body_bytes = 10 * 1024 * 1024;
+  int read_timeout_seconds = 30;
+  int idle_timeout_seconds = 60;
+  int drain_timeout_seconds = 10;
+};
+
+struct TlsConfig {
+  std::string cert_file;  // empty: self-signed material generated into the data directory
+  std::string key_file;
+};
+
+struct DatabaseConfig {
+  std::string url;  // empty: SQLite at <data_dir>/portico.db
+  int pool_size = 8;
+};
+
+struct AdminConfig {
+  std::string username = "admin";
+  std::string password = "admin";
+};
+
+struct OAuthConfig {
+  std::string issuer;  // empty: https://localhost:<https_port>/oauth2/token
+  int access_token_lifetime_seconds = 3600;
+  int refresh_token_lifetime_seconds = 86400;
+  int authorization_code_lifetime_seconds = 600;
+  std::string signing_algorithm = "RS256";
+  int signing_key_rotation_days = 90;
+  int credential_cache_seconds = 300;
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";
+};
+
+struct Config {
+  std::string data_dir = "data";
+  ServerConfig server;
+  TlsConfig tls;
+  DatabaseConfig database;
+  AdminConfig admin;
+  OAuthConfig oauth;
+  LogConfig log;
+
+  // The SQLite path or PostgreSQL URL the node uses.
+  std::string database_url() const;
+  // The `iss` of issued tokens.
+  std::string issuer() const;
+};
+
+// A configuration problem; the message names the key, the value and what was expected.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads the TOML file (when `path` is not empty), then applies the environment.
+// Throws ConfigError on an unknown key, a value of the wrong type or out of range.
+Config load_config(const std::string& path, const std::map<std::string, std::string>& environment);
+
+// The process environment as a map, for load_config.
+std::map<std::string, std::string> process_environment();
+
+// The complete default configuration as TOML, with a comment on every key.
+std::string default_config_toml();
+
+// The configuration reference as a Markdown table (docs/configuration.md is made from it).
+std::string config_reference_markdown();
+
+}  // namespace portico

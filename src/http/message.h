@@ -1,0 +1,80 @@
+#pragma once
+// The control plane's view of an HTTP exchange: plain value types, so that handlers
+// need not include Beast or Asio (they are heavy to compile and belong to src/http).
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace portico::http {
+
+// Header fields in arrival order, looked up case-insensitively.
+class Headers {
+ public:
+  // The first field of that name, if any.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // Replaces every field of that name with one.
+  void set(std::string name, std::string value);
+  // Appends a field (for repeatable fields such as Set-Cookie).
+  void add(std::string name, std::string value);
+  void remove(std::string_view name);
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct Request {
+  std::string method;  // as received, e.g. "GET"
+  std::string target;  // the raw request-target
+  std::string path;    // percent-decoded path, without the query
+  std::multimap<std::string, std::string> query;  // decoded query parameters
+  Headers headers;
+  std::string body;
+  std::string remote_address;
+  bool secure = false;  // arrived over TLS
+  std::map<std::string, std::string> path_params;  // filled by the Router from {name} segments
+
+  // The first query parameter of that name, if any.
+  std::optional<std::string> query_param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static Response json(int status, std::string body);
+  static Response html(int status, std::string body);
+  // The reference's error shape: {"code": ..., "message": ..., "description": ...}.
+  static Response error(int status, long code, std::string_view message,
+                        std::string_view description);
+};
+
+// application/x-www-form-urlencoded, decoded. nullopt on malformed percent-encoding.
+std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body);
+
+using Handler = std::function<Response(Request&)>;
+
+// Maps method + path template ("/apis/{apiId}/documents") to a handler. Literal segments
+// win over {param} segments. No path: 404; path but no such method: 405 with Allow.
+// A handler's ApiError becomes its JSON error; any other exception becomes a 500 with a
+// generic message (the detail is logged, never sent to the client).
+class Router {
+ public:
+  void add(std::string method, std::string path_template, Handler handler);
+  Response dispatch(Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // "{name}" marks a parameter
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace portico::http
