@@ -1,0 +1,81 @@
+#include "app/node.h"
+
+#include <csignal>
+#include <thread>
+
+#include "common/log.h"
+#include "common/tls_material.h"
+#include "events/event_bus.h"
+#include "http/server.h"
+#include "keymanager/keymanager.h"
+#include "store/database.h"
+
+namespace portico {
+
+struct Node::Impl {
+  Config config;
+  std::string profile;
+  std::unique_ptr<store::Database> db;
+  events::InProcessBus bus;
+  std::unique_ptr<keymanager::KeyManager> key_manager;
+  std::unique_ptr<http::Server> server;
+};
+
+Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>()) {
+  // The gateway, traffic-manager and control-plane profiles arrive with their components.
+  if (profile != "all-in-one" && profile != "key-manager")
+    throw ConfigError("profile '" + profile +
+                      "' is not available in this version; expected all-in-one or key-manager");
+  impl_->config = std::move(config);
+  impl_->profile = std::move(profile);
+}
+
+Node::~Node() = default;
+
+void Node::start() {
+  auto& c = impl_->config;
+  impl_->db = store::Database::open(c.database_url(), c.database.pool_size);
+  int version = impl_->db->migrate();
+  spdlog::info("database {} at schema version {}",
+               impl_->db->backend() == store::Backend::sqlite ? "SQLite" : "PostgreSQL", version);
+
+  impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, impl_->bus);
+  impl_->key_manager->initialize();
+
+  auto router = std::make_shared<http::Router>();
+  impl_->key_manager->register_routes(*router);
+
+  auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file);
+  http::ServerOptions options;
+  options.host = c.server.host;
+  options.http_port = c.server.http_port;
+  options.https_port = c.server.https_port;
+  options.tls_cert_file = tls.cert_file;
+  options.tls_key_file = tls.key_file;
+  options.threads = c.server.threads > 0 ? c.server.threads
+                                          : std::max(1u, std::thread::hardware_concurrency());
+  options.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
+  options.read_timeout = std::chrono::seconds(c.server.read_timeout_seconds);
+  options.idle_timeout = std::chrono::seconds(c.server.idle_timeout_seconds);
+  impl_->server = std::make_unique<http::Server>(options, router);
+  impl_->server->start();
+  spdlog::info("portico {} ready: https://{}:{} http://{}:{} ({} threads)", impl_->profile,
+               c.server.host, impl_->server->https_port(), c.server.host,
+               impl_->server->http_port(), options.threads);
+}
+
+void Node::run_until_signalled() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("{} received: draining for at most {} s", strsignal(received),
+               impl_->config.server.drain_timeout_seconds);
+  impl_->server->stop(std::chrono::seconds(impl_->config.server.drain_timeout_seconds));
+  spdlog::info("stopped");
+  spdlog::default_logger()->flush();
+}
+
+}  // namespace portico

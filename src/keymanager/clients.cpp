@@ -1,0 +1,130 @@
+#include "keymanager/clients.h"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+
+#include "common/api_error.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+
+namespace portico::keymanager {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 255;
+constexpr std::size_t kMaxRedirectUris = 20;
+constexpr std::size_t kMaxUriLength = 2048;
+constexpr std::size_t kClientIdEntropyBytes = 21;  // 28 characters, like the reference's ids
+
+bool contains(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+void validate_redirect_uri(const std::string& uri) {
+  if (uri.size() > kMaxUriLength)
+    throw ApiError::bad_request("redirect URI longer than 2048 characters");
+  auto parsed = boost::urls::parse_absolute_uri(uri);
+  if (!parsed) throw ApiError::bad_request("redirect URI '" + uri + "' is not an absolute URI");
+  // RFC 6749 §3.1.2: the redirection endpoint URI must not include a fragment.
+  if (parsed->has_fragment())
+    throw ApiError::bad_request("redirect URI '" + uri + "' must not have a fragment");
+}
+
+}  // namespace
+
+void validate_registration(const ClientRegistration& r) {
+  if (r.name.empty() || r.name.size() > kMaxNameLength)
+    throw ApiError::bad_request("client name must be 1 to 255 characters");
+  if (r.grant_types.empty()) throw ApiError::bad_request("at least one grant type is required");
+  for (auto& grant : r.grant_types) {
+    if (grant != kGrantClientCredentials && grant != kGrantPassword &&
+        grant != kGrantRefreshToken && grant != kGrantAuthorizationCode)
+      throw ApiError::bad_request("unsupported grant type '" + grant + "'");
+  }
+  if (r.public_client && (contains(r.grant_types, kGrantClientCredentials) ||
+                          contains(r.grant_types, kGrantPassword)))
+    throw ApiError::bad_request(
+        "a public client cannot use the client_credentials or password grant");
+  if (r.redirect_uris.size() > kMaxRedirectUris)
+    throw ApiError::bad_request("at most 20 redirect URIs");
+  for (auto& uri : r.redirect_uris) validate_redirect_uri(uri);
+  if (contains(r.grant_types, kGrantAuthorizationCode) && r.redirect_uris.empty())
+    throw ApiError::bad_request("the authorization_code grant needs a callback URL");
+  if (r.token_type != "JWT" && r.token_type != "OAUTH")
+    throw ApiError::bad_request("tokenType must be JWT or OAUTH");
+  if (r.key_type != "PRODUCTION" && r.key_type != "SANDBOX")
+    throw ApiError::bad_request("keyType must be PRODUCTION or SANDBOX");
+  if (r.access_token_lifetime < 0 || r.access_token_lifetime > kMaxAccessTokenLifetime)
+    throw ApiError::bad_request("token validity must be 0 to 31536000 seconds");
+}
+
+RegisteredClient Clients::register_client(const ClientRegistration& r) {
+  validate_registration(r);
+  RegisteredClient out;
+  auto& c = out.record;
+  c.client_id = crypto::random_token(kClientIdEntropyBytes);
+  if (!r.public_client) {
+    out.client_secret = crypto::random_token();
+    c.secret_hash = crypto::hash_secret(out.client_secret);
+  }
+  c.name = r.name;
+  c.owner = r.owner;
+  c.grant_types = r.grant_types;
+  c.redirect_uris = r.redirect_uris;
+  c.token_type = r.token_type;
+  c.public_client = r.public_client;
+  c.application_id = r.application_id;
+  c.application_name = r.application_name;
+  c.application_tier = r.application_tier;
+  c.key_type = r.key_type;
+  c.access_token_lifetime = r.access_token_lifetime;
+  c.created_at = unix_now();
+  repository_.create(c);
+  return out;
+}
+
+std::optional<store::ClientRecord> Clients::find(const std::string& client_id) {
+  return repository_.find(client_id);
+}
+
+std::optional<store::ClientRecord> Clients::authenticate(const std::string& client_id,
+                                                         const std::string& client_secret) {
+  if (client_id.empty() || client_id.size() > 256 || client_secret.size() > 1024)
+    return std::nullopt;
+  auto client = repository_.find(client_id);
+  if (!client) return std::nullopt;
+  if (client->public_client) {
+    if (!client_secret.empty()) return std::nullopt;
+    return client;
+  }
+  if (!verify_with_cache(cache_, client->secret_hash, client_secret)) return std::nullopt;
+  return client;
+}
+
+std::optional<std::string> Clients::regenerate_secret(const std::string& client_id) {
+  auto client = repository_.find(client_id);
+  if (!client || client->public_client) return std::nullopt;
+  std::string secret = crypto::random_token();
+  client->secret_hash = crypto::hash_secret(secret);
+  repository_.update(*client);
+  return secret;
+}
+
+store::ClientRecord Clients::update(const std::string& client_id,
+                                    const ClientRegistration& changes) {
+  auto client = repository_.find(client_id);
+  if (!client) throw ApiError::not_found("no client '" + client_id + "'");
+  ClientRegistration merged = changes;
+  merged.public_client = client->public_client;
+  validate_registration(merged);
+  client->grant_types = changes.grant_types;
+  client->redirect_uris = changes.redirect_uris;
+  client->access_token_lifetime = changes.access_token_lifetime;
+  client->name = changes.name;
+  repository_.update(*client);
+  return *client;
+}
+
+bool Clients::remove(const std::string& client_id) { return repository_.remove(client_id); }
+
+}  // namespace portico::keymanager

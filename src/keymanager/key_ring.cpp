@@ -1,0 +1,90 @@
+#include "keymanager/key_ring.h"
+
+#include <stdexcept>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "keymanager/clients.h"
+
+namespace portico::keymanager {
+namespace {
+
+constexpr std::int64_t kSecondsPerDay = 24 * 3600;
+
+store::SigningKeyRecord fresh_key(jwt::Algorithm algorithm) {
+  auto key = jwt::SigningKey::generate(algorithm, crypto::uuid_v4());
+  store::SigningKeyRecord record;
+  record.kid = key.kid();
+  record.algorithm = std::string(jwt::algorithm_name(algorithm));
+  record.private_pem = key.private_pem();
+  record.created_at = unix_now();
+  return record;
+}
+
+}  // namespace
+
+KeyRing::KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days)
+    : repository_(db), algorithm_(algorithm), rotation_days_(rotation_days) {}
+
+void KeyRing::load() {
+  auto now = unix_now();
+  repository_.purge_expired(now);
+  auto keys = repository_.list_current(now);
+  const store::SigningKeyRecord* active = nullptr;
+  for (auto& k : keys)
+    if (k.retired_at == 0) active = &k;
+  bool too_old = active && rotation_days_ > 0 &&
+                 now - active->created_at >= rotation_days_ * kSecondsPerDay;
+  bool other_algorithm = active && active->algorithm != jwt::algorithm_name(algorithm_);
+  if (!active || too_old || other_algorithm) {
+    repository_.rotate(fresh_key(algorithm_), now, kMaxAccessTokenLifetime);
+    spdlog::info("signing key {}", active ? "rotated" : "created");
+  }
+  reload();
+}
+
+void KeyRing::rotate() {
+  repository_.rotate(fresh_key(algorithm_), unix_now(), kMaxAccessTokenLifetime);
+  reload();
+}
+
+void KeyRing::reload() {
+  auto state = std::make_shared<State>();
+  std::string jwks = R"({"keys":[)";
+  bool first = true;
+  for (auto& record : repository_.list_current(unix_now())) {
+    auto alg = jwt::parse_algorithm(record.algorithm);
+    if (!alg) throw std::runtime_error("stored signing key " + record.kid + " has algorithm " +
+                                       record.algorithm);
+    auto key = jwt::SigningKey::from_private_pem(record.private_pem, *alg, record.kid);
+    if (record.retired_at == 0) state->active = std::make_shared<jwt::SigningKey>(key);
+    state->public_keys.push_back(
+        std::make_shared<jwt::VerificationKey>(jwt::VerificationKey::from_signing_key(key)));
+    if (!first) jwks += ',';
+    jwks += key.public_jwk_json();
+    first = false;
+  }
+  jwks += "]}";
+  if (!state->active) throw std::runtime_error("no active signing key is stored");
+  state->jwks = std::make_shared<const std::string>(std::move(jwks));
+  std::lock_guard lock(mutex_);
+  state_ = std::move(state);
+}
+
+std::shared_ptr<const KeyRing::State> KeyRing::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+std::shared_ptr<const jwt::SigningKey> KeyRing::active() const { return state()->active; }
+
+std::shared_ptr<const jwt::VerificationKey> KeyRing::find(const std::string& kid) const {
+  for (auto& key : state()->public_keys)
+    if (key->kid() == kid) return key;
+  return nullptr;
+}
+
+std::shared_ptr<const std::string> KeyRing::jwks_json() const { return state()->jwks; }
+
+}  // namespace portico::keymanager

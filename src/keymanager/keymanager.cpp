@@ -1,0 +1,94 @@
+#include "keymanager/keymanager.h"
+
+#include <algorithm>
+
+#include "common/api_error.h"
+#include "keymanager/oauth_error.h"
+#include "keymanager/routes.h"
+#include "keymanager/scopes.h"
+
+namespace portico::keymanager {
+namespace {
+
+jwt::Algorithm configured_algorithm(const Config& config) {
+  return *jwt::parse_algorithm(config.oauth.signing_algorithm);  // validated by the config
+}
+
+ApiError invalid_credentials() {
+  ApiError e(401, 900901, "Invalid Credentials",
+             "Invalid credentials. Make sure you have provided the correct security "
+             "credentials");
+  e.headers["WWW-Authenticate"] = "Basic realm=\"portico\", Bearer realm=\"portico\"";
+  return e;
+}
+
+}  // namespace
+
+bool Principal::has_role(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+KeyManager::KeyManager(const Config& config, store::Database& db, events::EventBus& bus)
+    : config_(config),
+      users_(db, std::chrono::seconds(config.oauth.credential_cache_seconds)),
+      clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds)),
+      keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days),
+      tokens_(config, db, keys_, clients_, users_, bus) {}
+
+void KeyManager::initialize() {
+  users_.ensure_admin(config_.admin.username, config_.admin.password);
+  keys_.load();
+}
+
+void KeyManager::register_routes(http::Router& router) {
+  add_oauth_routes(*this, router);
+  add_authorize_routes(*this, router);
+  add_registration_routes(*this, router);
+}
+
+Principal KeyManager::authenticate(const http::Request& request) {
+  auto header = request.headers.get("Authorization");
+  if (!header || header->empty()) {
+    ApiError e(401, 900902, "Missing Credentials",
+               "Make sure your request has an Authorization header with Basic or Bearer "
+               "credentials");
+    e.headers["WWW-Authenticate"] = "Basic realm=\"portico\", Bearer realm=\"portico\"";
+    throw e;
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header->size() > kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), header->begin(),
+                 [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    auto info = tokens_.validate(std::string(header->substr(kBearer.size())));
+    if (!info) throw invalid_credentials();
+    auto user = users_.find(info->subject);
+    if (!user) throw invalid_credentials();
+    Principal p{user->username, user->roles, {}, info->client_id};
+    // A token keeps only the scopes its subject's roles still grant.
+    auto allowed = scopes_for_roles(user->roles);
+    for (auto& s : split_scopes(info->scope))
+      if (allowed.count(s) || !is_rest_api_scope(s)) p.scopes.insert(s);
+    return p;
+  }
+  std::optional<std::pair<std::string, std::string>> basic;
+  try {
+    basic = basic_credentials(request);
+  } catch (const OAuthError&) {
+    throw invalid_credentials();
+  }
+  if (!basic) throw invalid_credentials();
+  auto user = users_.authenticate(basic->first, basic->second);
+  if (!user) throw invalid_credentials();
+  return Principal{user->username, user->roles, scopes_for_roles(user->roles), {}};
+}
+
+Principal KeyManager::authorize(const http::Request& request, std::string_view scope) {
+  auto principal = authenticate(request);
+  if (!principal.has_scope(scope))
+    throw ApiError(403, 900910, "Forbidden",
+                   "The caller lacks the scope " + std::string(scope) +
+                       " that this operation requires");
+  return principal;
+}
+
+}  // namespace portico::keymanager

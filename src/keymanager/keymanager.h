@@ -1,0 +1,62 @@
+#pragma once
+// The Key Manager: OAuth 2.0 authorization server (token, authorize, revoke, introspect,
+// JWKS, metadata, client registration) and the internal user store. Other components use
+// this header only: to authenticate REST callers and to register clients for applications.
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "events/event_bus.h"
+#include "http/message.h"
+#include "keymanager/clients.h"
+#include "keymanager/key_ring.h"
+#include "keymanager/token_service.h"
+#include "keymanager/users.h"
+#include "store/database.h"
+
+namespace portico::keymanager {
+
+// Who is calling a REST API, and what they may do.
+struct Principal {
+  std::string username;
+  std::vector<std::string> roles;
+  std::set<std::string> scopes;
+  std::string client_id;  // the OAuth client, when authenticated by a token
+
+  bool has_scope(std::string_view scope) const { return scopes.count(std::string(scope)) > 0; }
+  bool has_role(std::string_view role) const;
+};
+
+class KeyManager {
+ public:
+  KeyManager(const Config& config, store::Database& db, events::EventBus& bus);
+
+  // First start: the administrator and the signing key; rotates a key past its age.
+  void initialize();
+  // Adds the OAuth 2.0 and client-registration endpoints.
+  void register_routes(http::Router& router);
+
+  // The caller of a REST API, from HTTP Basic or an OAuth 2.0 bearer token.
+  // ApiError 401 (900902 missing, 900901 invalid credentials) otherwise.
+  Principal authenticate(const http::Request& request);
+  // As authenticate(), then ApiError 403 unless the caller holds `scope`.
+  Principal authorize(const http::Request& request, std::string_view scope);
+
+  Users& users() { return users_; }
+  Clients& clients() { return clients_; }
+  TokenService& tokens() { return tokens_; }
+  KeyRing& keys() { return keys_; }
+  const Config& config() const { return config_; }
+
+ private:
+  const Config& config_;
+  Users users_;
+  Clients clients_;
+  KeyRing keys_;
+  TokenService tokens_;
+};
+
+}  // namespace portico::keymanager

@@ -1,0 +1,391 @@
+#include "keymanager/token_service.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "keymanager/oauth_error.h"
+#include "keymanager/scopes.h"
+
+namespace json = boost::json;
+
+namespace portico::keymanager {
+namespace {
+
+constexpr std::int64_t kClockSkewLeeway = 60;  // seconds, for nbf
+constexpr std::size_t kMaxParameterLength = 8192;
+
+// RFC 6749 §3.2: parameters must not be repeated; every value is bounded.
+std::optional<std::string> single(const Form& form, const std::string& name) {
+  auto [first, last] = form.equal_range(name);
+  if (first == last) return std::nullopt;
+  if (std::next(first) != last)
+    throw OAuthError::invalid_request("parameter '" + name + "' is repeated");
+  if (first->second.size() > kMaxParameterLength)
+    throw OAuthError::invalid_request("parameter '" + name + "' is too long");
+  return first->second;
+}
+
+std::string required(const Form& form, const std::string& name) {
+  auto value = single(form, name);
+  if (!value || value->empty())
+    throw OAuthError::invalid_request("parameter '" + name + "' is required");
+  return *value;
+}
+
+bool has_grant(const store::ClientRecord& client, std::string_view grant) {
+  return std::find(client.grant_types.begin(), client.grant_types.end(), grant) !=
+         client.grant_types.end();
+}
+
+void require_grant(const store::ClientRecord& client, std::string_view grant) {
+  if (!has_grant(client, grant))
+    throw OAuthError::unauthorized_client("the client may not use the " + std::string(grant) +
+                                          " grant");
+}
+
+// RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
+bool is_valid_code_verifier(const std::string& v) {
+  if (v.size() < 43 || v.size() > 128) return false;
+  return std::all_of(v.begin(), v.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+  });
+}
+
+std::int64_t int_claim(const json::object& o, std::string_view name) {
+  auto it = o.find(name);
+  if (it == o.end()) return 0;
+  if (it->value().is_int64()) return it->value().as_int64();
+  if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().as_uint64());
+  return 0;
+}
+
+std::string string_claim(const json::object& o, std::string_view name) {
+  auto it = o.find(name);
+  if (it == o.end() || !it->value().is_string()) return {};
+  return std::string(it->value().as_string());
+}
+
+}  // namespace
+
+TokenService::TokenService(const Config& config, store::Database& db, KeyRing& keys,
+                           Clients& clients, Users& users, events::EventBus& bus)
+    : config_(config), tokens_(db), keys_(keys), clients_(clients), users_(users), bus_(bus),
+      api_scope_exists_([](const std::string&) { return false; }) {}
+
+void TokenService::set_api_scope_lookup(std::function<bool(const std::string&)> lookup) {
+  api_scope_exists_ = std::move(lookup);
+}
+
+std::vector<std::string> TokenService::roles_of(const std::string& username) {
+  auto user = users_.find(username);
+  return user ? user->roles : std::vector<std::string>{};
+}
+
+std::string TokenService::grant_scopes(const std::string& requested,
+                                       const std::vector<std::string>& roles) const {
+  std::set<std::string> granted;
+  std::set<std::string> allowed_rest_scopes;
+  bool rest_scopes_computed = false;
+  for (auto& scope : split_scopes(requested)) {
+    if (!is_valid_scope_token(scope))
+      throw OAuthError::invalid_scope("scope '" + scope + "' is malformed");
+    if (is_rest_api_scope(scope)) {
+      // As the reference does, REST API scopes the roles do not grant are left out rather
+      // than refused, so that a portal may ask for every scope it could use.
+      if (!rest_scopes_computed) {
+        allowed_rest_scopes = scopes_for_roles(roles);
+        rest_scopes_computed = true;
+      }
+      if (allowed_rest_scopes.count(scope)) granted.insert(scope);
+    } else if (scope == "default" || scope == "openid" || api_scope_exists_(scope)) {
+      granted.insert(scope);
+    } else {
+      throw OAuthError::invalid_scope("scope '" + scope + "' is not known");
+    }
+  }
+  if (granted.empty()) granted.insert("default");
+  return join_scopes(granted);
+}
+
+store::ClientRecord TokenService::authenticate_client(
+    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic) {
+  auto form_id = single(form, "client_id");
+  auto form_secret = single(form, "client_secret");
+  if (basic && form_secret)
+    throw OAuthError::invalid_request("client credentials sent both in the header and the body");
+  std::string id = basic ? basic->first : form_id.value_or("");
+  std::string secret = basic ? basic->second : form_secret.value_or("");
+  if (basic && form_id && *form_id != basic->first)
+    throw OAuthError::invalid_request("client_id differs from the authenticated client");
+  if (id.empty()) throw OAuthError::invalid_client("client authentication is required");
+  auto client = clients_.authenticate(id, secret);
+  if (!client) throw OAuthError::invalid_client("client authentication failed");
+  return *client;
+}
+
+IssuedToken TokenService::token(
+    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic_client) {
+  auto grant_type = single(form, "grant_type");
+  if (!grant_type || grant_type->empty())
+    throw OAuthError::invalid_request("parameter 'grant_type' is required");
+  auto client = authenticate_client(form, basic_client);
+  if (*grant_type == kGrantClientCredentials) return client_credentials(client, form);
+  if (*grant_type == kGrantPassword) return password(client, form);
+  if (*grant_type == kGrantRefreshToken) return refresh(client, form);
+  if (*grant_type == kGrantAuthorizationCode) return authorization_code(client, form);
+  throw OAuthError::unsupported_grant_type("grant type '" + *grant_type + "' is not supported");
+}
+
+IssuedToken TokenService::client_credentials(const store::ClientRecord& client,
+                                             const Form& form) {
+  require_grant(client, kGrantClientCredentials);
+  if (client.public_client)
+    throw OAuthError::unauthorized_client("a public client cannot use client_credentials");
+  auto scope = grant_scopes(single(form, "scope").value_or(""), roles_of(client.owner));
+  // RFC 6749 §4.4.3: no refresh token for client credentials.
+  return issue(client, client.owner, scope, false, false, {}, 0);
+}
+
+IssuedToken TokenService::password(const store::ClientRecord& client, const Form& form) {
+  require_grant(client, kGrantPassword);
+  auto username = required(form, "username");
+  auto pass = required(form, "password");
+  auto user = users_.authenticate(username, pass);
+  if (!user) throw OAuthError::invalid_grant("the username or password is not valid");
+  auto scope = grant_scopes(single(form, "scope").value_or(""), user->roles);
+  return issue(client, user->username, scope, true, has_grant(client, kGrantRefreshToken), {},
+               0);
+}
+
+IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form& form) {
+  require_grant(client, kGrantRefreshToken);
+  auto hash = crypto::sha256_hex(required(form, "refresh_token"));
+  auto stored = tokens_.find_refresh_token(hash);
+  // A refresh token is bound to its client (RFC 6749 §6): another client's attempt neither
+  // succeeds nor burns the token.
+  if (!stored || stored->client_id != client.client_id)
+    throw OAuthError::invalid_grant("the refresh token is not valid");
+  store::RefreshTokenRecord consumed;
+  switch (tokens_.consume_refresh_token(hash, unix_now(), consumed)) {
+    case store::RefreshOutcome::consumed:
+      break;
+    case store::RefreshOutcome::expired:
+      throw OAuthError::invalid_grant("the refresh token has expired");
+    case store::RefreshOutcome::replayed_family_revoked:
+      throw OAuthError::invalid_grant(
+          "the refresh token was already used; every token of its grant is revoked");
+    case store::RefreshOutcome::unknown:
+      throw OAuthError::invalid_grant("the refresh token is not valid");
+  }
+  std::string scope = consumed.scope;
+  if (auto requested = single(form, "scope"); requested && !requested->empty()) {
+    auto original = split_scopes(consumed.scope);
+    for (auto& s : split_scopes(*requested))
+      if (std::find(original.begin(), original.end(), s) == original.end())
+        throw OAuthError::invalid_scope("scope '" + s + "' exceeds the original grant");
+    scope = grant_scopes(*requested, roles_of(consumed.subject));
+  }
+  return issue(client, consumed.subject, scope, true, true, consumed.family_id, 0);
+}
+
+IssuedToken TokenService::authorization_code(const store::ClientRecord& client,
+                                             const Form& form) {
+  require_grant(client, kGrantAuthorizationCode);
+  auto code = tokens_.take_authorization_code(crypto::sha256_hex(required(form, "code")));
+  if (!code || code->client_id != client.client_id)
+    throw OAuthError::invalid_grant("the authorization code is not valid");
+  if (code->expires_at <= unix_now())
+    throw OAuthError::invalid_grant("the authorization code has expired");
+  auto redirect_uri = single(form, "redirect_uri");
+  bool redirect_unambiguous = client.redirect_uris.size() == 1;
+  if (redirect_uri ? *redirect_uri != code->redirect_uri : !redirect_unambiguous)
+    throw OAuthError::invalid_grant("redirect_uri does not match the authorization request");
+  auto verifier = single(form, "code_verifier");
+  if (!code->code_challenge.empty()) {
+    if (!verifier || !is_valid_code_verifier(*verifier))
+      throw OAuthError::invalid_grant("a valid code_verifier is required");
+    auto computed = crypto::base64url_encode(crypto::sha256(*verifier));
+    if (!crypto::constant_time_equal(computed, code->code_challenge))
+      throw OAuthError::invalid_grant("code_verifier does not match the code challenge");
+  } else if (verifier) {
+    throw OAuthError::invalid_grant("no code challenge was sent for this code");
+  }
+  return issue(client, code->subject, code->scope, true, has_grant(client, kGrantRefreshToken),
+               {}, 0);
+}
+
+IssuedToken TokenService::issue_for_client(const store::ClientRecord& client,
+                                           const std::string& scope, std::int64_t lifetime) {
+  return issue(client, client.owner, grant_scopes(scope, roles_of(client.owner)), false, false,
+               {}, lifetime);
+}
+
+std::string TokenService::create_authorization_code(const store::ClientRecord& client,
+                                                    const store::UserRecord& user,
+                                                    const std::string& redirect_uri,
+                                                    const std::string& requested_scope,
+                                                    const std::string& code_challenge) {
+  std::string code = crypto::random_token();
+  store::AuthorizationCodeRecord record;
+  record.code_hash = crypto::sha256_hex(code);
+  record.client_id = client.client_id;
+  record.subject = user.username;
+  record.redirect_uri = redirect_uri;
+  record.scope = grant_scopes(requested_scope, user.roles);
+  record.code_challenge = code_challenge;
+  record.expires_at = unix_now() + config_.oauth.authorization_code_lifetime_seconds;
+  tokens_.store_authorization_code(record);
+  return code;
+}
+
+IssuedToken TokenService::issue(const store::ClientRecord& client, const std::string& subject,
+                                const std::string& scope, bool user_token, bool with_refresh,
+                                const std::string& family_id, std::int64_t lifetime) {
+  if (lifetime <= 0) lifetime = client.access_token_lifetime;
+  if (lifetime <= 0) lifetime = config_.oauth.access_token_lifetime_seconds;
+  lifetime = std::min(lifetime, kMaxAccessTokenLifetime);
+  auto now = unix_now();
+  auto jti = crypto::uuid_v4();
+  IssuedToken out;
+  out.scope = scope;
+  out.expires_in = lifetime;
+  if (client.token_type == "OAUTH") {
+    out.access_token = crypto::random_token();
+    store::OpaqueTokenRecord record;
+    record.token_hash = crypto::sha256_hex(out.access_token);
+    record.jti = jti;
+    record.client_id = client.client_id;
+    record.subject = subject;
+    record.scope = scope;
+    record.key_type = client.key_type;
+    record.issued_at = now;
+    record.expires_at = now + lifetime;
+    tokens_.store_opaque_token(record);
+  } else {
+    json::object claims;
+    claims["iss"] = config_.issuer();
+    claims["sub"] = subject;
+    claims["aud"] = client.client_id;
+    claims["azp"] = client.client_id;
+    claims["client_id"] = client.client_id;
+    claims["scope"] = scope;
+    claims["aut"] = user_token ? "APPLICATION_USER" : "APPLICATION";
+    claims["keytype"] = client.key_type;
+    claims["iat"] = now;
+    claims["nbf"] = now;
+    claims["exp"] = now + lifetime;
+    claims["jti"] = jti;
+    if (!client.application_id.empty()) {
+      claims["application"] = json::object{{"uuid", client.application_id},
+                                           {"id", client.application_id},
+                                           {"name", client.application_name},
+                                           {"owner", client.owner},
+                                           {"tier", client.application_tier}};
+    }
+    out.access_token = keys_.active()->encode(json::serialize(claims));
+  }
+  if (with_refresh) {
+    out.refresh_token = crypto::random_token();
+    store::RefreshTokenRecord record;
+    record.token_hash = crypto::sha256_hex(out.refresh_token);
+    record.family_id = family_id.empty() ? crypto::uuid_v4() : family_id;
+    record.client_id = client.client_id;
+    record.subject = subject;
+    record.scope = scope;
+    record.expires_at = now + config_.oauth.refresh_token_lifetime_seconds;
+    tokens_.store_refresh_token(record);
+  }
+  return out;
+}
+
+std::optional<TokenInfo> TokenService::validate(const std::string& access_token) {
+  auto now = unix_now();
+  if (std::count(access_token.begin(), access_token.end(), '.') == 2) {
+    auto decoded = jwt::decode(access_token);
+    if (!decoded) return std::nullopt;
+    auto key = keys_.find(decoded->kid);
+    if (!key || !jwt::verify_signature(*decoded, *key)) return std::nullopt;
+    boost::system::error_code ec;
+    auto payload = json::parse(decoded->payload_json, ec);
+    if (ec || !payload.is_object()) return std::nullopt;
+    auto& claims = payload.as_object();
+    TokenInfo info;
+    info.subject = string_claim(claims, "sub");
+    info.client_id = string_claim(claims, "client_id");
+    info.scope = string_claim(claims, "scope");
+    info.jti = string_claim(claims, "jti");
+    info.key_type = string_claim(claims, "keytype");
+    info.issued_at = int_claim(claims, "iat");
+    info.expires_at = int_claim(claims, "exp");
+    info.token_type = "JWT";
+    if (string_claim(claims, "iss") != config_.issuer()) return std::nullopt;
+    if (info.expires_at <= now) return std::nullopt;
+    if (int_claim(claims, "nbf") > now + kClockSkewLeeway) return std::nullopt;
+    if (info.jti.empty() || tokens_.is_jti_revoked(info.jti)) return std::nullopt;
+    return info;
+  }
+  auto stored = tokens_.find_opaque_token(crypto::sha256_hex(access_token));
+  if (!stored || stored->revoked || stored->expires_at <= now) return std::nullopt;
+  return TokenInfo{stored->subject,  stored->client_id, stored->scope,
+                   stored->jti,      stored->key_type,  stored->issued_at,
+                   stored->expires_at, "OAUTH"};
+}
+
+std::string TokenService::introspect(const std::string& token) {
+  json::object out;
+  if (auto info = validate(token)) {
+    out["active"] = true;
+    out["scope"] = info->scope;
+    out["client_id"] = info->client_id;
+    out["username"] = info->subject;
+    out["sub"] = info->subject;
+    out["token_type"] = "Bearer";
+    out["exp"] = info->expires_at;
+    out["iat"] = info->issued_at;
+    out["nbf"] = info->issued_at;
+    out["jti"] = info->jti;
+    out["aud"] = info->client_id;
+    out["iss"] = config_.issuer();
+    out["keytype"] = info->key_type;
+    return json::serialize(out);
+  }
+  auto refresh = tokens_.find_refresh_token(crypto::sha256_hex(token));
+  if (refresh && !refresh->used && !refresh->revoked && refresh->expires_at > unix_now()) {
+    out["active"] = true;
+    out["scope"] = refresh->scope;
+    out["client_id"] = refresh->client_id;
+    out["username"] = refresh->subject;
+    out["sub"] = refresh->subject;
+    out["token_type"] = "refresh_token";
+    out["exp"] = refresh->expires_at;
+    return json::serialize(out);
+  }
+  out["active"] = false;
+  return json::serialize(out);
+}
+
+void TokenService::revoke(const store::ClientRecord& client, const std::string& token) {
+  auto hash = crypto::sha256_hex(token);
+  if (auto refresh = tokens_.find_refresh_token(hash)) {
+    if (refresh->client_id == client.client_id) tokens_.revoke_refresh_family(refresh->family_id);
+    return;
+  }
+  auto publish = [&](const std::string& jti, std::int64_t expires_at) {
+    tokens_.revoke_jti(jti, expires_at, unix_now());
+    json::object event{{"jti", jti}, {"expires_at", expires_at}, {"client_id", client.client_id}};
+    bus_.publish("token.revoked", json::serialize(event));
+  };
+  if (auto opaque = tokens_.find_opaque_token(hash)) {
+    if (opaque->client_id != client.client_id) return;
+    tokens_.revoke_opaque_token(hash);
+    publish(opaque->jti, opaque->expires_at);
+    return;
+  }
+  auto info = validate(token);
+  if (info && info->client_id == client.client_id) publish(info->jti, info->expires_at);
+}
+
+}  // namespace portico::keymanager

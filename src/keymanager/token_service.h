@@ -1,0 +1,101 @@
+#pragma once
+// Issues, validates, introspects and revokes tokens: the grants of RFC 6749 (with PKCE,
+// RFC 7636, and refresh-token rotation per RFC 9700 §4.14), RFC 7662 and RFC 7009.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/config.h"
+#include "events/event_bus.h"
+#include "keymanager/clients.h"
+#include "keymanager/key_ring.h"
+#include "keymanager/users.h"
+#include "store/tokens_repository.h"
+
+namespace portico::keymanager {
+
+using Form = std::multimap<std::string, std::string>;
+
+struct IssuedToken {
+  std::string access_token;
+  std::string refresh_token;  // empty when none is issued
+  std::string scope;
+  std::int64_t expires_in = 0;
+};
+
+// What a valid access token says.
+struct TokenInfo {
+  std::string subject;
+  std::string client_id;
+  std::string scope;
+  std::string jti;
+  std::string key_type;
+  std::int64_t issued_at = 0;
+  std::int64_t expires_at = 0;
+  std::string token_type;  // JWT or OAUTH
+};
+
+class TokenService {
+ public:
+  TokenService(const Config& config, store::Database& db, KeyRing& keys, Clients& clients,
+               Users& users, events::EventBus& bus);
+
+  // The token endpoint. `basic_client` holds client_id and secret from an Authorization:
+  // Basic header, when one was sent. Throws OAuthError.
+  IssuedToken token(const Form& form, const std::optional<std::pair<std::string, std::string>>&
+                                          basic_client);
+
+  // Issues an access token to a client without a grant round trip (the developer portal's
+  // "generate token"). `lifetime` 0 means the client's or the configured default.
+  IssuedToken issue_for_client(const store::ClientRecord& client, const std::string& scope,
+                               std::int64_t lifetime);
+
+  // The authorization endpoint's decision, once the user has logged in: a single-use code.
+  std::string create_authorization_code(const store::ClientRecord& client,
+                                        const store::UserRecord& user,
+                                        const std::string& redirect_uri,
+                                        const std::string& requested_scope,
+                                        const std::string& code_challenge);
+
+  // A valid (signature, expiry, not revoked) access token's facts, or nullopt.
+  std::optional<TokenInfo> validate(const std::string& access_token);
+  // Client authentication of the token and revocation endpoints: HTTP Basic or
+  // client_id/client_secret in the body (not both); a public client sends client_id alone.
+  store::ClientRecord authenticate_client(
+      const Form& form, const std::optional<std::pair<std::string, std::string>>& basic);
+
+  // The RFC 7662 response body for any token (access or refresh).
+  std::string introspect(const std::string& token);
+  // RFC 7009: revokes a token the client owns; unknown tokens are ignored.
+  void revoke(const store::ClientRecord& client, const std::string& token);
+
+  // Scopes the subject may get: syntax-checked (invalid_scope), REST scopes filtered by the
+  // roles, API scopes accepted when `api_scope_exists` knows them, "default" when empty.
+  std::string grant_scopes(const std::string& requested,
+                           const std::vector<std::string>& roles) const;
+  // How the key manager learns the scopes APIs define (set by the publisher component).
+  void set_api_scope_lookup(std::function<bool(const std::string&)> lookup);
+
+ private:
+  IssuedToken issue(const store::ClientRecord& client, const std::string& subject,
+                    const std::string& scope, bool user_token, bool with_refresh,
+                    const std::string& family_id, std::int64_t lifetime);
+  IssuedToken client_credentials(const store::ClientRecord& client, const Form& form);
+  IssuedToken password(const store::ClientRecord& client, const Form& form);
+  IssuedToken refresh(const store::ClientRecord& client, const Form& form);
+  IssuedToken authorization_code(const store::ClientRecord& client, const Form& form);
+  std::vector<std::string> roles_of(const std::string& username);
+
+  const Config& config_;
+  store::TokensRepository tokens_;
+  KeyRing& keys_;
+  Clients& clients_;
+  Users& users_;
+  events::EventBus& bus_;
+  std::function<bool(const std::string&)> api_scope_exists_;
+};
+
+}  // namespace portico::keymanager

@@ -1,0 +1,82 @@
+#include "keymanager/users.h"
+
+#include <algorithm>
+
+#include "common/api_error.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "keymanager/scopes.h"
+
+namespace portico::keymanager {
+namespace {
+
+constexpr std::size_t kMaxUsernameLength = 100;
+constexpr std::size_t kMinPasswordLength = 5;  // the reference's default password policy
+constexpr std::size_t kMaxPasswordLength = 1024;
+
+bool is_valid_username(const std::string& name) {
+  if (name.size() < 3 || name.size() > kMaxUsernameLength) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '@';
+  });
+}
+
+// An argon2id hash of a random secret, verified against when the user is unknown, so
+// that "no such user" takes as long as "wrong password".
+const std::string& decoy_hash() {
+  static const std::string hash = crypto::hash_secret(crypto::random_token());
+  return hash;
+}
+
+}  // namespace
+
+store::UserRecord Users::create(const std::string& username, const std::string& password,
+                                const std::vector<std::string>& roles) {
+  if (!is_valid_username(username))
+    throw ApiError::bad_request(
+        "username must be 3 to 100 characters of letters, digits, '.', '_', '-' or '@'");
+  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength)
+    throw ApiError::bad_request("password must be 5 to 1024 characters");
+  for (auto& role : roles)
+    if (!is_known_role(role)) throw ApiError::bad_request("unknown role '" + role + "'");
+  store::UserRecord user;
+  user.id = crypto::uuid_v4();
+  user.username = username;
+  user.password_hash = crypto::hash_secret(password);
+  user.roles = roles;
+  user.created_at = unix_now();
+  try {
+    repository_.create(user);
+  } catch (const store::ConflictError&) {
+    throw ApiError::conflict("a user named '" + username + "' already exists");
+  }
+  return user;
+}
+
+std::optional<store::UserRecord> Users::authenticate(const std::string& username,
+                                                     const std::string& password) {
+  if (username.size() > kMaxUsernameLength || password.size() > kMaxPasswordLength)
+    return std::nullopt;
+  auto user = repository_.find_by_username(username);
+  if (!user) {
+    crypto::verify_secret(decoy_hash(), password);
+    return std::nullopt;
+  }
+  if (!verify_with_cache(cache_, user->password_hash, password)) return std::nullopt;
+  return user;
+}
+
+std::optional<store::UserRecord> Users::find(const std::string& username) {
+  return repository_.find_by_username(username);
+}
+
+void Users::ensure_admin(const std::string& username, const std::string& password) {
+  if (repository_.find_by_username(username)) return;
+  create(username, password, {std::string(kRoleAdmin)});
+  spdlog::info("created administrator '{}'", username);
+  if (password == "admin")
+    spdlog::warn("the administrator's password is the default one; change it");
+}
+
+}  // namespace portico::keymanager
