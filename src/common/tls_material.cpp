@@ -1,0 +1,220 @@
+#include "common/tls_material.h"
+
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <system_error>
+
+namespace portico {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr long kValidDays = 825;  // the longest validity clients such as Apple's accept
+constexpr const char* kSubjectAltName = "DNS:localhost,IP:127.0.0.1";
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct X509Deleter {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct ExtDeleter {
+  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
+};
+struct BnDeleter {
+  void operator()(BIGNUM* p) const { BN_free(p); }
+};
+struct BioDeleter {
+  void operator()(BIO* p) const { BIO_free(p); }
+};
+
+[[noreturn]] void fail(const std::string& what) {
+  ERR_clear_error();
+  throw std::runtime_error(what);
+}
+
+[[noreturn]] void fail_errno(const std::string& what, const std::string& path) {
+  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+
+// An fd that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// `what` names the file for the message: a configuration key or the generated file.
+void check_readable(const std::string& path, const std::string& what) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) fail_errno(what + ": cannot read", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw std::runtime_error(what + ": " + path + " is not a regular file");
+  }
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+  std::unique_ptr<X509_EXTENSION, ExtDeleter> ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
+    fail(std::string("certificate extension ") + OBJ_nid2sn(nid) + " failed");
+  }
+}
+
+struct Material {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+Material generate_self_signed() {
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
+      EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}));
+  std::unique_ptr<X509, X509Deleter> cert(X509_new());
+  if (!key || !cert) fail("TLS key generation failed");
+
+  // A random positive 127-bit serial: RFC 5280 allows up to 20 octets, and randomness keeps
+  // two generated certificates from ever sharing issuer and serial.
+  std::unique_ptr<BIGNUM, BnDeleter> serial(BN_new());
+  if (!serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+      BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
+    fail("certificate serial failed");
+  }
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) == nullptr ||
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 24 * 60 * 60) == nullptr ||
+      X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("Portico"), -1, -1,
+                                 0) != 1 ||
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
+                                 0) != 1 ||
+      X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1) {
+    fail("certificate fields failed");
+  }
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  // A leaf, not a CA: clients pin this exact certificate as their trust anchor.
+  add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  add_extension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth");
+  add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+  // Clients match the host against subjectAltName only; CN alone is ignored by them.
+  add_extension(cert.get(), &ctx, NID_subject_alt_name, kSubjectAltName);
+
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) fail("certificate signing failed");
+
+  std::unique_ptr<BIO, BioDeleter> cert_bio(BIO_new(BIO_s_mem()));
+  std::unique_ptr<BIO, BioDeleter> key_bio(BIO_new(BIO_s_mem()));
+  if (!cert_bio || !key_bio || PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
+      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1) {
+    fail("writing TLS material failed");
+  }
+  return Material{bio_text(cert_bio.get()), bio_text(key_bio.get())};
+}
+
+// Writes to a temporary name and renames, so a crash never leaves a half-written file under
+// the final name. The mode is set at creation: the key is never readable by others.
+void write_file_atomically(const fs::path& path, const std::string& content, mode_t mode) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  std::string tmp_name = tmp.string();
+  {
+    Fd fd(::open(tmp_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (fd.get() < 0) fail_errno("cannot create", tmp_name);
+    // open() honours the umask, which may only narrow the mode; make it exact.
+    if (::fchmod(fd.get(), mode) != 0) fail_errno("cannot chmod", tmp_name);
+    std::size_t done = 0;
+    while (done < content.size()) {
+      ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail_errno("cannot write", tmp_name);
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) fail_errno("cannot sync", tmp_name);
+  }
+  if (::rename(tmp_name.c_str(), path.c_str()) != 0) fail_errno("cannot rename", tmp_name);
+}
+
+}  // namespace
+
+TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cert_file,
+                             const std::string& key_file) {
+  if (!cert_file.empty() || !key_file.empty()) {
+    // Half a configuration is a mistake, not a request for generated material: serving a
+    // self-signed certificate instead of the operator's would only surface at clients.
+    if (cert_file.empty() || key_file.empty()) {
+      throw std::runtime_error(
+          "tls.cert_file and tls.key_file must be set together (or both left empty for "
+          "generated self-signed material); got cert_file=\"" +
+          cert_file + "\", key_file=\"" + key_file + "\"");
+    }
+    check_readable(cert_file, "tls.cert_file");
+    check_readable(key_file, "tls.key_file");
+    return TlsFiles{cert_file, key_file};
+  }
+
+  fs::path dir = fs::path(data_dir) / "tls";
+  std::error_code ec;
+  if (fs::create_directories(dir, ec)) {
+    fs::permissions(dir, fs::perms::owner_all, ec);
+  } else if (ec) {
+    throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  }
+  fs::path cert_path = dir / "server.crt";
+  fs::path key_path = dir / "server.key";
+  TlsFiles files{cert_path.string(), key_path.string()};
+
+  // Processes sharing a data directory (several profiles on one machine) may start together;
+  // the lock makes sure they end up with one key and the certificate that matches it.
+  std::string lock_name = (dir / ".lock").string();
+  Fd lock(::open(lock_name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock.get() < 0) fail_errno("cannot open", lock_name);
+  while (::flock(lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) fail_errno("cannot lock", lock_name);
+  }
+
+  if (fs::exists(cert_path) && fs::exists(key_path)) {
+    check_readable(files.cert_file, "generated TLS certificate");
+    check_readable(files.key_file, "generated TLS key");
+    return files;
+  }
+  Material material = generate_self_signed();
+  // Key first: a certificate under the final name always has its key beside it.
+  write_file_atomically(key_path, material.key_pem, 0600);
+  write_file_atomically(cert_path, material.cert_pem, 0644);
+  return files;  // the lock is released when its fd closes
+}
+
+}  // namespace portico
