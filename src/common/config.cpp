@@ -1,6 +1,6 @@
 #include "common/config.h"
 
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <charconv>
