@@ -22,7 +22,7 @@ struct ClientRecord {
   std::string application_id;
   std::string application_name;
   std::string application_tier;
-  std::string key_type = "PRODUCTION";  // PRODUCTION or SANDBOX
+  std::string key_type = "PRODUCTION";     // PRODUCTION or SANDBOX
   std::int64_t access_token_lifetime = 0;  // seconds; 0: the configured default
   std::int64_t created_at = 0;
 };
@@ -30,7 +30,9 @@ struct ClientRecord {
 class ClientsRepository {
  public:
   explicit ClientsRepository(Database& db) : db_(db) {}
-  // Throws ConflictError when the client_id exists.
+  // Throws ConflictError when the client_id exists. create and update throw
+  // std::invalid_argument for an empty grant type or redirect URI or one holding whitespace
+  // (the lists are stored space-separated).
   void create(const ClientRecord& client);
   std::optional<ClientRecord> find(const std::string& client_id);
   // Replaces every field but client_id and created_at; false when there is no such client.

@@ -26,6 +26,7 @@ class UsersRepository {
   std::optional<UserRecord> find_by_id(const std::string& id);
   std::vector<UserRecord> list(int limit, int offset);
   std::int64_t count();
+  // Both throw std::invalid_argument when there is no user with that id.
   void set_roles(const std::string& id, const std::vector<std::string>& roles);
   void set_password_hash(const std::string& id, const std::string& password_hash);
   bool remove(const std::string& id);

@@ -1,0 +1,212 @@
+#include "store/tokens_repository.h"
+
+#include <soci/soci.h>
+
+namespace portico::store {
+namespace {
+
+long long affected(soci::statement& st) {
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+bool read_refresh_token(soci::session& sql, const std::string& token_hash,
+                        RefreshTokenRecord& token) {
+  int used = 0, revoked = 0;
+  sql << "SELECT token_hash, family_id, client_id, subject, scope, expires_at, used, revoked "
+         "FROM refresh_tokens WHERE token_hash = :h",
+      soci::into(token.token_hash), soci::into(token.family_id), soci::into(token.client_id),
+      soci::into(token.subject), soci::into(token.scope), soci::into(token.expires_at),
+      soci::into(used), soci::into(revoked), soci::use(token_hash);
+  token.used = used != 0;
+  token.revoked = revoked != 0;
+  return sql.got_data();
+}
+
+void revoke_family(soci::session& sql, const std::string& family_id) {
+  sql << "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = :f", soci::use(family_id);
+}
+
+}  // namespace
+
+void TokensRepository::store_refresh_token(const RefreshTokenRecord& t) {
+  int used = t.used ? 1 : 0;
+  int revoked = t.revoked ? 1 : 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "INSERT INTO refresh_tokens (token_hash, family_id, client_id, subject, scope, "
+           "expires_at, used, revoked) VALUES (:h, :f, :c, :s, :scope, :exp, :used, :revoked)",
+        soci::use(t.token_hash), soci::use(t.family_id), soci::use(t.client_id),
+        soci::use(t.subject), soci::use(t.scope), soci::use(t.expires_at), soci::use(used),
+        soci::use(revoked);
+  });
+}
+
+std::optional<RefreshTokenRecord> TokensRepository::find_refresh_token(
+    const std::string& token_hash) {
+  std::optional<RefreshTokenRecord> found;
+  db_.with_session([&](soci::session& sql) {
+    RefreshTokenRecord token;
+    if (read_refresh_token(sql, token_hash, token)) found = std::move(token);
+  });
+  return found;
+}
+
+RefreshOutcome TokensRepository::consume_refresh_token(const std::string& token_hash,
+                                                       std::int64_t now, RefreshTokenRecord& out) {
+  RefreshOutcome outcome = RefreshOutcome::unknown;
+  db_.with_session([&](soci::session& sql) {
+    // The conditional UPDATE is the claim: the database lets exactly one concurrent caller
+    // change used from 0 to 1 (a row lock on PostgreSQL, the single writer on SQLite), so
+    // no read-then-write window exists.
+    soci::statement claim =
+        (sql.prepare << "UPDATE refresh_tokens SET used = 1 WHERE token_hash = :h AND used = 0 "
+                        "AND revoked = 0 AND expires_at > :now",
+         soci::use(token_hash), soci::use(now));
+    bool claimed = affected(claim) == 1;
+
+    RefreshTokenRecord token;
+    if (!read_refresh_token(sql, token_hash, token)) {
+      outcome = RefreshOutcome::unknown;
+      return;
+    }
+    if (claimed) {
+      out = std::move(token);
+      outcome = RefreshOutcome::consumed;
+    } else if (token.used || token.revoked) {
+      // RFC 9700 4.14.2: a refresh token presented twice may have been stolen, and either
+      // party may be the thief; the whole grant is cut off.
+      revoke_family(sql, token.family_id);
+      outcome = RefreshOutcome::replayed_family_revoked;
+    } else {
+      outcome = RefreshOutcome::expired;
+    }
+  });
+  return outcome;
+}
+
+void TokensRepository::revoke_refresh_family(const std::string& family_id) {
+  db_.with_session([&](soci::session& sql) { revoke_family(sql, family_id); });
+}
+
+void TokensRepository::store_authorization_code(const AuthorizationCodeRecord& c) {
+  db_.with_session([&](soci::session& sql) {
+    sql << "INSERT INTO authorization_codes (code_hash, client_id, subject, redirect_uri, scope, "
+           "code_challenge, expires_at) VALUES (:h, :c, :s, :r, :scope, :challenge, :exp)",
+        soci::use(c.code_hash), soci::use(c.client_id), soci::use(c.subject),
+        soci::use(c.redirect_uri), soci::use(c.scope), soci::use(c.code_challenge),
+        soci::use(c.expires_at);
+  });
+}
+
+std::optional<AuthorizationCodeRecord> TokensRepository::take_authorization_code(
+    const std::string& code_hash) {
+  std::optional<AuthorizationCodeRecord> taken;
+  db_.in_transaction([&](soci::session& sql) {
+    AuthorizationCodeRecord c;
+    sql << "SELECT code_hash, client_id, subject, redirect_uri, scope, code_challenge, "
+           "expires_at FROM authorization_codes WHERE code_hash = :h",
+        soci::into(c.code_hash), soci::into(c.client_id), soci::into(c.subject),
+        soci::into(c.redirect_uri), soci::into(c.scope), soci::into(c.code_challenge),
+        soci::into(c.expires_at), soci::use(code_hash);
+    if (!sql.got_data()) return;
+    // Two callers may both have read the row; only the one whose DELETE removes it wins.
+    soci::statement del = (sql.prepare << "DELETE FROM authorization_codes WHERE code_hash = :h",
+                           soci::use(code_hash));
+    if (affected(del) == 1) taken = std::move(c);
+  });
+  return taken;
+}
+
+void TokensRepository::store_opaque_token(const OpaqueTokenRecord& t) {
+  int revoked = t.revoked ? 1 : 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "INSERT INTO opaque_tokens (token_hash, jti, client_id, subject, scope, key_type, "
+           "issued_at, expires_at, revoked) VALUES (:h, :jti, :c, :s, :scope, :key_type, "
+           ":iat, :exp, :revoked)",
+        soci::use(t.token_hash), soci::use(t.jti), soci::use(t.client_id), soci::use(t.subject),
+        soci::use(t.scope), soci::use(t.key_type), soci::use(t.issued_at), soci::use(t.expires_at),
+        soci::use(revoked);
+  });
+}
+
+std::optional<OpaqueTokenRecord> TokensRepository::find_opaque_token(
+    const std::string& token_hash) {
+  std::optional<OpaqueTokenRecord> found;
+  db_.with_session([&](soci::session& sql) {
+    OpaqueTokenRecord t;
+    int revoked = 0;
+    sql << "SELECT token_hash, jti, client_id, subject, scope, key_type, issued_at, expires_at, "
+           "revoked FROM opaque_tokens WHERE token_hash = :h",
+        soci::into(t.token_hash), soci::into(t.jti), soci::into(t.client_id), soci::into(t.subject),
+        soci::into(t.scope), soci::into(t.key_type), soci::into(t.issued_at),
+        soci::into(t.expires_at), soci::into(revoked), soci::use(token_hash);
+    if (!sql.got_data()) return;
+    t.revoked = revoked != 0;
+    found = std::move(t);
+  });
+  return found;
+}
+
+bool TokensRepository::revoke_opaque_token(const std::string& token_hash) {
+  bool found = false;
+  db_.with_session([&](soci::session& sql) {
+    // Revoking twice still reports the token as known: RFC 7009 revocation is idempotent.
+    soci::statement st = (sql.prepare << "UPDATE opaque_tokens SET revoked = 1 "
+                                         "WHERE token_hash = :h",
+                          soci::use(token_hash));
+    found = affected(st) > 0;
+  });
+  return found;
+}
+
+void TokensRepository::revoke_jti(const std::string& jti, std::int64_t expires_at,
+                                  std::int64_t now) {
+  db_.with_session([&](soci::session& sql) {
+    // Revoking a revoked token is not a conflict; both backends know ON CONFLICT.
+    sql << "INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES (:jti, :exp, :now) "
+           "ON CONFLICT (jti) DO NOTHING",
+        soci::use(jti), soci::use(expires_at), soci::use(now);
+  });
+}
+
+bool TokensRepository::is_jti_revoked(const std::string& jti) {
+  int n = 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "SELECT COUNT(*) FROM revoked_tokens WHERE jti = :jti", soci::into(n), soci::use(jti);
+  });
+  return n > 0;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> TokensRepository::list_revoked_jtis(
+    std::int64_t now) {
+  std::vector<std::pair<std::string, std::int64_t>> revoked;
+  db_.with_session([&](soci::session& sql) {
+    std::string jti;
+    std::int64_t expires_at = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > :now "
+                        "ORDER BY expires_at, jti",
+         soci::into(jti), soci::into(expires_at), soci::use(now));
+    st.execute();
+    while (st.fetch()) revoked.emplace_back(jti, expires_at);
+  });
+  return revoked;
+}
+
+int TokensRepository::purge_expired(std::int64_t now) {
+  long long removed = 0;
+  db_.in_transaction([&](soci::session& sql) {
+    for (const char* query : {
+             "DELETE FROM authorization_codes WHERE expires_at <= :now",
+             "DELETE FROM refresh_tokens WHERE expires_at <= :now",
+             "DELETE FROM opaque_tokens WHERE expires_at <= :now",
+             "DELETE FROM revoked_tokens WHERE expires_at <= :now",
+         }) {
+      soci::statement st = (sql.prepare << query, soci::use(now));
+      removed += affected(st);
+    }
+  });
+  return static_cast<int>(removed);
+}
+
+}  // namespace portico::store
