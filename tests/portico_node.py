@@ -31,13 +31,6 @@ DEFAULT_BINARY = Path(__file__).resolve().parent.parent / "build" / "portico"
 START_TIMEOUT_SECONDS = 15
 STOP_TIMEOUT_SECONDS = 15
 
-# Product bugs the suite has found and that are not fixed yet. Strict: once the binary is
-# fixed the test passes, pytest reports XPASS as a failure, and the marker must go.
-BUG_REFRESH_TOKEN_BURNED_BY_INVALID_SCOPE = pytest.mark.xfail(strict=True, reason=(
-    "BUG: a refresh request asking for a wider scope is refused with invalid_scope only after "
-    "TokenService::refresh has consumed the refresh token, so the client's retry is taken for "
-    "a replay and the whole grant is revoked (src/keymanager/token_service.cpp)"))
-
 # Every node alive in this test process, so that a failing test can show their logs.
 live_nodes: list["Node"] = []
 

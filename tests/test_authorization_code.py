@@ -316,3 +316,32 @@ def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(node, cli
                                    "redirect_uri": "https://app.example/other"})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_redirect_uri_sent_to_authorize_is_required_at_the_token_endpoint(node, client):
+    # RFC 6749 §4.1.3: when the authorization request named a redirect_uri, the token request
+    # must repeat it.
+    verifier = generate_token(48)
+    location, _ = authorize(node, client, verifier)
+    response = node.token(client, {"grant_type": "authorization_code",
+                                   "code": query_of(location)["code"], "code_verifier": verifier})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_redirect_uri_may_be_left_out_of_both_requests_for_a_single_callback(node, client):
+    verifier = generate_token(48)
+    query = authorization_query(client, verifier)
+    del query["redirect_uri"]
+    page = node.get("/oauth2/authorize", params=query)
+    assert page.status_code == 200, page.text
+    fields = dict(login_form(page.text)["fields"])
+    assert "redirect_uri" not in fields
+    fields.update(username=ADMIN_USERNAME, password=node.admin_password)
+    response = node.post("/oauth2/authorize", data=fields)
+    assert response.status_code == 302
+    assert without_query(response.headers["Location"]) == CALLBACK
+    response = node.token(client, {"grant_type": "authorization_code",
+                                   "code": query_of(response.headers["Location"])["code"],
+                                   "code_verifier": verifier})
+    assert response.status_code == 200, response.text

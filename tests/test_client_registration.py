@@ -113,3 +113,28 @@ def test_rfc7591_field_names_register_a_client(sqlite_node):
     assert body["redirect_uris"] == ["https://a.example/cb", "https://b.example/cb"]
     assert sorted(body["grant_types"]) == ["authorization_code", "refresh_token"]
     assert body["client_secret"]
+
+
+def bearer(sqlite_node, scope):
+    client = sqlite_node.register_client()
+    response = sqlite_node.token(client, {"grant_type": "password", "username": "admin",
+                                          "password": sqlite_node.admin_password, "scope": scope})
+    assert response.status_code == 200, response.text
+    return {"Authorization": "Bearer " + response.json()["access_token"]}
+
+
+def test_bearer_token_with_a_portal_scope_registers_a_client(sqlite_node):
+    response = sqlite_node.post(REGISTER, json=registration(),
+                                headers=bearer(sqlite_node, "apim:subscribe"))
+    assert response.status_code == 200, response.text
+
+
+def test_bearer_token_with_only_the_default_scope_may_not_register(sqlite_node):
+    response = sqlite_node.post(REGISTER, json=registration(), headers=bearer(sqlite_node, ""))
+    assert_reference_error(response, 403, 403)
+
+
+def test_registration_for_an_owner_who_is_not_a_user_is_400(sqlite_node):
+    response = sqlite_node.post(REGISTER, json=registration(owner="nobody-here"),
+                                auth=sqlite_node.admin_auth)
+    assert_reference_error(response, 400, 400)

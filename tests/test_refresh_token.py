@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from portico_node import ADMIN_USERNAME, BUG_REFRESH_TOKEN_BURNED_BY_INVALID_SCOPE
+from portico_node import ADMIN_USERNAME
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,6 @@ def test_refresh_cannot_widen_the_scope(node, client):
     assert_oauth_error(response, "invalid_scope")
 
 
-@BUG_REFRESH_TOKEN_BURNED_BY_INVALID_SCOPE
 def test_refused_widening_leaves_the_refresh_token_usable(node, client):
     # An error response must change nothing (RFC 6749 §5.2): the client may retry without
     # the wider scope and must not lose its grant.

@@ -3,7 +3,7 @@ most cases below carry a valid refresh token, which must stay valid afterwards."
 
 import pytest
 
-from portico_node import ADMIN_USERNAME, BUG_REFRESH_TOKEN_BURNED_BY_INVALID_SCOPE
+from portico_node import ADMIN_USERNAME
 
 VALID_REFRESH_TOKENS = "used = 0 AND revoked = 0"
 
@@ -84,11 +84,6 @@ CASES = [
                                  "scope": "default apim:admin"}, "auth": basic(c)}),
 ]
 
-# Cases that currently fail because of a product bug (see portico_node.BUG_*). Their own
-# test is a strict xfail: when the bug is fixed it XPASSes, and the id must leave this set.
-KNOWN_BUG_CASES = {"wider-scope"}
-
-
 def send(node, build, client, cc_only_client, refresh_token):
     return node.post("/oauth2/token", **build(client, cc_only_client, refresh_token))
 
@@ -107,11 +102,7 @@ def test_bad_token_request_gets_its_error_and_is_not_cached(node, client, cc_onl
         assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
-@pytest.mark.parametrize("build", [
-    pytest.param(c[3], id=c[0],
-                 marks=[BUG_REFRESH_TOKEN_BURNED_BY_INVALID_SCOPE] if c[0] in KNOWN_BUG_CASES
-                 else [])
-    for c in CASES])
+@pytest.mark.parametrize("build", [pytest.param(c[3], id=c[0]) for c in CASES])
 def test_bad_token_request_leaves_the_refresh_token_valid(node, client, cc_only_client,
                                                           refresh_token, build):
     send(node, build, client, cc_only_client, refresh_token)
@@ -122,9 +113,7 @@ def test_bad_token_requests_store_nothing_and_a_valid_request_still_works(
         node, client, cc_only_client, refresh_token):
     valid_before = node.count("refresh_tokens", VALID_REFRESH_TOKENS)
     all_before = node.count("refresh_tokens")
-    for case_id, _, _, build in CASES:
-        if case_id in KNOWN_BUG_CASES:
-            continue
+    for _, _, _, build in CASES:
         send(node, build, client, cc_only_client, refresh_token)
     assert node.count("refresh_tokens") == all_before
     assert node.count("refresh_tokens", VALID_REFRESH_TOKENS) == valid_before

@@ -31,7 +31,8 @@ std::string html_escape(std::string_view text) {
 // is safe to redirect back to the client at all.
 struct AuthorizationRequest {
   store::ClientRecord client;
-  std::string redirect_uri;
+  std::string redirect_uri;  // where to send the user back
+  bool redirect_uri_sent = false;  // whether the request named it (RFC 6749 §4.1.3)
   std::string response_type;
   std::string scope;
   std::string state;
@@ -83,6 +84,7 @@ AuthorizationRequest read_request(KeyManager& km,
   if (!client) throw OAuthError::invalid_request("unknown client_id");
   r.client = *client;
   r.redirect_uri = one(params, "redirect_uri");
+  r.redirect_uri_sent = !r.redirect_uri.empty();
   auto& registered = r.client.redirect_uris;
   if (r.redirect_uri.empty()) {
     if (registered.size() != 1)
@@ -132,7 +134,7 @@ http::Response login_page(const AuthorizationRequest& r, const std::string& prob
   };
   field("response_type", r.response_type);
   field("client_id", r.client.client_id);
-  field("redirect_uri", r.redirect_uri);
+  if (r.redirect_uri_sent) field("redirect_uri", r.redirect_uri);
   field("scope", r.scope);
   field("state", r.state);
   field("code_challenge", r.code_challenge);
@@ -180,8 +182,8 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
     if (!submitted) return login_page(r, "");
     auto user = km.users().authenticate(one(params, "username"), one(params, "password"));
     if (!user) return login_page(r, "The username or password is not valid.");
-    auto code = km.tokens().create_authorization_code(r.client, *user, r.redirect_uri, r.scope,
-                                                      r.code_challenge);
+    auto code = km.tokens().create_authorization_code(
+        r.client, *user, r.redirect_uri_sent ? r.redirect_uri : "", r.scope, r.code_challenge);
     back.insert(back.begin(), {"code", code});
     return redirect(r.redirect_uri, back);
   } catch (const OAuthError& e) {

@@ -35,7 +35,8 @@ std::vector<std::string> string_list_field(const json::object& body, std::string
   return out;
 }
 
-ClientRegistration read_registration(const json::object& body, const Principal& caller) {
+ClientRegistration read_registration(KeyManager& km, const json::object& body,
+                                      const Principal& caller) {
   ClientRegistration r;
   r.name = string_field(body, "clientName");
   if (r.name.empty()) r.name = string_field(body, "client_name");
@@ -44,6 +45,8 @@ ClientRegistration read_registration(const json::object& body, const Principal& 
   if (r.owner.empty()) r.owner = caller.username;
   if (r.owner != caller.username && !caller.has_role(kRoleAdmin))
     throw ApiError::forbidden("only an administrator may register a client for another owner");
+  if (r.owner != caller.username && !km.users().find(r.owner))
+    throw ApiError::bad_request("owner '" + r.owner + "' is not a user");
   std::string grants = string_field(body, "grantType");
   r.grant_types = grants.empty() ? string_list_field(body, "grant_types") : split_scopes(grants);
   if (r.grant_types.empty()) r.grant_types = split_scopes(kDefaultGrants);
@@ -100,11 +103,19 @@ std::string registration_response(const RegisteredClient& registered) {
 void add_registration_routes(KeyManager& km, http::Router& router) {
   router.add("POST", "/client-registration/v0.17/register", [&km](http::Request& request) {
     auto caller = km.authenticate(request);
+    // HTTP Basic gives a user every scope of its roles; a bearer token must carry a scope of
+    // the portals, not merely `default`, to register clients.
+    constexpr std::string_view kRegistrationScopes[] = {"apim:subscribe", "apim:api_create",
+                                                         "apim:api_publish", "apim:admin"};
+    if (std::none_of(std::begin(kRegistrationScopes), std::end(kRegistrationScopes),
+                     [&](std::string_view s) { return caller.has_scope(s); }))
+      throw ApiError::forbidden("registering a client needs one of the scopes apim:subscribe, "
+                                "apim:api_create, apim:api_publish or apim:admin");
     boost::system::error_code ec;
     auto parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object())
       throw ApiError::bad_request("the body must be a JSON object");
-    auto registered = km.clients().register_client(read_registration(parsed.as_object(), caller));
+    auto registered = km.clients().register_client(read_registration(km, parsed.as_object(), caller));
     auto response = http::Response::json(200, registration_response(registered));
     response.headers.set("Cache-Control", "no-store");
     return response;

@@ -168,6 +168,16 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
   // succeeds nor burns the token.
   if (!stored || stored->client_id != client.client_id)
     throw OAuthError::invalid_grant("the refresh token is not valid");
+  // The requested scope is checked before the token is consumed: a refused request must
+  // change nothing (RFC 6749 §5.2), and consuming first would turn the retry into a replay.
+  std::string scope = stored->scope;
+  if (auto requested = single(form, "scope"); requested && !requested->empty()) {
+    auto original = split_scopes(stored->scope);
+    for (auto& s : split_scopes(*requested))
+      if (std::find(original.begin(), original.end(), s) == original.end())
+        throw OAuthError::invalid_scope("scope '" + s + "' exceeds the original grant");
+    scope = grant_scopes(*requested, roles_of(stored->subject));
+  }
   store::RefreshTokenRecord consumed;
   switch (tokens_.consume_refresh_token(hash, unix_now(), consumed)) {
     case store::RefreshOutcome::consumed:
@@ -180,15 +190,15 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
     case store::RefreshOutcome::unknown:
       throw OAuthError::invalid_grant("the refresh token is not valid");
   }
-  std::string scope = consumed.scope;
-  if (auto requested = single(form, "scope"); requested && !requested->empty()) {
-    auto original = split_scopes(consumed.scope);
-    for (auto& s : split_scopes(*requested))
-      if (std::find(original.begin(), original.end(), s) == original.end())
-        throw OAuthError::invalid_scope("scope '" + s + "' exceeds the original grant");
-    scope = grant_scopes(*requested, roles_of(consumed.subject));
+  auto issued = issue(client, consumed.subject, scope, true, true, consumed.family_id, 0);
+  // A replay of the same token racing this request may have revoked the family before the
+  // new refresh token was stored; the new one must not outlive that revocation.
+  if (auto now_stored = tokens_.find_refresh_token(hash); now_stored && now_stored->revoked) {
+    tokens_.revoke_refresh_family(consumed.family_id);
+    throw OAuthError::invalid_grant(
+        "the refresh token was already used; every token of its grant is revoked");
   }
-  return issue(client, consumed.subject, scope, true, true, consumed.family_id, 0);
+  return issued;
 }
 
 IssuedToken TokenService::authorization_code(const store::ClientRecord& client,
@@ -199,9 +209,12 @@ IssuedToken TokenService::authorization_code(const store::ClientRecord& client,
     throw OAuthError::invalid_grant("the authorization code is not valid");
   if (code->expires_at <= unix_now())
     throw OAuthError::invalid_grant("the authorization code has expired");
+  // RFC 6749 §4.1.3: redirect_uri must be present, and identical, when the authorization
+  // request included it (the stored value is empty when it did not).
   auto redirect_uri = single(form, "redirect_uri");
-  bool redirect_unambiguous = client.redirect_uris.size() == 1;
-  if (redirect_uri ? *redirect_uri != code->redirect_uri : !redirect_unambiguous)
+  if (!code->redirect_uri.empty() ? redirect_uri != code->redirect_uri
+                                  : redirect_uri && (client.redirect_uris.size() != 1 ||
+                                                     *redirect_uri != client.redirect_uris[0]))
     throw OAuthError::invalid_grant("redirect_uri does not match the authorization request");
   auto verifier = single(form, "code_verifier");
   if (!code->code_challenge.empty()) {
@@ -225,7 +238,7 @@ IssuedToken TokenService::issue_for_client(const store::ClientRecord& client,
 
 std::string TokenService::create_authorization_code(const store::ClientRecord& client,
                                                     const store::UserRecord& user,
-                                                    const std::string& redirect_uri,
+                                                    const std::string& sent_redirect_uri,
                                                     const std::string& requested_scope,
                                                     const std::string& code_challenge) {
   std::string code = crypto::random_token();
@@ -233,7 +246,7 @@ std::string TokenService::create_authorization_code(const store::ClientRecord& c
   record.code_hash = crypto::sha256_hex(code);
   record.client_id = client.client_id;
   record.subject = user.username;
-  record.redirect_uri = redirect_uri;
+  record.redirect_uri = sent_redirect_uri;
   record.scope = grant_scopes(requested_scope, user.roles);
   record.code_challenge = code_challenge;
   record.expires_at = unix_now() + config_.oauth.authorization_code_lifetime_seconds;

@@ -54,9 +54,10 @@ class TokenService {
                                std::int64_t lifetime);
 
   // The authorization endpoint's decision, once the user has logged in: a single-use code.
+  // `sent_redirect_uri` is the redirect_uri of the request, empty when it had none.
   std::string create_authorization_code(const store::ClientRecord& client,
                                         const store::UserRecord& user,
-                                        const std::string& redirect_uri,
+                                        const std::string& sent_redirect_uri,
                                         const std::string& requested_scope,
                                         const std::string& code_challenge);
 
