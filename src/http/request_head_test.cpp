@@ -1,0 +1,106 @@
+#include "http/request_head.h"
+
+#include <gtest/gtest.h>
+
+namespace portico::http::detail {
+namespace {
+
+using Status = RequestHeadScanner::Status;
+
+TEST(RequestHeadScanner, CompletesAtBlankLine) {
+  RequestHeadScanner scanner({});
+  std::string data = "GET / HTTP/1.1\r\nHost: a\r\n\r\nNEXT";
+  EXPECT_EQ(scanner.scan(data), Status::kComplete);
+  EXPECT_EQ(scanner.head_size(), data.size() - 4);
+  EXPECT_EQ(scanner.info().version_minor, 1);
+}
+
+TEST(RequestHeadScanner, ByteByByteGivesTheSameResult) {
+  RequestHeadScanner scanner({});
+  std::string data = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+  for (std::size_t n = 1; n < data.size(); ++n) {
+    ASSERT_EQ(scanner.scan(std::string_view(data).substr(0, n)), Status::kNeedMore) << n;
+  }
+  EXPECT_EQ(scanner.scan(data), Status::kComplete);
+  EXPECT_EQ(scanner.info().content_length, 5u);
+}
+
+TEST(RequestHeadScanner, CrAtEndOfDataWaitsForTheNextByte) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r"), Status::kNeedMore);
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.1\rX"), Status::kError);
+  EXPECT_EQ(scanner.error().status, 400);
+}
+
+TEST(RequestHeadScanner, RequestLineAtLimitIsAccepted) {
+  HeadLimits limits;
+  limits.max_request_line_bytes = 64;
+  RequestHeadScanner scanner(limits);
+  std::string line = "GET /" + std::string(64 - 14, 'a') + " HTTP/1.1";
+  ASSERT_EQ(line.size(), 64u);
+  EXPECT_EQ(scanner.scan(line + "\r\nHost: a\r\n\r\n"), Status::kComplete);
+}
+
+TEST(RequestHeadScanner, RequestLineOverLimitIs414BeforeItEnds) {
+  HeadLimits limits;
+  limits.max_request_line_bytes = 64;
+  RequestHeadScanner scanner(limits);
+  EXPECT_EQ(scanner.scan("GET /" + std::string(100, 'a')), Status::kError);
+  EXPECT_EQ(scanner.error().status, 414);
+}
+
+TEST(RequestHeadScanner, HeaderBytesOverLimitIs431) {
+  HeadLimits limits;
+  limits.max_header_bytes = 100;
+  RequestHeadScanner scanner(limits);
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nX: " + std::string(200, 'a')), Status::kError);
+  EXPECT_EQ(scanner.error().status, 431);
+}
+
+TEST(RequestHeadScanner, LeadingEmptyLinesAreSkipped) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), Status::kComplete);
+  EXPECT_EQ(scanner.info().request_line_offset, 4u);
+}
+
+TEST(RequestHeadScanner, ManyLeadingEmptyLinesAreRejected) {
+  RequestHeadScanner scanner({});
+  std::string data;
+  for (int i = 0; i < 20; ++i) data += "\r\n";
+  EXPECT_EQ(scanner.scan(data), Status::kError);
+}
+
+TEST(RequestHeadScanner, ChunkedIsCaseInsensitive) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"),
+            Status::kComplete);
+  EXPECT_TRUE(scanner.info().chunked);
+}
+
+TEST(RequestHeadScanner, ResetStartsANewRequest) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("BAD\n"), Status::kError);
+  scanner.reset();
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.0\r\n\r\n"), Status::kComplete);
+  EXPECT_EQ(scanner.info().version_minor, 0);
+}
+
+TEST(RequestHeadScanner, HostWithUserinfoIsRejected) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n"), Status::kError);
+}
+
+TEST(RequestHeadScanner, UnknownExpectationIs417) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n"), Status::kError);
+  EXPECT_EQ(scanner.error().status, 417);
+}
+
+TEST(RequestHeadScanner, ExpectIsIgnoredInHttp10) {
+  RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n"), Status::kComplete);
+  EXPECT_FALSE(scanner.info().expect_continue);
+}
+
+}  // namespace
+}  // namespace portico::http::detail

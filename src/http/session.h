@@ -1,0 +1,64 @@
+#pragma once
+// Internal to src/http: one accepted connection (plain or TLS) and what the connections of
+// a server share. Only server.cpp and session.cpp include this.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include "http/message.h"
+#include "http/request_head.h"
+#include "http/server.h"
+
+namespace portico::http::detail {
+
+// State shared by every connection of one server; it outlives them all.
+struct ServerContext {
+  ServerContext(ServerOptions opts, std::shared_ptr<const Router> r);
+
+  void session_started();
+  void session_ended();
+  // Waits until no session is left or `timeout` passes; true when none is left.
+  bool wait_for_no_sessions(std::chrono::milliseconds timeout);
+
+  const ServerOptions options;
+  const HeadLimits limits;
+  const std::shared_ptr<const Router> router;
+  // Set once by Server::stop: sessions finish the request at hand, then close.
+  std::atomic<bool> stopping{false};
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable no_sessions_;
+  std::size_t sessions_ = 0;
+};
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Server is stopping: close now if waiting between requests; otherwise the session
+  // notices `stopping` when it answers and closes after that response.
+  virtual void on_stop() = 0;
+  // The drain period is over.
+  virtual void force_close() = 0;
+};
+
+// One io_context and its thread. A session lives on one worker and is touched only from
+// that worker's thread, so the registry needs no lock.
+struct Worker {
+  // Declared before `io`: handlers destroyed with `io` still deregister their sessions here.
+  std::unordered_set<SessionBase*> sessions;
+  boost::asio::io_context io{1};
+};
+
+// Starts serving an accepted socket on `worker`'s thread. `tls` null means plain HTTP.
+void start_session(ServerContext& context, Worker& worker, boost::asio::ip::tcp::socket socket,
+                   boost::asio::ssl::context* tls);
+
+}  // namespace portico::http::detail
