@@ -100,13 +100,15 @@ TEST_F(TlsMaterialTest, CertificateNamesLocalhostAndLoopbackInSubjectAltName) {
   EXPECT_EQ(ips, std::set<std::string>{std::string("\x7f\x00\x00\x01", 4)});
 }
 
-TEST_F(TlsMaterialTest, CertificateIsAnRsa2048V3CertificateValidFor825Days) {
+TEST_F(TlsMaterialTest, CertificateIsAnEcdsaP256V3CertificateValidFor825Days) {
   X509Ptr cert = load_cert(generate().cert_file);
   EXPECT_EQ(X509_get_version(cert.get()), X509_VERSION_3);
   EVP_PKEY* pub = X509_get0_pubkey(cert.get());
   ASSERT_NE(pub, nullptr);
-  EXPECT_TRUE(EVP_PKEY_is_a(pub, "RSA"));
-  EXPECT_EQ(EVP_PKEY_get_bits(pub), 2048);
+  EXPECT_TRUE(EVP_PKEY_is_a(pub, "EC"));
+  char curve[32] = {};
+  ASSERT_EQ(EVP_PKEY_get_utf8_string_param(pub, "group", curve, sizeof curve, nullptr), 1);
+  EXPECT_STREQ(curve, "prime256v1");
   int days = 0;
   int seconds = 0;
   ASSERT_EQ(ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(cert.get()),
