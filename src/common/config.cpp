@@ -164,6 +164,11 @@ const std::vector<KeySpec>& key_specs() {
                         &OAuthConfig::credential_cache_seconds, 0, 86400,
                         "How long a verified client secret or password is remembered in "
                         "memory (argon2id is deliberately slow); 0 disables."));
+    s.push_back(int_key("oauth", "lookup_cache_seconds", &Config::oauth,
+                        &OAuthConfig::lookup_cache_seconds, 0, 3600,
+                        "How long client and user records read for token requests are kept in "
+                        "memory; changes made through another node show after at most this "
+                        "long (through this node at once); 0 disables."));
     // [log]
     s.push_back(string_key("log", "level", &Config::log, &LogConfig::level,
                            {"trace", "debug", "info", "warn", "error", "off"}, "Log level."));

@@ -42,6 +42,7 @@ struct OAuthConfig {
   std::string signing_algorithm = "RS256";
   int signing_key_rotation_days = 90;
   int credential_cache_seconds = 300;
+  int lookup_cache_seconds = 5;
 };
 
 struct LogConfig {

@@ -84,20 +84,23 @@ RegisteredClient Clients::register_client(const ClientRegistration& r) {
 }
 
 std::optional<store::ClientRecord> Clients::find(const std::string& client_id) {
-  return repository_.find(client_id);
+  if (auto cached = records_.get(client_id)) return cached;
+  auto client = repository_.find(client_id);
+  if (client) records_.put(client_id, *client);
+  return client;
 }
 
 std::optional<store::ClientRecord> Clients::authenticate(const std::string& client_id,
                                                          const std::string& client_secret) {
   if (client_id.empty() || client_id.size() > 256 || client_secret.size() > 1024)
     return std::nullopt;
-  auto client = repository_.find(client_id);
+  auto client = find(client_id);
   if (!client) return std::nullopt;
   if (client->public_client) {
     if (!client_secret.empty()) return std::nullopt;
     return client;
   }
-  if (!verify_with_cache(cache_, client->secret_hash, client_secret)) return std::nullopt;
+  if (!secrets_.verify(client->secret_hash, client_secret)) return std::nullopt;
   return client;
 }
 
@@ -107,6 +110,7 @@ std::optional<std::string> Clients::regenerate_secret(const std::string& client_
   std::string secret = crypto::random_token();
   client->secret_hash = crypto::hash_secret(secret);
   repository_.update(*client);
+  records_.erase(client_id);
   return secret;
 }
 
@@ -122,9 +126,13 @@ store::ClientRecord Clients::update(const std::string& client_id,
   client->access_token_lifetime = changes.access_token_lifetime;
   client->name = changes.name;
   repository_.update(*client);
+  records_.erase(client_id);
   return *client;
 }
 
-bool Clients::remove(const std::string& client_id) { return repository_.remove(client_id); }
+bool Clients::remove(const std::string& client_id) {
+  records_.erase(client_id);
+  return repository_.remove(client_id);
+}
 
 }  // namespace portico::keymanager

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "keymanager/credential_cache.h"
+#include "keymanager/expiring_cache.h"
 #include "store/clients_repository.h"
 
 namespace portico::keymanager {
@@ -42,8 +43,9 @@ struct RegisteredClient {
 
 class Clients {
  public:
-  Clients(store::Database& db, std::chrono::seconds credential_cache_ttl)
-      : repository_(db), cache_(credential_cache_ttl) {}
+  Clients(store::Database& db, std::chrono::seconds credential_cache_ttl,
+          std::chrono::seconds lookup_cache_ttl)
+      : repository_(db), secrets_(credential_cache_ttl), records_(lookup_cache_ttl) {}
 
   // ApiError 400 naming the field when the registration is not valid.
   RegisteredClient register_client(const ClientRegistration& registration);
@@ -59,7 +61,8 @@ class Clients {
 
  private:
   store::ClientsRepository repository_;
-  CredentialCache cache_;
+  CredentialCache secrets_;
+  ExpiringCache<std::string, store::ClientRecord> records_;
 };
 
 // ApiError 400 when a registration's fields are not valid.

@@ -4,32 +4,22 @@
 // request. The key covers the stored hash too, so a changed secret or password never
 // matches an old entry.
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "keymanager/expiring_cache.h"
 
 namespace portico::keymanager {
 
 class CredentialCache {
  public:
-  explicit CredentialCache(std::chrono::seconds ttl, std::size_t max_entries = 10000)
-      : ttl_(ttl), max_entries_(max_entries) {}
+  explicit CredentialCache(std::chrono::seconds ttl) : verified_(ttl) {}
 
-  bool verified_before(std::string_view stored_hash, std::string_view secret);
-  void remember(std::string_view stored_hash, std::string_view secret);
+  // Verifies `secret` against the argon2id `stored_hash`, remembering a success.
+  bool verify(std::string_view stored_hash, std::string_view secret);
 
  private:
-  static std::string key(std::string_view stored_hash, std::string_view secret);
-  using Clock = std::chrono::steady_clock;
-  std::chrono::seconds ttl_;
-  std::size_t max_entries_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Clock::time_point> entries_;
+  ExpiringCache<std::string, bool> verified_;  // key: SHA-256(stored hash, secret)
 };
-
-// Verifies `secret` against the argon2id `stored_hash`, through the cache.
-bool verify_with_cache(CredentialCache& cache, std::string_view stored_hash,
-                       std::string_view secret);
 
 }  // namespace portico::keymanager

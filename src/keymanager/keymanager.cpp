@@ -31,8 +31,10 @@ bool Principal::has_role(std::string_view role) const {
 
 KeyManager::KeyManager(const Config& config, store::Database& db, events::EventBus& bus)
     : config_(config),
-      users_(db, std::chrono::seconds(config.oauth.credential_cache_seconds)),
-      clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds)),
+      users_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
+             std::chrono::seconds(config.oauth.lookup_cache_seconds)),
+      clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
+               std::chrono::seconds(config.oauth.lookup_cache_seconds)),
       keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days),
       tokens_(config, db, keys_, clients_, users_, bus) {}
 

@@ -58,17 +58,20 @@ std::optional<store::UserRecord> Users::authenticate(const std::string& username
                                                      const std::string& password) {
   if (username.size() > kMaxUsernameLength || password.size() > kMaxPasswordLength)
     return std::nullopt;
-  auto user = repository_.find_by_username(username);
+  auto user = find(username);
   if (!user) {
     crypto::verify_secret(decoy_hash(), password);
     return std::nullopt;
   }
-  if (!verify_with_cache(cache_, user->password_hash, password)) return std::nullopt;
+  if (!passwords_.verify(user->password_hash, password)) return std::nullopt;
   return user;
 }
 
 std::optional<store::UserRecord> Users::find(const std::string& username) {
-  return repository_.find_by_username(username);
+  if (auto cached = records_.get(username)) return cached;
+  auto user = repository_.find_by_username(username);
+  if (user) records_.put(username, *user);
+  return user;
 }
 
 void Users::ensure_admin(const std::string& username, const std::string& password) {

@@ -6,14 +6,16 @@
 #include <vector>
 
 #include "keymanager/credential_cache.h"
+#include "keymanager/expiring_cache.h"
 #include "store/users_repository.h"
 
 namespace portico::keymanager {
 
 class Users {
  public:
-  Users(store::Database& db, std::chrono::seconds credential_cache_ttl)
-      : repository_(db), cache_(credential_cache_ttl) {}
+  Users(store::Database& db, std::chrono::seconds credential_cache_ttl,
+        std::chrono::seconds lookup_cache_ttl)
+      : repository_(db), passwords_(credential_cache_ttl), records_(lookup_cache_ttl) {}
 
   // Validates and stores a user. ApiError 400 on a bad username, password or role;
   // 409 when the username is taken.
@@ -28,7 +30,8 @@ class Users {
 
  private:
   store::UsersRepository repository_;
-  CredentialCache cache_;
+  CredentialCache passwords_;
+  ExpiringCache<std::string, store::UserRecord> records_;
 };
 
 }  // namespace portico::keymanager
