@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "events/event_types.h"
 #include "keymanager/oauth_error.h"
 #include "keymanager/scopes.h"
 
@@ -389,7 +390,7 @@ void TokenService::revoke(const store::ClientRecord& client, const std::string& 
   auto publish = [&](const std::string& jti, std::int64_t expires_at) {
     tokens_.revoke_jti(jti, expires_at, unix_now());
     json::object event{{"jti", jti}, {"expires_at", expires_at}, {"client_id", client.client_id}};
-    bus_.publish("token.revoked", json::serialize(event));
+    bus_.publish(std::string(events::types::kTokenRevoked), json::serialize(event));
   };
   if (auto opaque = tokens_.find_opaque_token(hash)) {
     if (opaque->client_id != client.client_id) return;
