@@ -18,6 +18,7 @@ struct Node::Impl {
   std::unique_ptr<store::Database> db;
   events::InProcessBus bus;
   std::unique_ptr<keymanager::KeyManager> key_manager;
+  // Control-plane components (all-in-one profile): members go here.
   std::unique_ptr<http::Server> server;
 };
 
@@ -44,6 +45,10 @@ void Node::start() {
 
   auto router = std::make_shared<http::Router>();
   impl_->key_manager->register_routes(*router);
+  if (impl_->profile == "all-in-one") {
+    // Control-plane components: construct, initialize and register routes here, in
+    // dependency order (admin, then publisher and developer portal).
+  }
 
   auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file);
   http::ServerOptions options;
