@@ -81,6 +81,23 @@ KeySpec string_key(std::string section, std::string name, SectionOf<Section> sec
                  accept};
 }
 
+template <class Section>
+KeySpec bool_key(std::string section, std::string name, SectionOf<Section> sec,
+                 bool Section::*field, std::string doc) {
+  return KeySpec{std::move(section), std::move(name), std::move(doc), "true or false",
+                 [=](const Config& c) { return std::string((c.*sec).*field ? "true" : "false"); },
+                 [=](Config& c, const toml::node& n) {
+                   auto v = n.value_exact<bool>();
+                   if (v) (c.*sec).*field = *v;
+                   return v.has_value();
+                 },
+                 [=](Config& c, const std::string& text) {
+                   if (text != "true" && text != "false") return false;
+                   (c.*sec).*field = text == "true";
+                   return true;
+                 }};
+}
+
 KeySpec data_dir_key() {
   auto set = [](Config& c, const std::string& v) {
     if (v.empty()) return false;
@@ -169,6 +186,19 @@ const std::vector<KeySpec>& key_specs() {
                         "How long client and user records read for token requests are kept in "
                         "memory; changes made through another node show after at most this "
                         "long (through this node at once); 0 disables."));
+    // [devportal]
+    s.push_back(bool_key("devportal", "self_signup", &Config::devportal,
+                         &DevPortalConfig::self_signup,
+                         "Whether anyone may sign up to the developer portal (new users get "
+                         "the subscriber role)."));
+    // [internal_api]
+    s.push_back(string_key("internal_api", "username", &Config::internal_api,
+                           &InternalApiConfig::username, {},
+                           "User name gateways present (HTTP Basic) to the internal data API."));
+    s.push_back(string_key("internal_api", "password", &Config::internal_api,
+                           &InternalApiConfig::password, {},
+                           "Password gateways present to the internal data API; empty refuses "
+                           "every caller."));
     // [log]
     s.push_back(string_key("log", "level", &Config::log, &LogConfig::level,
                            {"trace", "debug", "info", "warn", "error", "off"}, "Log level."));

@@ -45,6 +45,15 @@ struct OAuthConfig {
   int lookup_cache_seconds = 5;
 };
 
+struct DevPortalConfig {
+  bool self_signup = true;
+};
+
+struct InternalApiConfig {
+  std::string username = "gateway";
+  std::string password;  // empty: the internal data API refuses every caller
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";
@@ -57,6 +66,8 @@ struct Config {
   DatabaseConfig database;
   AdminConfig admin;
   OAuthConfig oauth;
+  DevPortalConfig devportal;
+  InternalApiConfig internal_api;
   LogConfig log;
 
   // The SQLite path or PostgreSQL URL the node uses.

@@ -77,6 +77,13 @@ TEST(Config, BadEnvironmentValueIsRefused) {
   EXPECT_NE(e.find("server.threads"), std::string::npos) << e;
 }
 
+TEST(Config, BooleansAreReadFromFileAndEnvironment) {
+  EXPECT_TRUE(load_config("", {}).devportal.self_signup);
+  EXPECT_FALSE(load_config(write_temp("[devportal]\nself_signup = false\n"), {}).devportal.self_signup);
+  EXPECT_FALSE(load_config("", {{"PORTICO_DEVPORTAL_SELF_SIGNUP", "false"}}).devportal.self_signup);
+  EXPECT_NE(error_of("[devportal]\nself_signup = 1\n").find("true or false"), std::string::npos);
+}
+
 TEST(Config, SyntaxErrorGivesLine) {
   auto e = error_of("[server\n");
   EXPECT_NE(e.find(":1:"), std::string::npos) << e;
