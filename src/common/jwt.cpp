@@ -1,5 +1,7 @@
 #include "common/jwt.h"
 
+#include "common/openssl_handles.h"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -31,38 +33,14 @@ constexpr std::size_t kMaxSignatureBytes = kMaxRsaBits / 8;
 constexpr std::size_t kEcCoordinateBytes = 32;  // P-256
 constexpr std::size_t kEs256SignatureBytes = 2 * kEcCoordinateBytes;
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct EcdsaSigDeleter {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-struct ParamBldDeleter {
-  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
-};
-struct ParamDeleter {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
+using openssl::BioPtr;
+using openssl::BnPtr;
+using openssl::EcdsaSigPtr;
+using openssl::MdCtxPtr;
+using openssl::ParamBldPtr;
+using openssl::ParamPtr;
+using openssl::PkeyCtxPtr;
+using openssl::PkeyPtr;
 
 [[noreturn]] void fail(const std::string& what) {
   // Leave nothing on this thread's OpenSSL error queue: a later TLS read on the same thread

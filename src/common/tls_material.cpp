@@ -1,5 +1,7 @@
 #include "common/tls_material.h"
 
+#include "common/openssl_handles.h"
+
 #include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -27,21 +29,11 @@ namespace fs = std::filesystem;
 constexpr long kValidDays = 825;  // the longest validity clients such as Apple's accept
 constexpr const char* kSubjectAltName = "DNS:localhost,IP:127.0.0.1";
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Deleter {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct ExtDeleter {
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
+using openssl::BioPtr;
+using openssl::BnPtr;
+using openssl::PkeyPtr;
+using openssl::X509ExtensionPtr;
+using openssl::X509Ptr;
 
 [[noreturn]] void fail(const std::string& what) {
   ERR_clear_error();
@@ -84,7 +76,7 @@ std::string bio_text(BIO* bio) {
 }
 
 void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  std::unique_ptr<X509_EXTENSION, ExtDeleter> ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
     fail(std::string("certificate extension ") + OBJ_nid2sn(nid) + " failed");
   }
@@ -98,13 +90,13 @@ struct Material {
 Material generate_self_signed() {
   // ECDSA P-256: generated in a millisecond where RSA-2048 takes hundreds, which keeps
   // first start well under half a second; every TLS 1.2+ client supports it.
-  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  std::unique_ptr<X509, X509Deleter> cert(X509_new());
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  X509Ptr cert(X509_new());
   if (!key || !cert) fail("TLS key generation failed");
 
   // A random positive 127-bit serial: RFC 5280 allows up to 20 octets, and randomness keeps
   // two generated certificates from ever sharing issuer and serial.
-  std::unique_ptr<BIGNUM, BnDeleter> serial(BN_new());
+  BnPtr serial(BN_new());
   if (!serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
     fail("certificate serial failed");
@@ -135,8 +127,8 @@ Material generate_self_signed() {
 
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) fail("certificate signing failed");
 
-  std::unique_ptr<BIO, BioDeleter> cert_bio(BIO_new(BIO_s_mem()));
-  std::unique_ptr<BIO, BioDeleter> key_bio(BIO_new(BIO_s_mem()));
+  BioPtr cert_bio(BIO_new(BIO_s_mem()));
+  BioPtr key_bio(BIO_new(BIO_s_mem()));
   if (!cert_bio || !key_bio || PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
       PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
           1) {

@@ -349,15 +349,14 @@ std::optional<TokenInfo> TokenService::validate(const std::string& access_token)
 }
 
 std::string TokenService::introspect(const std::string& token) {
-  json::object out;
+  auto active = [](const std::string& subject, const std::string& client_id,
+                   const std::string& scope, std::int64_t expires_at, std::string_view type) {
+    return json::object{{"active", true},         {"scope", scope},       {"client_id", client_id},
+                        {"username", subject},    {"sub", subject},       {"token_type", type},
+                        {"exp", expires_at}};
+  };
   if (auto info = validate(token)) {
-    out["active"] = true;
-    out["scope"] = info->scope;
-    out["client_id"] = info->client_id;
-    out["username"] = info->subject;
-    out["sub"] = info->subject;
-    out["token_type"] = "Bearer";
-    out["exp"] = info->expires_at;
+    auto out = active(info->subject, info->client_id, info->scope, info->expires_at, "Bearer");
     out["iat"] = info->issued_at;
     out["nbf"] = info->issued_at;
     out["jti"] = info->jti;
@@ -367,18 +366,10 @@ std::string TokenService::introspect(const std::string& token) {
     return json::serialize(out);
   }
   auto refresh = tokens_.find_refresh_token(crypto::sha256_hex(token));
-  if (refresh && !refresh->used && !refresh->revoked && refresh->expires_at > unix_now()) {
-    out["active"] = true;
-    out["scope"] = refresh->scope;
-    out["client_id"] = refresh->client_id;
-    out["username"] = refresh->subject;
-    out["sub"] = refresh->subject;
-    out["token_type"] = "refresh_token";
-    out["exp"] = refresh->expires_at;
-    return json::serialize(out);
-  }
-  out["active"] = false;
-  return json::serialize(out);
+  if (refresh && !refresh->used && !refresh->revoked && refresh->expires_at > unix_now())
+    return json::serialize(active(refresh->subject, refresh->client_id, refresh->scope,
+                                  refresh->expires_at, "refresh_token"));
+  return R"({"active":false})";
 }
 
 void TokenService::revoke(const store::ClientRecord& client, const std::string& token) {
