@@ -3,6 +3,7 @@
 #include <csignal>
 #include <thread>
 
+#include "admin/admin.h"
 #include "common/log.h"
 #include "common/tls_material.h"
 #include "events/event_bus.h"
@@ -19,6 +20,7 @@ struct Node::Impl {
   events::InProcessBus bus;
   std::unique_ptr<keymanager::KeyManager> key_manager;
   // Control-plane components (all-in-one profile): members go here.
+  std::unique_ptr<admin::Admin> admin;
   std::unique_ptr<http::Server> server;
 };
 
@@ -48,6 +50,10 @@ void Node::start() {
   if (impl_->profile == "all-in-one") {
     // Control-plane components: construct, initialize and register routes here, in
     // dependency order (admin, then publisher and developer portal).
+    impl_->admin =
+        std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
+    impl_->admin->initialize();
+    impl_->admin->register_routes(*router);
   }
 
   auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file);

@@ -1,6 +1,7 @@
 #include "keymanager/users.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "common/api_error.h"
 #include "common/clock.h"
@@ -72,6 +73,47 @@ std::optional<store::UserRecord> Users::find(const std::string& username) {
   auto user = repository_.find_by_username(username);
   if (user) records_.put(username, *user);
   return user;
+}
+
+std::optional<store::UserRecord> Users::find_by_id(const std::string& id) {
+  return repository_.find_by_id(id);
+}
+
+bool Users::remove(const std::string& id) {
+  auto user = repository_.find_by_id(id);
+  if (!user) return false;
+  bool removed = repository_.remove(id);
+  records_.erase(user->username);
+  return removed;
+}
+
+store::UserRecord Users::set_roles(const std::string& id, const std::vector<std::string>& roles) {
+  for (auto& role : roles)
+    if (!is_known_role(role)) throw ApiError::bad_request("unknown role '" + role + "'");
+  auto user = repository_.find_by_id(id);
+  if (!user) throw ApiError::not_found("no user with id " + id);
+  try {
+    repository_.set_roles(id, roles);
+  } catch (const std::invalid_argument&) {
+    throw ApiError::not_found("no user with id " + id);
+  }
+  records_.erase(user->username);
+  auto updated = repository_.find_by_id(id);
+  if (!updated) throw ApiError::not_found("no user with id " + id);
+  return *updated;
+}
+
+void Users::set_password(const std::string& id, const std::string& password) {
+  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength)
+    throw ApiError::bad_request("password must be 5 to 1024 characters");
+  auto user = repository_.find_by_id(id);
+  if (!user) throw ApiError::not_found("no user with id " + id);
+  try {
+    repository_.set_password_hash(id, crypto::hash_secret(password));
+  } catch (const std::invalid_argument&) {
+    throw ApiError::not_found("no user with id " + id);
+  }
+  records_.erase(user->username);
 }
 
 void Users::ensure_admin(const std::string& username, const std::string& password) {

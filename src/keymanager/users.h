@@ -28,6 +28,20 @@ class Users {
   // Creates the configured administrator when no user of that name exists yet.
   void ensure_admin(const std::string& username, const std::string& password);
 
+  // User management (the Admin component's SCIM endpoints). Every change drops the user's
+  // cached record, so the next authentication sees it.
+  std::vector<store::UserRecord> list(int limit, int offset) {
+    return repository_.list(limit, offset);
+  }
+  std::int64_t count() { return repository_.count(); }
+  std::optional<store::UserRecord> find_by_id(const std::string& id);
+  // False when there is no user with that id.
+  bool remove(const std::string& id);
+  // ApiError 400 on an unknown role, 404 when there is no user with that id.
+  store::UserRecord set_roles(const std::string& id, const std::vector<std::string>& roles);
+  // ApiError 400 on a password outside the policy, 404 when there is no user with that id.
+  void set_password(const std::string& id, const std::string& password);
+
  private:
   store::UsersRepository repository_;
   CredentialCache passwords_;

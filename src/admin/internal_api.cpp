@@ -1,0 +1,232 @@
+// The internal data API gateways pull their configuration from (the reference's
+// /internal/data/v1/...). HTTP Basic with the gateway credential from [internal_api]; every
+// list is paged by key: ?after=<last key of the previous page>&limit=<1..1000>, answered with
+// {"list": [...], "next": "<after for the next page, or empty at the end>"}.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+#include "admin/admin_internal.h"
+#include "admin/validation.h"
+#include "common/api_error.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+
+namespace portico::admin {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kInternalBase = "/internal/data/v1";
+constexpr int kDefaultLimit = 100;
+constexpr int kMaxLimit = 1000;
+constexpr std::size_t kMaxAfterLength = 128;
+
+struct Keyset {
+  std::string after;
+  int limit = kDefaultLimit;
+};
+
+Keyset read_keyset(const http::Request& request) {
+  Keyset k;
+  if (auto after = request.query_param("after")) {
+    if (after->size() > kMaxAfterLength)
+      throw ApiError::bad_request("'after' is longer than " + std::to_string(kMaxAfterLength) +
+                                  " characters");
+    k.after = *after;
+  }
+  if (auto text = request.query_param("limit")) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || end != text->data() + text->size() || value < 1 || value > kMaxLimit)
+      throw ApiError::bad_request("'limit' must be an integer from 1 to " +
+                                  std::to_string(kMaxLimit));
+    k.limit = value;
+  }
+  return k;
+}
+
+// One page: `rows` were fetched with limit + 1, so a full page proves there is a next one
+// without a second query.
+template <class Row, class Key, class ToJson>
+http::Response page(std::vector<Row> rows, int limit, Key key, ToJson to_json) {
+  std::string next;
+  if (rows.size() > static_cast<std::size_t>(limit)) {
+    rows.resize(limit);
+    next = key(rows.back());
+  }
+  json::array list;
+  for (const auto& row : rows) list.push_back(to_json(row));
+  json::object body{{"list", std::move(list)}, {"next", next}};
+  return json_response(200, body);
+}
+
+json::value parse_or_null(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+}  // namespace
+
+void Admin::Impl::add_internal_routes(http::Router& router) {
+  const std::string base(kInternalBase);
+
+  // Constant-time on the password; an empty configured password refuses everyone.
+  auto authenticate = [this](const http::Request& request) {
+    const auto& expected = config.internal_api;
+    auto header = request.headers.get("Authorization");
+    bool ok = false;
+    constexpr std::string_view kBasic = "Basic ";
+    if (!expected.password.empty() && header && header->size() > kBasic.size() &&
+        header->size() < 4096) {
+      std::string scheme(header->substr(0, kBasic.size()));
+      std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      if (scheme == "basic ") {
+        if (auto decoded = crypto::base64_decode(header->substr(kBasic.size()))) {
+          auto colon = decoded->find(':');
+          if (colon != std::string::npos) {
+            bool user_ok =
+                crypto::constant_time_equal(decoded->substr(0, colon), expected.username);
+            bool password_ok =
+                crypto::constant_time_equal(decoded->substr(colon + 1), expected.password);
+            ok = user_ok && password_ok;
+          }
+        }
+      }
+    }
+    if (!ok) {
+      ApiError e(401, 900901, "Invalid Credentials",
+                 "The internal data API needs the gateway credential of [internal_api]");
+      e.headers["WWW-Authenticate"] = "Basic realm=\"portico-internal\"";
+      throw e;
+    }
+  };
+
+  for (PolicyLevel level :
+       {PolicyLevel::subscription, PolicyLevel::application, PolicyLevel::advanced}) {
+    router.add("GET", base + "/policies/" + std::string(level_name(level)),
+               guarded([this, authenticate, level](http::Request& request) {
+                 authenticate(request);
+                 auto k = read_keyset(request);
+                 return page(
+                     policies.list_after(std::string(level_name(level)), k.after, k.limit + 1),
+                     k.limit, [](auto& r) { return r.id; },
+                     [level](auto& r) { return policy_json(level, r); });
+               }));
+  }
+
+  router.add("GET", base + "/deny-policies", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               return page(
+                   deny_policies.list_after(k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.id; }, [](auto& r) { return deny_policy_json(r); });
+             }));
+
+  router.add("GET", base + "/environments", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               return page(
+                   environments.list_after(k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.id; }, [](auto& r) { return environment_json(r); });
+             }));
+
+  router.add("GET", base + "/revoked-tokens", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               // Revocations live only until the token expires, so the set is small; the
+               // repository returns it whole and the page is cut here, by jti.
+               auto revoked = tokens.list_revoked_jtis(unix_now());
+               std::sort(revoked.begin(), revoked.end());
+               std::vector<std::pair<std::string, std::int64_t>> rows;
+               for (auto& entry : revoked) {
+                 if (entry.first <= k.after) continue;
+                 rows.push_back(entry);
+                 if (rows.size() > static_cast<std::size_t>(k.limit)) break;
+               }
+               return page(
+                   std::move(rows), k.limit, [](auto& r) { return r.first; },
+                   [](auto& r) {
+                     return json::object{{"jti", r.first}, {"expiresAt", r.second}};
+                   });
+             }));
+
+  router.add("GET", base + "/subscriptions", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               return page(
+                   gateway_data.subscriptions_after(k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.id; },
+                   [](const store::GatewaySubscription& r) {
+                     return json::object{{"id", r.id},
+                                         {"applicationId", r.application_id},
+                                         {"apiId", r.api_id},
+                                         {"throttlingPolicy", r.throttling_policy},
+                                         {"status", r.status},
+                                         {"createdTime", r.created_time},
+                                         {"updatedTime", r.updated_time}};
+                   });
+             }));
+
+  router.add("GET", base + "/applications", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               return page(
+                   gateway_data.applications_after(k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.id; },
+                   [](const store::GatewayApplication& r) {
+                     return json::object{{"id", r.id},
+                                         {"name", r.name},
+                                         {"owner", r.owner},
+                                         {"throttlingPolicy", r.throttling_policy},
+                                         {"tokenType", r.token_type},
+                                         {"status", r.status},
+                                         {"updatedTime", r.updated_time}};
+                   });
+             }));
+
+  router.add("GET", base + "/application-key-mappings",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto k = read_keyset(request);
+               return page(
+                   gateway_data.key_mappings_after(k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.id; },
+                   [](const store::GatewayKeyMapping& r) {
+                     return json::object{{"id", r.id},
+                                         {"applicationId", r.application_id},
+                                         {"keyType", r.key_type},
+                                         {"clientId", r.client_id}};
+                   });
+             }));
+
+  router.add("GET", base + "/runtime-artifacts",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto environment = request.query_param("environment");
+               if (!environment || environment->empty() || environment->size() > 255)
+                 throw ApiError::bad_request("'environment' is required");
+               if (!environments.find_by_name(*environment))
+                 throw ApiError::not_found("no environment named '" + *environment + "'");
+               auto k = read_keyset(request);
+               return page(
+                   gateway_data.deployments_after(*environment, k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.api_id; },
+                   [](const store::GatewayDeployment& r) {
+                     return json::object{{"apiId", r.api_id},
+                                         {"revisionId", r.revision_id},
+                                         {"environment", r.environment},
+                                         {"vhost", r.vhost},
+                                         {"displayOnDevportal", r.display_on_devportal},
+                                         {"deployedTime", r.deployed_time},
+                                         {"api", parse_or_null(r.document)},
+                                         {"openapi", r.openapi}};
+                   });
+             }));
+}
+
+}  // namespace portico::admin

@@ -1,0 +1,87 @@
+#include "store/gateway_data_repository.h"
+
+#include <soci/soci.h>
+
+namespace portico::store {
+
+std::vector<GatewaySubscription> GatewayDataRepository::subscriptions_after(
+    const std::string& after, int limit) {
+  std::vector<GatewaySubscription> out;
+  if (limit <= 0) return out;
+  db_.with_session([&](soci::session& sql) {
+    GatewaySubscription r;
+    soci::statement st =
+        (sql.prepare << "SELECT id, application_id, api_id, throttling_policy, status, "
+                        "created_time, updated_time FROM subscriptions WHERE id > :after "
+                        "ORDER BY id LIMIT :limit",
+         soci::into(r.id), soci::into(r.application_id), soci::into(r.api_id),
+         soci::into(r.throttling_policy), soci::into(r.status), soci::into(r.created_time),
+         soci::into(r.updated_time), soci::use(after), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(r);
+  });
+  return out;
+}
+
+std::vector<GatewayApplication> GatewayDataRepository::applications_after(const std::string& after,
+                                                                          int limit) {
+  std::vector<GatewayApplication> out;
+  if (limit <= 0) return out;
+  db_.with_session([&](soci::session& sql) {
+    GatewayApplication r;
+    soci::statement st =
+        (sql.prepare << "SELECT id, name, owner, throttling_policy, token_type, status, "
+                        "updated_time FROM applications WHERE id > :after ORDER BY id LIMIT :limit",
+         soci::into(r.id), soci::into(r.name), soci::into(r.owner), soci::into(r.throttling_policy),
+         soci::into(r.token_type), soci::into(r.status), soci::into(r.updated_time),
+         soci::use(after), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(r);
+  });
+  return out;
+}
+
+std::vector<GatewayKeyMapping> GatewayDataRepository::key_mappings_after(const std::string& after,
+                                                                         int limit) {
+  std::vector<GatewayKeyMapping> out;
+  if (limit <= 0) return out;
+  db_.with_session([&](soci::session& sql) {
+    GatewayKeyMapping r;
+    soci::statement st =
+        (sql.prepare << "SELECT id, application_id, key_type, client_id "
+                        "FROM application_key_mappings WHERE id > :after ORDER BY id LIMIT :limit",
+         soci::into(r.id), soci::into(r.application_id), soci::into(r.key_type),
+         soci::into(r.client_id), soci::use(after), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(r);
+  });
+  return out;
+}
+
+std::vector<GatewayDeployment> GatewayDataRepository::deployments_after(
+    const std::string& environment, const std::string& after, int limit) {
+  std::vector<GatewayDeployment> out;
+  if (limit <= 0) return out;
+  db_.with_session([&](soci::session& sql) {
+    GatewayDeployment r;
+    long long display = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
+                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi "
+                        "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
+                        "WHERE d.environment = :env AND d.api_id > :after "
+                        "ORDER BY d.api_id LIMIT :limit",
+         soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
+         soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
+         soci::into(r.document), soci::into(r.openapi), soci::use(environment), soci::use(after),
+         soci::use(limit));
+    st.execute();
+    while (st.fetch()) {
+      r.display_on_devportal = display != 0;
+      out.push_back(r);
+    }
+  });
+  return out;
+}
+
+}  // namespace portico::store
