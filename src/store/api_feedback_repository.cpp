@@ -1,0 +1,143 @@
+#include "store/api_feedback_repository.h"
+
+#include <soci/soci.h>
+
+namespace portico::store {
+
+void ApiFeedbackRepository::put_rating(const RatingRecord& r) {
+  long long value = r.rating;
+  db_.in_transaction([&](soci::session& sql) {
+    // Delete then insert: the same statement text on both backends, atomic in the transaction.
+    sql << "DELETE FROM api_ratings WHERE api_id = :api AND username = :user", soci::use(r.api_id),
+        soci::use(r.username);
+    sql << "INSERT INTO api_ratings (api_id, username, rating) VALUES (:api, :user, :rating)",
+        soci::use(r.api_id), soci::use(r.username), soci::use(value);
+  });
+}
+
+std::optional<RatingRecord> ApiFeedbackRepository::find_rating(const std::string& api_id,
+                                                               const std::string& username) {
+  std::optional<RatingRecord> found;
+  db_.with_session([&](soci::session& sql) {
+    long long value = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT rating FROM api_ratings WHERE api_id = :api AND username = :user",
+         soci::into(value), soci::use(api_id), soci::use(username));
+    if (st.execute(true)) found = RatingRecord{api_id, username, static_cast<int>(value)};
+  });
+  return found;
+}
+
+bool ApiFeedbackRepository::remove_rating(const std::string& api_id,
+                                          const std::string& username) {
+  long long changed = 0;
+  db_.in_transaction([&](soci::session& sql) {
+    soci::statement st =
+        (sql.prepare << "DELETE FROM api_ratings WHERE api_id = :api AND username = :user",
+         soci::use(api_id), soci::use(username));
+    st.execute(true);
+    changed = st.get_affected_rows();
+  });
+  return changed > 0;
+}
+
+std::vector<RatingRecord> ApiFeedbackRepository::ratings(const std::string& api_id,
+                                                         std::int64_t limit,
+                                                         std::int64_t offset) {
+  std::vector<RatingRecord> out;
+  long long lim = limit, off = offset;
+  db_.with_session([&](soci::session& sql) {
+    std::string user;
+    long long value = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT username, rating FROM api_ratings WHERE api_id = :api "
+                        "ORDER BY username LIMIT :limit OFFSET :offset",
+         soci::into(user), soci::into(value), soci::use(api_id), soci::use(lim), soci::use(off));
+    st.execute();
+    while (st.fetch()) out.push_back(RatingRecord{api_id, user, static_cast<int>(value)});
+  });
+  return out;
+}
+
+std::pair<std::int64_t, double> ApiFeedbackRepository::rating_summary(const std::string& api_id) {
+  long long count = 0, sum = 0;
+  db_.with_session([&](soci::session& sql) {
+    soci::indicator ind = soci::i_ok;
+    sql << "SELECT COUNT(*), COALESCE(SUM(rating), 0) FROM api_ratings WHERE api_id = :api",
+        soci::into(count), soci::into(sum, ind), soci::use(api_id);
+  });
+  return {count, count ? static_cast<double>(sum) / static_cast<double>(count) : 0.0};
+}
+
+void ApiFeedbackRepository::add_comment(const CommentRecord& c) {
+  long long created = c.created_time;
+  db_.in_transaction([&](soci::session& sql) {
+    sql << "INSERT INTO api_comments (id, api_id, username, content, created_time) VALUES "
+           "(:id, :api, :user, :content, :created)",
+        soci::use(c.id), soci::use(c.api_id), soci::use(c.username), soci::use(c.content),
+        soci::use(created);
+  });
+}
+
+std::optional<CommentRecord> ApiFeedbackRepository::find_comment(const std::string& api_id,
+                                                                 const std::string& id) {
+  std::optional<CommentRecord> found;
+  db_.with_session([&](soci::session& sql) {
+    CommentRecord c;
+    long long created = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT id, api_id, username, content, created_time FROM api_comments "
+                        "WHERE id = :id AND api_id = :api",
+         soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
+         soci::into(created), soci::use(id), soci::use(api_id));
+    if (st.execute(true)) {
+      c.created_time = created;
+      found = c;
+    }
+  });
+  return found;
+}
+
+std::vector<CommentRecord> ApiFeedbackRepository::comments(const std::string& api_id,
+                                                           std::int64_t limit,
+                                                           std::int64_t offset) {
+  std::vector<CommentRecord> out;
+  long long lim = limit, off = offset;
+  db_.with_session([&](soci::session& sql) {
+    CommentRecord c;
+    long long created = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT id, api_id, username, content, created_time FROM api_comments "
+                        "WHERE api_id = :api ORDER BY created_time DESC, id LIMIT :limit "
+                        "OFFSET :offset",
+         soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
+         soci::into(created), soci::use(api_id), soci::use(lim), soci::use(off));
+    st.execute();
+    while (st.fetch()) {
+      c.created_time = created;
+      out.push_back(c);
+    }
+  });
+  return out;
+}
+
+std::int64_t ApiFeedbackRepository::count_comments(const std::string& api_id) {
+  long long n = 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "SELECT COUNT(*) FROM api_comments WHERE api_id = :api", soci::into(n),
+        soci::use(api_id);
+  });
+  return n;
+}
+
+bool ApiFeedbackRepository::remove_comment(const std::string& id) {
+  long long changed = 0;
+  db_.in_transaction([&](soci::session& sql) {
+    soci::statement st = (sql.prepare << "DELETE FROM api_comments WHERE id = :id", soci::use(id));
+    st.execute(true);
+    changed = st.get_affected_rows();
+  });
+  return changed > 0;
+}
+
+}  // namespace portico::store

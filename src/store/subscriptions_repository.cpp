@@ -1,0 +1,126 @@
+#include "store/subscriptions_repository.h"
+
+#include <soci/soci.h>
+
+namespace portico::store {
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT s.id, s.application_id, s.api_id, s.throttling_policy, s.status, s.created_time, "
+    "s.updated_time FROM subscriptions s JOIN applications a ON a.id = s.application_id ";
+
+// Each condition is a constant; an empty filter value matches everything.
+constexpr const char* kWhere =
+    "WHERE (:app1 = '' OR s.application_id = :app2) AND (:api1 = '' OR s.api_id = :api2) "
+    "AND (:owner1 = '' OR a.owner = :owner2) ";
+
+struct Row {
+  SubscriptionRecord record;
+  long long created = 0;
+  long long updated = 0;
+};
+
+void insert(soci::session& sql, const SubscriptionRecord& s) {
+  long long created = s.created_time, updated = s.updated_time;
+  sql << "INSERT INTO subscriptions (id, application_id, api_id, throttling_policy, status, "
+         "created_time, updated_time) VALUES (:id, :app, :api, :policy, :status, :created, "
+         ":updated)",
+      soci::use(s.id), soci::use(s.application_id), soci::use(s.api_id),
+      soci::use(s.throttling_policy), soci::use(s.status), soci::use(created),
+      soci::use(updated);
+}
+
+}  // namespace
+
+void SubscriptionsRepository::create(const SubscriptionRecord& s) {
+  db_.in_transaction([&](soci::session& sql) { insert(sql, s); });
+}
+
+void SubscriptionsRepository::create_all(const std::vector<SubscriptionRecord>& subscriptions) {
+  db_.in_transaction([&](soci::session& sql) {
+    for (const auto& s : subscriptions) insert(sql, s);
+  });
+}
+
+std::optional<SubscriptionRecord> SubscriptionsRepository::find(const std::string& id) {
+  std::optional<SubscriptionRecord> found;
+  db_.with_session([&](soci::session& sql) {
+    Row row;
+    soci::statement st =
+        (sql.prepare << std::string(kSelect) + "WHERE s.id = :id", soci::into(row.record.id),
+         soci::into(row.record.application_id), soci::into(row.record.api_id),
+         soci::into(row.record.throttling_policy), soci::into(row.record.status),
+         soci::into(row.created), soci::into(row.updated), soci::use(id));
+    if (st.execute(true)) {
+      row.record.created_time = row.created;
+      row.record.updated_time = row.updated;
+      found = row.record;
+    }
+  });
+  return found;
+}
+
+std::vector<SubscriptionRecord> SubscriptionsRepository::list(const SubscriptionFilter& f,
+                                                              std::int64_t limit,
+                                                              std::int64_t offset) {
+  std::vector<SubscriptionRecord> out;
+  long long lim = limit, off = offset;
+  db_.with_session([&](soci::session& sql) {
+    Row row;
+    soci::statement st =
+        (sql.prepare << std::string(kSelect) + kWhere +
+                            "ORDER BY s.created_time, s.id LIMIT :limit OFFSET :offset",
+         soci::into(row.record.id), soci::into(row.record.application_id),
+         soci::into(row.record.api_id), soci::into(row.record.throttling_policy),
+         soci::into(row.record.status), soci::into(row.created), soci::into(row.updated),
+         soci::use(f.application_id), soci::use(f.application_id), soci::use(f.api_id),
+         soci::use(f.api_id), soci::use(f.owner), soci::use(f.owner), soci::use(lim),
+         soci::use(off));
+    st.execute();
+    while (st.fetch()) {
+      row.record.created_time = row.created;
+      row.record.updated_time = row.updated;
+      out.push_back(row.record);
+    }
+  });
+  return out;
+}
+
+std::int64_t SubscriptionsRepository::count(const SubscriptionFilter& f) {
+  long long n = 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "SELECT COUNT(*) FROM subscriptions s JOIN applications a ON a.id = s.application_id " +
+               std::string(kWhere),
+        soci::into(n), soci::use(f.application_id), soci::use(f.application_id),
+        soci::use(f.api_id), soci::use(f.api_id), soci::use(f.owner), soci::use(f.owner);
+  });
+  return n;
+}
+
+bool SubscriptionsRepository::update(const SubscriptionRecord& s) {
+  long long updated = s.updated_time;
+  long long changed = 0;
+  db_.in_transaction([&](soci::session& sql) {
+    soci::statement st =
+        (sql.prepare << "UPDATE subscriptions SET throttling_policy = :policy, status = :status, "
+                        "updated_time = :updated WHERE id = :id",
+         soci::use(s.throttling_policy), soci::use(s.status), soci::use(updated),
+         soci::use(s.id));
+    st.execute(true);
+    changed = st.get_affected_rows();
+  });
+  return changed > 0;
+}
+
+bool SubscriptionsRepository::remove(const std::string& id) {
+  long long changed = 0;
+  db_.in_transaction([&](soci::session& sql) {
+    soci::statement st =
+        (sql.prepare << "DELETE FROM subscriptions WHERE id = :id", soci::use(id));
+    st.execute(true);
+    changed = st.get_affected_rows();
+  });
+  return changed > 0;
+}
+
+}  // namespace portico::store
