@@ -9,6 +9,7 @@
 #include "common/tls_material.h"
 #include "events/event_bus.h"
 #include "http/server.h"
+#include "publisher/publisher.h"
 #include "keymanager/keymanager.h"
 #include "store/database.h"
 
@@ -22,6 +23,7 @@ struct Node::Impl {
   std::unique_ptr<keymanager::KeyManager> key_manager;
   // Control-plane components (all-in-one profile): members go here.
   std::unique_ptr<admin::Admin> admin;
+  std::unique_ptr<publisher::Publisher> publisher;
   std::unique_ptr<devportal::DevPortal> devportal;
   std::unique_ptr<http::Server> server;
 };
@@ -56,6 +58,9 @@ void Node::start() {
         std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
     impl_->admin->initialize();
     impl_->admin->register_routes(*router);
+    impl_->publisher = std::make_unique<publisher::Publisher>(
+        c, *impl_->db, impl_->bus, *impl_->key_manager, *impl_->admin);
+    impl_->publisher->register_routes(*router);
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);

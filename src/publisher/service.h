@@ -1,0 +1,99 @@
+#pragma once
+// The Publisher's insides, shared by its route files (not part of its door, publisher.h).
+#include <boost/json.hpp>
+
+#include <functional>
+#include <initializer_list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "admin/admin.h"
+#include "common/config.h"
+#include "events/event_bus.h"
+#include "http/message.h"
+#include "http/multipart.h"
+#include "keymanager/keymanager.h"
+#include "publisher/publisher.h"
+#include "store/api_documents_repository.h"
+#include "store/api_revisions_repository.h"
+#include "store/apis_repository.h"
+
+namespace portico::publisher {
+
+namespace json = boost::json;
+
+inline constexpr std::string_view kBase = "/api/am/publisher/v4";
+inline constexpr std::int64_t kMaxRevisions = 5;  // per API, as the reference
+inline constexpr std::size_t kMaxThumbnailBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxDocumentContentBytes = 5 * 1024 * 1024;
+
+// The scopes APIs define, in memory, so that the key manager's check per token request is a
+// hash lookup. Refreshed per API on every write of that API.
+class ScopeIndex {
+ public:
+  void set(const std::string& api_id, const std::vector<std::string>& scopes);
+  void erase(const std::string& api_id);
+  bool contains(const std::string& scope) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::vector<std::string>> by_api_;
+  std::unordered_map<std::string, int> counts_;
+};
+
+struct Publisher::Impl {
+  Impl(const Config& config, store::Database& db, events::EventBus& bus,
+       keymanager::KeyManager& key_manager, admin::Admin& admin);
+
+  const Config& config;
+  store::Database& db;
+  events::EventBus& bus;
+  keymanager::KeyManager& key_manager;
+  admin::Admin& admin;
+  store::ApisRepository apis;
+  store::ApiRevisionsRepository revisions;
+  store::ApiDocumentsRepository documents;
+  ScopeIndex scopes;
+
+  // The caller, who must hold one of `scopes`: 401 or 403 otherwise.
+  keymanager::Principal authorize(const http::Request& request,
+                                  std::initializer_list<std::string_view> scopes);
+  // The API or ApiError 404.
+  store::ApiRecord require_api(const std::string& id);
+  // Stores the API's JSON in the record's columns and refreshes the scope index.
+  void index_scopes(const std::string& api_id, const json::object& api);
+  void publish(std::string_view type, const json::object& payload);
+  // Unsets isDefaultVersion on the other versions of `name`.
+  void clear_default_versions(const std::string& name, const std::string& except_id);
+
+  // Builds the API's stored JSON from a request body: on create from defaults, on update over
+  // the stored one (name, version, context and provider cannot change). Validates every field.
+  json::object apply_api_fields(const json::object& body, const json::object* existing);
+  // The record for a validated API JSON.
+  static store::ApiRecord record_of(const json::object& api);
+
+  void add_api_routes(http::Router& router);
+  void add_lifecycle_routes(http::Router& router);
+  void add_content_routes(http::Router& router);
+};
+
+// Helpers shared by the route files.
+std::string iso_time(std::int64_t unix_seconds);
+std::string millis_text(std::int64_t unix_seconds);
+http::Response json_response(int status, const json::value& body);
+json::object parse_document(const std::string& text);
+std::string string_at(const json::object& o, std::string_view key);
+// The parts of a multipart/form-data request; ApiError 400 when it is not one.
+std::vector<http::FormPart> multipart_parts(const http::Request& request);
+std::string required_query(const http::Request& request, const std::string& name);
+// Runs a handler, turning storage errors into the reference's error bodies.
+http::Response guarded(const std::function<http::Response()>& handler);
+// A 400 carrying a list of problems in the reference's `error` array.
+http::Response error_list_response(std::string_view description,
+                                   const std::vector<std::string>& problems);
+bool valid_http_url(std::string_view url);
+
+}  // namespace portico::publisher
