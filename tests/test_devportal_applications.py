@@ -123,3 +123,19 @@ def test_application_tiers_are_listed(node, alice):
     names = [p["name"] for p in body["list"]]
     assert {"10PerMin", "Unlimited"} <= set(names)
     assert alice.get("/throttling-policies/nonsense").status_code == 400
+
+
+def test_tokens_follow_the_applications_new_name_and_tier(launcher):
+    # No client lookup cache, so that the next token sees the change at once.
+    node = launcher.new(sections={"oauth": {"lookup_cache_seconds": 0}})
+    alice = sign_up(node)
+    app = alice.create_app("before", "10PerMin")
+    keys = alice.generate_keys(app["applicationId"])
+    response = alice.put(f"/applications/{app['applicationId']}",
+                         json={"name": "after", "throttlingPolicy": "50PerMin"})
+    assert response.status_code == 200, response.text
+    client = {"clientId": keys["consumerKey"], "clientSecret": keys["consumerSecret"]}
+    token = node.token(client, {"grant_type": "client_credentials"}).json()["access_token"]
+    claims = node.verify_jwt(token)
+    assert claims["application"]["name"] == "after"
+    assert claims["application"]["tier"] == "50PerMin"

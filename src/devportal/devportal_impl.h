@@ -76,6 +76,11 @@ struct DevPortalState {
   void publish(std::string_view type, const json::object& payload);
 };
 
+// The reference's search syntax: "name:pets tags:animals free text" (also tag:, provider:,
+// version:, context:, description:, status:), over the portal's states. ApiError 400 on an
+// unknown prefix or a query longer than 256 characters.
+store::CatalogSearch parse_search_query(const std::string& query);
+
 // Route registration of each handler file.
 void register_signup_routes(DevPortalState& state, http::Router& router);
 void register_discovery_routes(DevPortalState& state, http::Router& router);

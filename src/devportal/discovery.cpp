@@ -23,9 +23,76 @@ std::string api_path(std::string_view tail = "") {
   return std::string(kBasePath) + "/apis" + std::string(tail);
 }
 
+std::string url_encode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::vector<store::CatalogApi> visible_apis(DevPortalState& s, const std::string& query,
+                                            const Viewer& viewer) {
+  std::vector<store::CatalogApi> out;
+  for (auto& api : s.catalog.search(parse_search_query(query))) {
+    if (DevPortalState::visible(api, viewer)) out.push_back(std::move(api));
+  }
+  return out;
+}
+
+json::object parse_or_empty(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object{};
+}
+
+json::object document_json(const store::CatalogDocument& d) {
+  json::object o = parse_or_empty(d.document);
+  o["documentId"] = d.id;
+  if (!o.contains("name")) o["name"] = d.name;
+  return o;
+}
+
+json::object comment_json(const store::CommentRecord& c) {
+  return {{"id", c.id},
+          {"content", c.content},
+          {"createdTime", std::to_string(c.created_time * 1000)},
+          {"createdBy", c.username},
+          {"updatedTime", nullptr},
+          {"category", "general"},
+          {"parentCommentId", nullptr},
+          {"entryPoint", "devPortal"},
+          {"commenterInfo", json::object{{"firstName", ""}, {"lastName", ""},
+                                         {"fullName", c.username}}},
+          {"replies", json::object{{"count", 0}, {"list", json::array{}}}}};
+}
+
+std::string format_average(double average) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%.1f", average);
+  return buffer;
+}
+
+http::Response raw(int status, std::string content_type, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.headers.set("Content-Type", std::move(content_type));
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
 // The reference's search syntax: "name:pets tags:animals free text" (also tag:, provider:,
 // version:, context:, description:). Unknown prefixes are a 400 rather than a silent miss.
-store::CatalogSearch parse_query(const std::string& query) {
+store::CatalogSearch parse_search_query(const std::string& query) {
   if (query.size() > kMaxQueryLength) {
     throw ApiError::bad_request("'query' is longer than 256 characters");
   }
@@ -76,73 +143,6 @@ store::CatalogSearch parse_query(const std::string& query) {
   search.text = text;
   return search;
 }
-
-std::string url_encode(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::vector<store::CatalogApi> visible_apis(DevPortalState& s, const std::string& query,
-                                            const Viewer& viewer) {
-  std::vector<store::CatalogApi> out;
-  for (auto& api : s.catalog.search(parse_query(query))) {
-    if (DevPortalState::visible(api, viewer)) out.push_back(std::move(api));
-  }
-  return out;
-}
-
-json::object parse_or_empty(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  return !ec && v.is_object() ? v.as_object() : json::object{};
-}
-
-json::object document_json(const store::CatalogDocument& d) {
-  json::object o = parse_or_empty(d.document);
-  o["documentId"] = d.id;
-  if (!o.contains("name")) o["name"] = d.name;
-  return o;
-}
-
-json::object comment_json(const store::CommentRecord& c) {
-  return {{"id", c.id},
-          {"content", c.content},
-          {"createdTime", std::to_string(c.created_time * 1000)},
-          {"createdBy", c.username},
-          {"updatedTime", nullptr},
-          {"category", "general"},
-          {"parentCommentId", nullptr},
-          {"entryPoint", "devPortal"},
-          {"commenterInfo", json::object{{"firstName", ""}, {"lastName", ""},
-                                         {"fullName", c.username}}},
-          {"replies", json::object{{"count", 0}, {"list", json::array{}}}}};
-}
-
-std::string format_average(double average) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%.1f", average);
-  return buffer;
-}
-
-http::Response raw(int status, std::string content_type, std::string body) {
-  http::Response r;
-  r.status = status;
-  r.headers.set("Content-Type", std::move(content_type));
-  r.body = std::move(body);
-  return r;
-}
-
-}  // namespace
 
 void register_discovery_routes(DevPortalState& state, http::Router& router) {
   auto& s = state;
