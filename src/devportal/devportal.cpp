@@ -86,7 +86,7 @@ json::object DevPortalState::api_info(const store::CatalogApi& api) {
   auto [ratings, average] = feedback.rating_summary(api.id);
   json::array policies;
   for (auto& p : catalog.subscription_policies(api.id)) policies.emplace_back(p);
-  bool has_thumbnail = catalog.thumbnail(api.id).has_value();
+  bool has_thumbnail = api.has_thumbnail;
   json::object o;
   o["id"] = api.id;
   o["name"] = api.name;
@@ -133,7 +133,7 @@ json::object DevPortalState::api_detail(const store::CatalogApi& api) {
   }
   o.erase("throttlingPolicies");
   o.erase("thumbnailUri");
-  o["hasThumbnail"] = catalog.thumbnail(api.id).has_value();
+  o["hasThumbnail"] = api.has_thumbnail;
   o["isDefaultVersion"] = member_or(doc, "isDefaultVersion", false);
   o["transport"] = member_or(doc, "transport", json::array{"http", "https"});
   o["tags"] = tags;

@@ -47,6 +47,41 @@ std::vector<store::CatalogApi> visible_apis(DevPortalState& s, const std::string
   return out;
 }
 
+// One page of the visible APIs and their number. The database pages by itself when it can
+// decide visibility alone (anonymous viewers, administrators, or no RESTRICTED API matches);
+// otherwise RESTRICTED APIs' visibleRoles are checked here over the whole match.
+std::pair<std::vector<store::CatalogApi>, std::int64_t> visible_page(DevPortalState& s,
+                                                                     const std::string& query,
+                                                                     const Viewer& viewer,
+                                                                     const http::Page& page) {
+  store::CatalogSearch search = parse_search_query(query);
+  bool database_decides = true;
+  if (!viewer) {
+    search.visibilities = {"PUBLIC"};
+  } else if (!viewer->has_role(kRoleAdmin)) {
+    store::CatalogSearch restricted = search;
+    restricted.visibilities = {"RESTRICTED"};
+    if (s.catalog.count(restricted) == 0) {
+      search.visibilities = {"PUBLIC", "PRIVATE"};
+    } else {
+      database_decides = false;
+    }
+  }
+  if (database_decides) {
+    return {s.catalog.search_page(search, page.limit, page.offset), s.catalog.count(search)};
+  }
+  std::vector<store::CatalogApi> all;
+  for (auto& api : s.catalog.search(search)) {
+    if (DevPortalState::visible(api, viewer)) all.push_back(std::move(api));
+  }
+  std::vector<store::CatalogApi> out;
+  for (std::size_t i = static_cast<std::size_t>(page.offset);
+       i < all.size() && i < static_cast<std::size_t>(page.offset + page.limit); ++i) {
+    out.push_back(std::move(all[i]));
+  }
+  return {std::move(out), static_cast<std::int64_t>(all.size())};
+}
+
 json::object parse_or_empty(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -151,26 +186,21 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     auto viewer = s.viewer(request);
     http::Page page = http::read_page(request);
     std::string query = request.query_param("query").value_or("");
-    auto apis = visible_apis(s, query, viewer);
+    auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
-    for (std::size_t i = static_cast<std::size_t>(page.offset);
-         i < apis.size() && i < static_cast<std::size_t>(page.offset + page.limit); ++i) {
-      list.push_back(s.api_info(apis[i]));
-    }
+    for (const auto& api : apis) list.push_back(s.api_info(api));
     return json_response(
-        200, http::list_envelope(std::move(list), page, static_cast<std::int64_t>(apis.size()),
-                                 "/apis", query.empty() ? "" : "query=" + url_encode(query)));
+        200, http::list_envelope(std::move(list), page, total, "/apis",
+                                 query.empty() ? "" : "query=" + url_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/search", [&s](http::Request& request) {
     auto viewer = s.viewer(request);
     http::Page page = http::read_page(request);
     std::string query = request.query_param("query").value_or("");
-    auto apis = visible_apis(s, query, viewer);
+    auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
-    for (std::size_t i = static_cast<std::size_t>(page.offset);
-         i < apis.size() && i < static_cast<std::size_t>(page.offset + page.limit); ++i) {
-      const auto& api = apis[i];
+    for (const auto& api : apis) {
       json::object info = s.api_info(api);
       list.emplace_back(json::object{{"id", api.id},
                                      {"name", api.name},
@@ -186,8 +216,8 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                                      {"avgRating", info["avgRating"]}});
     }
     return json_response(
-        200, http::list_envelope(std::move(list), page, static_cast<std::int64_t>(apis.size()),
-                                 "/search", query.empty() ? "" : "query=" + url_encode(query)));
+        200, http::list_envelope(std::move(list), page, total, "/search",
+                                 query.empty() ? "" : "query=" + url_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/tags", [&s](http::Request& request) {

@@ -10,12 +10,42 @@ namespace {
 
 constexpr const char* kSelectApi =
     "SELECT id, name, version, context, provider, lifecycle_status, visibility, description, "
-    "document, created_time, updated_time FROM apis ";
+    "document, created_time, updated_time, CASE WHEN thumbnail_type = '' THEN 0 ELSE 1 END "
+    "FROM apis ";
 
 struct ApiRow {
   CatalogApi api;
   long long created = 0;
   long long updated = 0;
+  int thumbnail = 0;
+
+  void into(soci::statement& st) {
+    st.exchange(soci::into(api.id));
+    st.exchange(soci::into(api.name));
+    st.exchange(soci::into(api.version));
+    st.exchange(soci::into(api.context));
+    st.exchange(soci::into(api.provider));
+    st.exchange(soci::into(api.lifecycle_status));
+    st.exchange(soci::into(api.visibility));
+    st.exchange(soci::into(api.description));
+    st.exchange(soci::into(api.document));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(updated));
+    st.exchange(soci::into(thumbnail));
+  }
+  CatalogApi finish() {
+    api.created_time = created;
+    api.updated_time = updated;
+    api.has_thumbnail = thumbnail != 0;
+    return api;
+  }
+};
+
+// The WHERE clause of a search and its bound values, in placeholder order. Every piece of
+// text is constant; values are only ever bound.
+struct SearchSql {
+  std::string where;
+  std::vector<std::string> values;
 };
 
 std::string lower(std::string s) {
@@ -51,74 +81,106 @@ std::optional<CatalogApi> CatalogRepository::find(const std::string& id) {
   std::optional<CatalogApi> found;
   db_.with_session([&](soci::session& sql) {
     ApiRow r;
-    soci::statement st =
-        (sql.prepare << std::string(kSelectApi) + "WHERE id = :id", soci::into(r.api.id),
-         soci::into(r.api.name), soci::into(r.api.version), soci::into(r.api.context),
-         soci::into(r.api.provider), soci::into(r.api.lifecycle_status),
-         soci::into(r.api.visibility), soci::into(r.api.description), soci::into(r.api.document),
-         soci::into(r.created), soci::into(r.updated), soci::use(id));
-    if (st.execute(true)) {
-      r.api.created_time = r.created;
-      r.api.updated_time = r.updated;
-      found = r.api;
-    }
+    soci::statement st(sql);
+    r.into(st);
+    st.exchange(soci::use(id));
+    st.alloc();
+    st.prepare(std::string(kSelectApi) + "WHERE id = :id");
+    st.define_and_bind();
+    if (st.execute(true)) found = r.finish();
   });
   return found;
 }
 
+namespace {
+
+SearchSql search_sql(const CatalogSearch& s) {
+  SearchSql out;
+  auto placeholders = [&](const std::vector<std::string>& values, const char* prefix) {
+    std::string list;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      list += (i ? ", :" : ":") + std::string(prefix) + std::to_string(i);
+      out.values.push_back(values[i]);
+    }
+    return list;
+  };
+  out.where = "WHERE lifecycle_status IN (" + placeholders(s.statuses, "st") + ") ";
+  if (!s.visibilities.empty()) {
+    out.where += "AND visibility IN (" + placeholders(s.visibilities, "vi") + ") ";
+  }
+  struct Like {
+    const char* column;
+    const std::string* value;
+  };
+  int n = 0;
+  for (const Like& like : {Like{"name", &s.name}, Like{"provider", &s.provider},
+                           Like{"version", &s.version}, Like{"context", &s.context},
+                           Like{"description", &s.description}}) {
+    if (like.value->empty()) continue;
+    out.where += "AND LOWER(" + std::string(like.column) + ") LIKE :l" + std::to_string(n++) +
+                 " ESCAPE '\\' ";
+    out.values.push_back(like_pattern(*like.value));
+  }
+  if (!s.text.empty()) {
+    out.where += "AND (LOWER(name) LIKE :t0 ESCAPE '\\' OR LOWER(description) LIKE :t1 "
+                 "ESCAPE '\\') ";
+    out.values.push_back(like_pattern(s.text));
+    out.values.push_back(like_pattern(s.text));
+  }
+  if (!s.tag.empty()) {
+    out.where += "AND EXISTS (SELECT 1 FROM api_tags g WHERE g.api_id = apis.id AND g.tag = :g) ";
+    out.values.push_back(s.tag);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<CatalogApi> CatalogRepository::search(const CatalogSearch& s) {
+  return search_page(s, -1, 0);
+}
+
+std::vector<CatalogApi> CatalogRepository::search_page(const CatalogSearch& s,
+                                                       std::int64_t limit,
+                                                       std::int64_t offset) {
   std::vector<CatalogApi> out;
   if (s.statuses.empty()) return out;
-  // At most a handful of states: each is bound, never spliced into the text.
-  std::string states;
-  for (std::size_t i = 0; i < s.statuses.size(); ++i) {
-    states += (i ? ", :st" : ":st") + std::to_string(i);
-  }
-  const std::string where =
-      "WHERE lifecycle_status IN (" + states +
-      ") AND (:n1 = '%%' OR LOWER(name) LIKE :n2 ESCAPE '\\') "
-      "AND (:p1 = '%%' OR LOWER(provider) LIKE :p2 ESCAPE '\\') "
-      "AND (:v1 = '%%' OR LOWER(version) LIKE :v2 ESCAPE '\\') "
-      "AND (:c1 = '%%' OR LOWER(context) LIKE :c2 ESCAPE '\\') "
-      "AND (:d1 = '%%' OR LOWER(description) LIKE :d2 ESCAPE '\\') "
-      "AND (:t1 = '%%' OR LOWER(name) LIKE :t2 ESCAPE '\\' OR LOWER(description) LIKE :t3 "
-      "ESCAPE '\\') "
-      "AND (:g1 = '' OR EXISTS (SELECT 1 FROM api_tags g WHERE g.api_id = apis.id AND "
-      "g.tag = :g2)) ";
-  const std::string n = like_pattern(s.name), p = like_pattern(s.provider),
-                    v = like_pattern(s.version), c = like_pattern(s.context),
-                    d = like_pattern(s.description), t = like_pattern(s.text);
+  SearchSql q = search_sql(s);
+  long long lim = limit, off = offset;
   db_.with_session([&](soci::session& sql) {
     ApiRow r;
     soci::statement st(sql);
-    st.exchange(soci::into(r.api.id));
-    st.exchange(soci::into(r.api.name));
-    st.exchange(soci::into(r.api.version));
-    st.exchange(soci::into(r.api.context));
-    st.exchange(soci::into(r.api.provider));
-    st.exchange(soci::into(r.api.lifecycle_status));
-    st.exchange(soci::into(r.api.visibility));
-    st.exchange(soci::into(r.api.description));
-    st.exchange(soci::into(r.api.document));
-    st.exchange(soci::into(r.created));
-    st.exchange(soci::into(r.updated));
-    for (const auto& state : s.statuses) st.exchange(soci::use(state));
-    for (const std::string* value : {&n, &n, &p, &p, &v, &v, &c, &c, &d, &d, &t, &t, &t}) {
-      st.exchange(soci::use(*value));
+    r.into(st);
+    for (const auto& value : q.values) st.exchange(soci::use(value));
+    std::string text = std::string(kSelectApi) + q.where + "ORDER BY name, version, id";
+    if (limit >= 0) {
+      text += " LIMIT :limit OFFSET :offset";
+      st.exchange(soci::use(lim));
+      st.exchange(soci::use(off));
     }
-    st.exchange(soci::use(s.tag));
-    st.exchange(soci::use(s.tag));
     st.alloc();
-    st.prepare(std::string(kSelectApi) + where + "ORDER BY name, version, id");
+    st.prepare(text);
     st.define_and_bind();
     st.execute();
-    while (st.fetch()) {
-      r.api.created_time = r.created;
-      r.api.updated_time = r.updated;
-      out.push_back(r.api);
-    }
+    while (st.fetch()) out.push_back(r.finish());
   });
   return out;
+}
+
+std::int64_t CatalogRepository::count(const CatalogSearch& s) {
+  if (s.statuses.empty()) return 0;
+  SearchSql q = search_sql(s);
+  long long n = 0;
+  db_.with_session([&](soci::session& sql) {
+    soci::statement st(sql);
+    st.exchange(soci::into(n));
+    for (const auto& value : q.values) st.exchange(soci::use(value));
+    st.alloc();
+    st.prepare("SELECT COUNT(*) FROM apis " + q.where);
+    st.define_and_bind();
+    st.execute(true);
+  });
+  return n;
 }
 
 std::vector<std::string> CatalogRepository::tags(const std::string& api_id) {

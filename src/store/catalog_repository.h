@@ -22,6 +22,7 @@ struct CatalogApi {
   std::string visibility;
   std::string description;
   std::string document;  // the publisher v4 API JSON
+  bool has_thumbnail = false;
   std::int64_t created_time = 0;
   std::int64_t updated_time = 0;
 };
@@ -29,7 +30,8 @@ struct CatalogApi {
 // Conditions of an API search; empty members match everything. Text matches are
 // case-insensitive substrings, `tag` is exact.
 struct CatalogSearch {
-  std::vector<std::string> statuses;  // lifecycle states to include (required, non-empty)
+  std::vector<std::string> statuses;      // lifecycle states to include (required, non-empty)
+  std::vector<std::string> visibilities;  // PUBLIC, PRIVATE, RESTRICTED; empty: any
   std::string name;
   std::string provider;
   std::string version;
@@ -59,8 +61,14 @@ class CatalogRepository {
   explicit CatalogRepository(Database& db) : db_(db) {}
 
   std::optional<CatalogApi> find(const std::string& id);
-  // Every API matching `search`, by name then version (visibility is the caller's to apply).
+  // Every API matching `search`, by name then version. Role-based visibility (RESTRICTED's
+  // visibleRoles) is the caller's to apply.
   std::vector<CatalogApi> search(const CatalogSearch& search);
+  // One page of the same order, and the number of matches: for searches whose visibility
+  // the database can decide alone.
+  std::vector<CatalogApi> search_page(const CatalogSearch& search, std::int64_t limit,
+                                      std::int64_t offset);
+  std::int64_t count(const CatalogSearch& search);
   std::vector<std::string> tags(const std::string& api_id);
   // (api_id, tag) for every tagged API.
   std::vector<std::pair<std::string, std::string>> all_tags();

@@ -57,6 +57,20 @@ TEST_P(CatalogRepositoryTest, SearchByNameTagAndTextIsCaseInsensitive) {
   EXPECT_EQ(names(wildcard), (Names{"Stocks"}));  // "100%": a literal percent sign
 }
 
+TEST_P(CatalogRepositoryTest, PageAndCountWithAVisibilityFilter) {
+  CatalogSearch search;
+  search.statuses = {"PUBLISHED", "PROTOTYPED", "DEPRECATED"};
+  EXPECT_EQ(catalog_->count(search), 2);
+  auto second = catalog_->search_page(search, 1, 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].name, "Stocks");
+  search.visibilities = {"PUBLIC"};
+  EXPECT_EQ(catalog_->count(search), 1);
+  EXPECT_EQ(catalog_->search_page(search, 10, 0).front().name, "PetStore");
+  search.statuses.clear();
+  EXPECT_EQ(catalog_->count(search), 0);
+}
+
 TEST_P(CatalogRepositoryTest, FindTagsPoliciesAndNoThumbnail) {
   auto api = catalog_->find("api-1");
   ASSERT_TRUE(api);
@@ -65,6 +79,7 @@ TEST_P(CatalogRepositoryTest, FindTagsPoliciesAndNoThumbnail) {
   EXPECT_EQ(catalog_->tags("api-1"), (Names{"animals"}));
   EXPECT_EQ(catalog_->subscription_policies("api-1"), (Names{"Bronze", "Gold"}));
   EXPECT_FALSE(catalog_->thumbnail("api-1"));
+  EXPECT_FALSE(api->has_thumbnail);
   EXPECT_FALSE(catalog_->openapi("api-1"));
   EXPECT_TRUE(catalog_->deployments("api-1").empty());
   EXPECT_TRUE(catalog_->documents("api-1").empty());
