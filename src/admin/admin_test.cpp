@@ -1,0 +1,208 @@
+#include "admin/admin.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "common/crypto.h"
+
+namespace portico::admin {
+namespace {
+
+namespace json = boost::json;
+
+// The Admin component on a real SQLite database with a real key manager, driven through its
+// routes as the HTTP server would.
+class AdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("portico-admin-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    db_ = store::Database::open((dir_ / "test.db").string(), 2);
+    db_->migrate();
+    key_manager_ = std::make_unique<keymanager::KeyManager>(config_, *db_, bus_);
+    key_manager_->initialize();
+    admin_ = std::make_unique<Admin>(config_, *db_, bus_, *key_manager_);
+    admin_->initialize();
+    admin_->register_routes(router_);
+    bus_.subscribe([this](const events::Event& e) { events_.push_back(e); });
+  }
+  void TearDown() override {
+    admin_.reset();
+    key_manager_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  http::Response call(const std::string& method, const std::string& path,
+                      const std::string& body = "",
+                      const std::string& credentials = "admin:admin") {
+    http::Request request;
+    request.method = method;
+    request.target = path;
+    request.path = path;
+    request.body = body;
+    if (!credentials.empty())
+      request.headers.set("Authorization", "Basic " + crypto::base64_encode(credentials));
+    return router_.dispatch(request);
+  }
+  static json::value parse(const http::Response& r) { return json::parse(r.body); }
+  json::object payload(std::size_t i) {
+    return json::parse(events_.at(i).payload_json).as_object();
+  }
+
+  Config config_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+  events::InProcessBus bus_;
+  std::vector<events::Event> events_;
+  std::unique_ptr<keymanager::KeyManager> key_manager_;
+  std::unique_ptr<Admin> admin_;
+  http::Router router_;
+};
+
+constexpr const char* kPolicies = "/api/am/admin/v4/throttling/policies";
+
+TEST_F(AdminTest, FirstStartSeedsTheReferenceDefaults) {
+  auto names = [&](const std::string& level) {
+    std::vector<std::string> out;
+    auto body = parse(call("GET", std::string(kPolicies) + "/" + level));
+    for (auto& p : body.at("list").as_array()) out.emplace_back(p.at("policyName").as_string());
+    EXPECT_EQ(body.at("count").as_int64(), static_cast<std::int64_t>(out.size()));
+    return out;
+  };
+  EXPECT_EQ(names("subscription"),
+            (std::vector<std::string>{"Bronze", "Gold", "Silver", "Unlimited"}));
+  EXPECT_EQ(names("application"),
+            (std::vector<std::string>{"10PerMin", "20PerMin", "50PerMin", "Unlimited"}));
+  EXPECT_EQ(names("advanced"),
+            (std::vector<std::string>{"10KPerMin", "20KPerMin", "50KPerMin", "Unlimited"}));
+
+  // A second start adds nothing, and a deleted default stays deleted.
+  auto bronze = parse(call("GET", std::string(kPolicies) + "/subscription"))
+                    .at("list")
+                    .as_array()[0]
+                    .as_object();
+  EXPECT_EQ(bronze.at("defaultLimit").at("requestCount").at("requestCount").as_int64(), 1000);
+  ASSERT_EQ(call("DELETE", std::string(kPolicies) + "/subscription/" +
+                               std::string(bronze.at("policyId").as_string()))
+                .status,
+            200);
+  Admin again(config_, *db_, bus_, *key_manager_);
+  again.initialize();
+  EXPECT_EQ(names("subscription").size(), 3u);
+  EXPECT_FALSE(admin_->policy_exists(PolicyLevel::subscription, "Bronze"));
+  EXPECT_TRUE(admin_->policy_exists(PolicyLevel::subscription, "Gold"));
+  EXPECT_FALSE(admin_->policy_exists(PolicyLevel::application, "Gold"));
+}
+
+TEST_F(AdminTest, PolicySummariesHaveThePublisherShape) {
+  auto summaries = admin_->policy_summaries(PolicyLevel::subscription);
+  ASSERT_EQ(summaries.size(), 4u);
+  auto gold = summaries[1].as_object();
+  EXPECT_EQ(gold.at("name").as_string(), "Gold");
+  EXPECT_EQ(gold.at("policyLevel").as_string(), "subscription");
+  EXPECT_EQ(gold.at("requestCount").as_int64(), 5000);
+  EXPECT_EQ(gold.at("timeUnit").as_string(), "min");
+  EXPECT_EQ(gold.at("unitTime").as_int64(), 1);
+  EXPECT_EQ(gold.at("quotaPolicyType").as_string(), "REQUESTCOUNT");
+  EXPECT_EQ(gold.at("tierPlan").as_string(), "FREE");
+  EXPECT_TRUE(gold.at("stopOnQuotaReach").as_bool());
+}
+
+TEST_F(AdminTest, PolicyChangesPublishEventsInSequence) {
+  const std::string base = std::string(kPolicies) + "/application";
+  auto created = call("POST", base,
+                      R"({"policyName":"5PerSec","defaultLimit":{"type":"REQUESTCOUNTLIMIT",
+                          "requestCount":{"timeUnit":"sec","unitTime":1,"requestCount":5}}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id(parse(created).at("policyId").as_string());
+  EXPECT_EQ(created.headers.get("Location").value_or(""), base + "/" + id);
+
+  auto updated = call("PUT", base + "/" + id,
+                      R"({"policyName":"5PerSec","defaultLimit":{"type":"BANDWIDTHLIMIT",
+                          "bandwidth":{"timeUnit":"min","unitTime":1,"dataAmount":5,
+                          "dataUnit":"MB"}}})");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(parse(updated).at("defaultLimit").at("type").as_string(), "BANDWIDTHLIMIT");
+  ASSERT_EQ(call("DELETE", base + "/" + id).status, 200);
+
+  ASSERT_EQ(events_.size(), 3u);
+  EXPECT_EQ(events_[0].type, "policy.created");
+  EXPECT_EQ(events_[1].type, "policy.updated");
+  EXPECT_EQ(events_[2].type, "policy.deleted");
+  EXPECT_LT(events_[0].sequence, events_[1].sequence);
+  EXPECT_LT(events_[1].sequence, events_[2].sequence);
+  EXPECT_EQ(payload(0).at("level").as_string(), "application");
+  EXPECT_EQ(payload(0).at("policy_id").as_string(), id);
+  EXPECT_EQ(payload(2).at("name").as_string(), "5PerSec");
+}
+
+TEST_F(AdminTest, RefusedChangesPublishNothing) {
+  const std::string base = std::string(kPolicies) + "/subscription";
+  EXPECT_EQ(call("POST", base,
+                 R"({"policyName":"Gold","defaultLimit":{"type":"REQUESTCOUNTLIMIT",
+                     "requestCount":{"timeUnit":"min","unitTime":1,"requestCount":5}}})")
+                .status,
+            409);
+  EXPECT_EQ(call("POST", base, R"({"policyName":"X"})").status, 400);
+  EXPECT_EQ(call("DELETE", base + "/no-such-id").status, 404);
+  EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(AdminTest, CallersNeedTheScopes) {
+  key_manager_->users().create("sam", "sam-password", {"subscriber"});
+  EXPECT_EQ(call("GET", std::string(kPolicies) + "/subscription", "", "sam:sam-password").status,
+            403);
+  EXPECT_EQ(call("GET", std::string(kPolicies) + "/subscription", "", "").status, 401);
+  EXPECT_EQ(call("GET", "/scim2/Users", "", "sam:sam-password").status, 403);
+  auto scim = call("GET", "/scim2/Users", "", "");
+  EXPECT_EQ(scim.status, 401);
+  EXPECT_EQ(parse(scim).at("status").as_string(), "401");
+}
+
+TEST_F(AdminTest, DenyPolicyChangesPublishEvents) {
+  const std::string base = "/api/am/admin/v4/throttling/deny-polic";
+  auto created = call("POST", base + "ies",
+                      R"({"conditionType":"IPRANGE","conditionValue":{"startingIp":"10.0.0.1",
+                          "endingIp":"10.0.0.9","invert":false}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id(parse(created).at("conditionId").as_string());
+  auto patched = call("PATCH", base + "y/" + id, R"({"conditionStatus":false})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_FALSE(parse(patched).at("conditionStatus").as_bool());
+  ASSERT_EQ(call("DELETE", base + "y/" + id).status, 200);
+  ASSERT_EQ(events_.size(), 3u);
+  EXPECT_EQ(events_[0].type, "deny_policy.created");
+  EXPECT_EQ(events_[1].type, "deny_policy.updated");
+  EXPECT_FALSE(payload(1).at("enabled").as_bool());
+  EXPECT_EQ(events_[2].type, "deny_policy.deleted");
+  EXPECT_EQ(payload(2).at("condition_type").as_string(), "IPRANGE");
+}
+
+TEST_F(AdminTest, EnvironmentsDefaultAndEvents) {
+  auto def = admin_->find_environment("Default");
+  ASSERT_TRUE(def);
+  EXPECT_EQ(def->vhosts, (std::vector<std::string>{"localhost"}));
+  const std::string base = "/api/am/admin/v4/environments";
+  auto created = call("POST", base,
+                      R"({"name":"internal","displayName":"Internal","vhosts":[
+                          {"host":"gw.internal.example","httpsPort":443}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id(parse(created).at("id").as_string());
+  EXPECT_EQ(admin_->environments().size(), 2u);
+  EXPECT_EQ(admin_->find_environment("internal")->display_name, "Internal");
+  ASSERT_EQ(call("DELETE", base + "/" + id).status, 200);
+  EXPECT_EQ(call("DELETE", base + "/" + def->id).status, 409);
+  ASSERT_EQ(events_.size(), 2u);
+  EXPECT_EQ(events_[0].type, "environment.created");
+  EXPECT_EQ(events_[1].type, "environment.deleted");
+  EXPECT_EQ(payload(1).at("name").as_string(), "internal");
+}
+
+}  // namespace
+}  // namespace portico::admin

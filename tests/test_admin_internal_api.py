@@ -1,0 +1,160 @@
+"""The internal data API gateways pull from (/internal/data/v1/...): its credential and its
+keyset paging."""
+
+import base64
+import uuid
+
+import pytest
+
+from admin_support import (INTERNAL_PASSWORD, INTERNAL_USER, admin, call, execute, insert_api,
+                           insert_application, new_name, request_count_limit,
+                           subscription_statement)
+
+GATEWAY = (INTERNAL_USER, INTERNAL_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def gw_node(module_launcher):
+    return module_launcher.new(sections={"internal_api": {"username": INTERNAL_USER,
+                                                          "password": INTERNAL_PASSWORD}})
+
+
+def pull(node, path, **params):
+    """Every item of an internal list, page by page; returns (items, number of pages)."""
+    items, pages, after = [], 0, ""
+    while True:
+        response = call(node, "GET", "/internal/data/v1" + path, auth=GATEWAY,
+                        params={**params, "after": after} if after else params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["list"]
+        pages += 1
+        assert pages < 1000
+        if not body["next"]:
+            return items, pages
+        after = body["next"]
+
+
+@pytest.mark.parametrize("auth", [(), ("gateway", "wrong"), ("admin", "e2e-admin-password"),
+                                  ("", INTERNAL_PASSWORD)])
+def test_wrong_or_missing_credential_is_401(gw_node, auth):
+    response = call(gw_node, "GET", "/internal/data/v1/subscriptions", auth=auth)
+    assert response.status_code == 401
+    assert response.json()["code"] == 900901
+
+
+def test_garbage_authorization_header_is_401(gw_node):
+    for header in ["Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(), "Bearer x"]:
+        response = call(gw_node, "GET", "/internal/data/v1/environments", auth=(),
+                        headers={"Authorization": header})
+        assert response.status_code == 401
+
+
+def test_without_configured_password_everyone_is_refused(node):
+    # The shared node has no [internal_api] password.
+    for auth in [(), ("gateway", ""), GATEWAY]:
+        assert call(node, "GET", "/internal/data/v1/environments",
+                    auth=auth).status_code == 401
+
+
+def test_subscriptions_stream_across_pages(gw_node):
+    api_id = insert_api(gw_node, offered=("Gold",))
+    statements = []
+    apps = []
+    for _ in range(25):
+        app_id = str(uuid.uuid4())
+        apps.append(app_id)
+        statements.append(
+            "INSERT INTO applications (id, name, owner, throttling_policy, token_type, status, "
+            f"document, created_time, updated_time) VALUES ('{app_id}', '{new_name('a')}', "
+            "'admin', '10PerMin', 'JWT', 'APPROVED', '{}', 1, 1)")
+        statements.append(subscription_statement(app_id, api_id, "Gold"))
+        statements.append(
+            "INSERT INTO application_key_mappings (id, application_id, key_type, client_id, "
+            f"document, created_time) VALUES ('{uuid.uuid4()}', '{app_id}', 'PRODUCTION', "
+            f"'{uuid.uuid4()}', '{{}}', 1)")
+    execute(gw_node, *statements)
+
+    subscriptions, pages = pull(gw_node, "/subscriptions", limit=10)
+    assert pages == 3
+    assert len(subscriptions) == 25
+    ids = [s["id"] for s in subscriptions]
+    assert ids == sorted(ids) and len(set(ids)) == 25
+    assert {s["applicationId"] for s in subscriptions} == set(apps)
+    assert all(s["apiId"] == api_id and s["throttlingPolicy"] == "Gold" for s in subscriptions)
+
+    applications, pages = pull(gw_node, "/applications", limit=7)
+    assert {a["id"] for a in applications} >= set(apps)
+    assert pages >= 4
+    mappings, _ = pull(gw_node, "/application-key-mappings", limit=1000)
+    assert {m["applicationId"] for m in mappings} >= set(apps)
+    assert all(m["keyType"] == "PRODUCTION" for m in mappings)
+
+
+def test_limit_bounds(gw_node):
+    for limit in ["0", "1001", "ten"]:
+        response = call(gw_node, "GET", "/internal/data/v1/subscriptions", auth=GATEWAY,
+                        params={"limit": limit})
+        assert response.status_code == 400
+
+
+def test_policies_deny_policies_and_environments(gw_node):
+    policies, pages = pull(gw_node, "/policies/subscription", limit=2)
+    assert {"Bronze", "Silver", "Gold", "Unlimited"} <= {p["policyName"] for p in policies}
+    assert pages >= 2
+    advanced, _ = pull(gw_node, "/policies/advanced")
+    assert "10KPerMin" in {p["policyName"] for p in advanced}
+    application, _ = pull(gw_node, "/policies/application")
+    assert "50PerMin" in {p["policyName"] for p in application}
+
+    created = admin(gw_node, "POST", "/throttling/deny-policies",
+                    json={"conditionType": "USER", "conditionValue": "blocked-user"})
+    assert created.status_code == 201
+    deny, _ = pull(gw_node, "/deny-policies", limit=1)
+    assert created.json() in deny
+
+    environments, _ = pull(gw_node, "/environments")
+    assert "Default" in {e["name"] for e in environments}
+
+
+def test_revoked_tokens(gw_node):
+    client = gw_node.register_client(grantType="client_credentials")
+    tokens = []
+    for _ in range(3):
+        response = gw_node.token(client, {"grant_type": "client_credentials"})
+        token = response.json()["access_token"]
+        assert gw_node.revoke(client, token).status_code == 200
+        tokens.append(gw_node.verify_jwt(token)["jti"])
+    revoked, pages = pull(gw_node, "/revoked-tokens", limit=2)
+    assert set(tokens) <= {r["jti"] for r in revoked}
+    assert pages >= 2
+    assert all(r["expiresAt"] > 0 for r in revoked)
+
+
+def test_runtime_artifacts_of_an_environment(gw_node):
+    env = new_name("edge-")
+    assert admin(gw_node, "POST", "/environments",
+                 json={"name": env, "vhosts": [{"host": "edge.example"}]}).status_code == 201
+    deployed = []
+    for i in range(3):
+        api_id = insert_api(gw_node)
+        revision = str(uuid.uuid4())
+        execute(gw_node,
+                "INSERT INTO api_revisions (id, api_id, revision_number, description, document, "
+                f"openapi, created_time) VALUES ('{revision}', '{api_id}', 1, '', "
+                f"'{{\"name\":\"api{i}\"}}', 'openapi: 3.0.0', 1)",
+                "INSERT INTO api_deployments (api_id, revision_id, environment, vhost, "
+                f"display_on_devportal, deployed_time) VALUES ('{api_id}', '{revision}', "
+                f"'{env}', 'edge.example', 1, 1)")
+        deployed.append((api_id, revision))
+    artifacts, pages = pull(gw_node, "/runtime-artifacts", environment=env, limit=2)
+    assert pages == 2
+    assert sorted((a["apiId"], a["revisionId"]) for a in artifacts) == sorted(deployed)
+    assert all(a["environment"] == env and a["vhost"] == "edge.example" for a in artifacts)
+    assert {a["api"]["name"] for a in artifacts} == {"api0", "api1", "api2"}
+    assert artifacts[0]["openapi"] == "openapi: 3.0.0"
+
+    assert call(gw_node, "GET", "/internal/data/v1/runtime-artifacts",
+                auth=GATEWAY).status_code == 400
+    assert call(gw_node, "GET", "/internal/data/v1/runtime-artifacts", auth=GATEWAY,
+                params={"environment": "nowhere"}).status_code == 404
