@@ -189,3 +189,19 @@ def test_api_key_revocation_records_the_jti(node, alice, app):
     assert alice.post(path + "/revoke", json={"apikey": "not.a.key"}).status_code == 400
     assert alice.post(f"/applications/{app['applicationId']}/api-keys/OTHER/generate",
                       json={}).status_code == 400
+
+
+def test_concurrent_generate_keys_leave_one_mapping_and_one_client(node, alice):
+    from concurrent.futures import ThreadPoolExecutor
+    app_id = alice.create_app()["applicationId"]
+    before = node.count("oauth_clients")
+    body = {"keyType": "PRODUCTION", "grantTypesToBeSupported": ["client_credentials"]}
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(
+            lambda _: alice.post(f"/applications/{app_id}/generate-keys", json=body).status_code,
+            range(6)))
+    assert codes.count(200) == 1, codes
+    assert set(codes) <= {200, 409}, codes
+    assert node.count("application_key_mappings", f"application_id = '{app_id}'") == 1
+    # The losers' clients were removed again: nothing half-written.
+    assert node.count("oauth_clients") == before + 1
