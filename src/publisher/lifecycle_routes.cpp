@@ -168,6 +168,18 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
                              {"previous_state", c.expected_state},
                              {"state", c.new_state}});
       }
+      // A retired API leaves every gateway, as in the reference.
+      if (*next == lifecycle::kRetired) {
+        std::map<std::string, std::vector<std::string>> by_revision;
+        for (const auto& d : revisions.deployments(api.id))
+          by_revision[d.revision_id].push_back(d.environment);
+        for (const auto& [revision_id, environments] : by_revision) {
+          for (const auto& env : revisions.undeploy(api.id, revision_id, environments))
+            publish(events::types::kApiUndeployed, json::object{{"api_id", api.id},
+                                                                {"revision_id", revision_id},
+                                                                {"environment", env}});
+        }
+      }
       json::object body;
       body["workflowStatus"] = "APPROVED";
       body["jsonPayload"] = nullptr;
@@ -383,6 +395,7 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       api["lastUpdatedTime"] = millis_text(now);
       store::ApiRecord record = record_of(api);
       record.openapi = rev->openapi;
+      ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
       if (!apis.update(record)) throw ApiError::not_found("no API with id " + current.id);

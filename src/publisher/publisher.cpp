@@ -227,6 +227,10 @@ store::ApiRecord Publisher::Impl::record_of(const json::object& api) {
   return r;
 }
 
+void Publisher::Impl::ensure_definition(store::ApiRecord& record, const json::object& api) {
+  if (record.openapi.empty()) record.openapi = json::serialize(openapi::generate(api));
+}
+
 // ---- the API model -------------------------------------------------------------------------
 
 namespace {
@@ -724,6 +728,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       api["createdTime"] = millis_text(now);
       api["lastUpdatedTime"] = millis_text(now);
       store::ApiRecord record = record_of(api);
+      ensure_definition(record, api);
       record.created_time = record.updated_time = now;
       try {
         apis.create(record);
@@ -761,6 +766,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       // The operations changed: an imported definition no longer describes the API, so
       // the definition is generated from the operations from now on.
       if (body.contains("operations") || body.contains("scopes")) record.openapi.clear();
+      ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
       if (!apis.update(record)) throw ApiError::not_found("no API with id " + record.id);
@@ -818,6 +824,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
           info->get_object()["version"] = new_version;
         record.openapi = json::serialize(definition);
       }
+      ensure_definition(record, api);
       try {
         apis.create(record);
       } catch (const store::ConflictError&) {

@@ -74,6 +74,9 @@ struct Publisher::Impl {
   json::object apply_api_fields(const json::object& body, const json::object* existing);
   // The record for a validated API JSON.
   static store::ApiRecord record_of(const json::object& api);
+  // An API without an imported definition gets one generated from its operations, so that
+  // every reader of the stored definition (developer portal, gateways) finds one.
+  static void ensure_definition(store::ApiRecord& record, const json::object& api);
 
   void add_api_routes(http::Router& router);
   void add_lifecycle_routes(http::Router& router);
