@@ -159,6 +159,7 @@ def test_search_by_attribute_and_text_with_paging(node):
     assert [x["id"] for x in ids(f"tags:{tag} status:PUBLISHED")["list"]] == [b["id"]]
     assert {x["id"] for x in ids(word)["list"]} == {a["id"], c["id"]}  # name or description
     assert [x["id"] for x in ids(f"name:zeta{word}")["list"]] == [c["id"]]
+    assert [x["id"] for x in ids(f"name:*eta{word}*")["list"]] == [c["id"]]
     assert ids(f"provider:nobody{word}")["count"] == 0
     page = ids(f"tags:{tag}", limit=1, offset=0, sortBy="createdTime", sortOrder="asc")
     assert page["count"] == 1 and page["pagination"]["total"] == 2

@@ -647,11 +647,15 @@ store::ApiQuery parse_search(const http::Request& request) {
     if (term.empty()) continue;
     std::size_t colon = term.find(':');
     if (colon == std::string::npos) {
+      term.erase(std::remove(term.begin(), term.end(), '*'), term.end());
+      if (term.empty()) continue;
       plain += (plain.empty() ? "" : " ") + term;
       continue;
     }
     std::string key = term.substr(0, colon);
     std::string value = term.substr(colon + 1);
+    // The reference's wildcard: terms already match anywhere, so '*' adds nothing.
+    value.erase(std::remove(value.begin(), value.end(), '*'), value.end());
     std::transform(key.begin(), key.end(), key.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (key == "name") q.name = value;
