@@ -9,6 +9,9 @@ import pytest
 from devportal_support import DEVPORTAL, sign_up
 
 PUBLISHER = "/api/am/publisher/v4"
+# A 1x1 transparent PNG.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
 
 
 def admin(node, method, path, **kwargs):
@@ -34,6 +37,20 @@ def published_api(node):
                      params={"revisionId": revision.json()["id"]},
                      json=[{"name": "Default", "displayOnDevportal": True}])
     assert deployed.status_code == 201, deployed.text
+    doc = admin(node, "POST", f"/apis/{api['id']}/documents",
+                json={"name": "Guide", "type": "HOWTO", "sourceType": "INLINE",
+                      "visibility": "API_LEVEL", "inlineContent": "How to call it"})
+    assert doc.status_code == 201, doc.text
+    hidden = admin(node, "POST", f"/apis/{api['id']}/documents",
+                   json={"name": "Internal", "type": "OTHER", "otherTypeName": "notes",
+                         "sourceType": "INLINE", "visibility": "PRIVATE",
+                         "inlineContent": "publisher only"})
+    assert hidden.status_code == 201, hidden.text
+    thumb = admin(node, "PUT", f"/apis/{api['id']}/thumbnail",
+                  files={"file": ("t.png", PNG, "image/png")})
+    assert thumb.status_code in (200, 201), thumb.text
+    api["documentId"] = doc.json()["documentId"]
+    api["hiddenDocumentId"] = hidden.json()["documentId"]
     # Not in the portal before it is published.
     assert node.get(f"{DEVPORTAL}/apis/{api['id']}").status_code == 404
     published = admin(node, "POST", "/apis/change-lifecycle",
@@ -71,6 +88,23 @@ def test_publish_discover_subscribe_generate_keys_and_token(node, published_api)
     key = dev.post(f"/applications/{app['applicationId']}/api-keys/PRODUCTION/generate",
                    json={"validityPeriod": 600})
     assert key.status_code == 200, key.text
+
+
+def test_documents_and_thumbnail_reach_the_portal(node, published_api):
+    api_id = published_api["id"]
+    docs = node.get(f"{DEVPORTAL}/apis/{api_id}/documents").json()
+    assert [d["name"] for d in docs["list"]] == ["Guide"]
+    content = node.get(f"{DEVPORTAL}/apis/{api_id}/documents/{published_api['documentId']}"
+                       "/content")
+    assert content.status_code == 200
+    assert content.text == "How to call it"
+    assert node.get(f"{DEVPORTAL}/apis/{api_id}/documents/"
+                    f"{published_api['hiddenDocumentId']}").status_code == 404
+    thumbnail = node.get(f"{DEVPORTAL}/apis/{api_id}/thumbnail")
+    assert thumbnail.status_code == 200
+    assert thumbnail.content == PNG
+    assert thumbnail.headers["Content-Type"] == "image/png"
+    assert node.get(f"{DEVPORTAL}/apis/{api_id}").json()["hasThumbnail"] is True
 
 
 def test_publisher_sees_and_blocks_the_subscription(node, published_api):

@@ -95,6 +95,14 @@ json::object document_json(const store::CatalogDocument& d) {
   return o;
 }
 
+// OWNER_ONLY and PRIVATE documents are the publisher side's; the portal shows the API_LEVEL
+// ones (those whose visibility is the API's).
+bool portal_document(const store::CatalogDocument& d) {
+  json::object meta = parse_or_empty(d.document);
+  auto* visibility = meta.if_contains("visibility");
+  return !visibility || !visibility->is_string() || visibility->as_string() == "API_LEVEL";
+}
+
 json::object comment_json(const store::CommentRecord& c) {
   return {{"id", c.id},
           {"content", c.content},
@@ -259,7 +267,10 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
   router.add("GET", api_path("/{apiId}/documents"), [&s](http::Request& request) {
     auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));
     http::Page page = http::read_page(request);
-    auto docs = s.catalog.documents(api.id);
+    std::vector<store::CatalogDocument> docs;
+    for (auto& d : s.catalog.documents(api.id)) {
+      if (portal_document(d)) docs.push_back(std::move(d));
+    }
     json::array list;
     for (std::size_t i = static_cast<std::size_t>(page.offset);
          i < docs.size() && i < static_cast<std::size_t>(page.offset + page.limit); ++i) {
@@ -273,7 +284,7 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
   router.add("GET", api_path("/{apiId}/documents/{documentId}"), [&s](http::Request& request) {
     auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));
     auto doc = s.catalog.document(api.id, request.path_params["documentId"]);
-    if (!doc) throw ApiError::not_found("Document not found");
+    if (!doc || !portal_document(*doc)) throw ApiError::not_found("Document not found");
     return json_response(200, document_json(*doc));
   });
 
@@ -281,7 +292,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
              [&s](http::Request& request) {
                auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));
                auto doc = s.catalog.document(api.id, request.path_params["documentId"]);
-               if (!doc) throw ApiError::not_found("Document not found");
+               if (!doc || !portal_document(*doc)) {
+                 throw ApiError::not_found("Document not found");
+               }
                json::object meta = parse_or_empty(doc->document);
                std::string source = meta.contains("sourceType") && meta["sourceType"].is_string()
                                         ? std::string(meta["sourceType"].as_string())
