@@ -205,3 +205,23 @@ def test_concurrent_generate_keys_leave_one_mapping_and_one_client(node, alice):
     assert node.count("application_key_mappings", f"application_id = '{app_id}'") == 1
     # The losers' clients were removed again: nothing half-written.
     assert node.count("oauth_clients") == before + 1
+
+
+def test_unknown_or_malformed_scopes_are_400_and_register_nothing(node, alice):
+    app_id = alice.create_app()["applicationId"]
+    before = node.count("oauth_clients")
+    response = alice.post(f"/applications/{app_id}/generate-keys",
+                          json={"keyType": "PRODUCTION", "scopes": ["no_such_scope"],
+                                "grantTypesToBeSupported": ["client_credentials"]})
+    assert response.status_code == 400, response.text
+    error_body(response)
+    assert node.count("oauth_clients") == before
+    keys = alice.generate_keys(app_id)
+    path = f"/applications/{app_id}/oauth-keys/{keys['keyMappingId']}/generate-token"
+    bad = alice.post(path, json={"consumerSecret": keys["consumerSecret"],
+                                 "scopes": ["bad\\"]})
+    assert bad.status_code == 400, bad.text
+    # REST scopes the owner's roles do not grant are left out, as the reference does.
+    token = alice.post(path, json={"consumerSecret": keys["consumerSecret"],
+                                   "scopes": ["default", "apim:admin"]}).json()
+    assert token["tokenScopes"] == ["default"]

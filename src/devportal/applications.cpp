@@ -153,6 +153,20 @@ std::int64_t read_lifetime(const json::object& body, std::string_view field) {
   return value;
 }
 
+// The Key Manager refuses malformed and unknown scopes with its OAuth error type; here they
+// are a 400 of this API, checked before anything is registered or issued.
+std::string checked_scopes(DevPortalState& s, const std::vector<std::string>& scopes) {
+  std::string joined = join(scopes, " ");
+  try {
+    s.km.tokens().grant_scopes(joined, {});
+  } catch (const ApiError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw ApiError::bad_request(std::string("'scopes': ") + e.what());
+  }
+  return joined;
+}
+
 std::string read_key_type(const std::string& value) {
   return json_body::one_of("keyType", value, {"PRODUCTION", "SANDBOX"});
 }
@@ -278,6 +292,7 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
     auto scopes = json_body::optional_string_array(body, "scopes", 50, 256)
                       .value_or(std::vector<std::string>{});
     std::int64_t lifetime = read_lifetime(body, "validityTime");
+    std::string scope = checked_scopes(s, scopes);
 
     // One mapping per key type: checked first so that no client is registered for nothing.
     for (const auto& m : s.applications.key_mappings(app.id)) {
@@ -322,7 +337,7 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
     json::object out = key_json(mapping, client.record, client.client_secret);
     if (std::find(client.record.grant_types.begin(), client.record.grant_types.end(),
                   keymanager::kGrantClientCredentials) != client.record.grant_types.end()) {
-      auto token = s.km.tokens().issue_for_client(client.record, join(scopes, " "), lifetime);
+      auto token = s.km.tokens().issue_for_client(client.record, scope, lifetime);
       out["token"] = token_json(token);
     }
     return json_response(200, out);
@@ -414,6 +429,7 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
         auto scopes = json_body::optional_string_array(body, "scopes", 50, 256)
                           .value_or(std::vector<std::string>{});
         auto revoke = json_body::optional_string(body, "revokeToken", 8192);
+        std::string scope = checked_scopes(s, scopes);
         auto authenticated = s.km.clients().authenticate(client.client_id, secret);
         if (!authenticated || secret.empty()) {
           throw ApiError::bad_request("Invalid consumer secret");
@@ -423,7 +439,7 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
           throw ApiError::bad_request("The keys do not support the client_credentials grant");
         }
         if (revoke && !revoke->empty()) s.km.tokens().revoke(*authenticated, *revoke);
-        auto token = s.km.tokens().issue_for_client(*authenticated, join(scopes, " "),
+        auto token = s.km.tokens().issue_for_client(*authenticated, scope,
                                                     std::max<std::int64_t>(lifetime, 0));
         return json_response(200, token_json(token));
       });
