@@ -219,3 +219,23 @@ def test_creator_may_view_but_not_manage(node):
     assert admin(node, "POST", "/throttling/policies/advanced", auth=auth,
                  json={"policyName": "Z", "defaultLimit": request_count_limit(1)}
                  ).status_code == 403
+
+
+def test_a_token_with_apim_admin_alone_is_enough(node):
+    # The reference lists apim:admin beside each operation's own scope.
+    client = node.register_client(grantType="password")
+    response = node.token(client, {"grant_type": "password", "username": node.admin_auth[0],
+                                   "password": node.admin_auth[1], "scope": "apim:admin"})
+    assert response.status_code == 200, response.text
+    bearer = {"Authorization": "Bearer " + response.json()["access_token"]}
+    assert admin(node, "GET", "/throttling/policies/advanced", auth=(),
+                 headers=bearer).status_code == 200
+    assert admin(node, "GET", "/environments", auth=(), headers=bearer).status_code == 200
+
+
+def test_oversized_body_is_413(node):
+    body = {"policyName": "Big", "defaultLimit": request_count_limit(1),
+            "description": "x" * 300_000}
+    response = admin(node, "POST", "/throttling/policies/application", json=body)
+    assert response.status_code == 413
+    assert response.json()["code"] == 413

@@ -14,6 +14,9 @@ namespace json = boost::json;
 
 http::Handler guarded(http::Handler handler) {
   return [handler = std::move(handler)](http::Request& request) {
+    if (request.body.size() > kMaxBodyBytes)
+      throw ApiError(413, 413, "Payload Too Large",
+                     "The body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
     try {
       return handler(request);
     } catch (const store::UnavailableError& e) {
@@ -33,6 +36,15 @@ http::Response empty_ok() {
   http::Response response;
   response.status = 200;
   return response;
+}
+
+keymanager::Principal Admin::Impl::authorize(const http::Request& request, std::string_view scope) {
+  auto principal = key_manager.authenticate(request);
+  if (!principal.has_scope(scope) && !principal.has_scope("apim:admin"))
+    throw ApiError(
+        403, 900910, "Forbidden",
+        "The caller lacks the scope " + std::string(scope) + " that this operation requires");
+  return principal;
 }
 
 void Admin::Impl::publish(std::string_view type, const json::object& payload) {

@@ -17,6 +17,9 @@ namespace portico::admin {
 
 inline constexpr std::string_view kAdminBase = "/api/am/admin/v4";
 inline constexpr std::string_view kDefaultEnvironment = "Default";
+// No Admin body comes near this (a policy with 20 groups of 20 conditions is ~100 KiB); the
+// server's own limit is for the publisher's OpenAPI uploads.
+inline constexpr std::size_t kMaxBodyBytes = 256 * 1024;
 
 struct Admin::Impl {
   Impl(const Config& config, store::Database& db, events::EventBus& bus,
@@ -51,10 +54,13 @@ struct Admin::Impl {
   void add_internal_routes(http::Router& router);
 
   void publish(std::string_view type, const boost::json::object& payload);
+  // The caller, who must hold `scope` or apim:admin: the reference's Admin API lists both
+  // for every operation, so a token issued for apim:admin alone works everywhere.
+  keymanager::Principal authorize(const http::Request& request, std::string_view scope);
 };
 
-// The handler, with storage failures mapped to the reference's shapes: a lost database is 503
-// (the client may retry), not the router's generic 500.
+// The handler, with bodies over kMaxBodyBytes refused (413) and storage failures mapped to the
+// reference's shapes: a lost database is 503 (the client may retry), not the router's 500.
 http::Handler guarded(http::Handler handler);
 
 http::Response json_response(int status, const boost::json::value& body);

@@ -39,7 +39,7 @@ void Admin::Impl::add_deny_policy_routes(http::Router& router) {
   };
 
   router.add("GET", collection, guarded([this](http::Request& request) {
-               key_manager.authorize(request, "apim:bl_view");
+               authorize(request, "apim:bl_view");
                json::array list;
                for (const auto& record : deny_policies.list())
                  list.push_back(deny_policy_json(record));
@@ -48,7 +48,7 @@ void Admin::Impl::add_deny_policy_routes(http::Router& router) {
              }));
 
   router.add("POST", collection, guarded([this, item, event](http::Request& request) {
-               key_manager.authorize(request, "apim:bl_manage");
+               authorize(request, "apim:bl_manage");
                json::object body = json_body::parse_object(request.body);
                DenyCondition condition = validate_deny_condition(body);
                store::DenyPolicyRecord record{
@@ -67,13 +67,13 @@ void Admin::Impl::add_deny_policy_routes(http::Router& router) {
              }));
 
   router.add("GET", item + "/{conditionId}", guarded([this, find_or_404](http::Request& request) {
-               key_manager.authorize(request, "apim:bl_view");
+               authorize(request, "apim:bl_view");
                return json_response(200, deny_policy_json(find_or_404(request)));
              }));
 
   router.add("PATCH", item + "/{conditionId}",
              guarded([this, find_or_404, event](http::Request& request) {
-               key_manager.authorize(request, "apim:bl_manage");
+               authorize(request, "apim:bl_manage");
                auto record = find_or_404(request);
                json::object body = json_body::parse_object(request.body);
                auto status = json_body::optional_bool(body, "conditionStatus");
@@ -87,7 +87,7 @@ void Admin::Impl::add_deny_policy_routes(http::Router& router) {
 
   router.add("DELETE", item + "/{conditionId}",
              guarded([this, find_or_404, event](http::Request& request) {
-               key_manager.authorize(request, "apim:bl_manage");
+               authorize(request, "apim:bl_manage");
                auto record = find_or_404(request);
                if (!deny_policies.remove(record.id))
                  throw ApiError::not_found("no deny policy with id '" + record.id + "'");

@@ -62,7 +62,7 @@ void Admin::Impl::add_environment_routes(http::Router& router) {
   };
 
   router.add("GET", base, guarded([this](http::Request& request) {
-               key_manager.authorize(request, "apim:environment_read");
+               authorize(request, "apim:environment_read");
                json::array list;
                for (const auto& record : environments.list())
                  list.push_back(environment_json(record));
@@ -72,7 +72,7 @@ void Admin::Impl::add_environment_routes(http::Router& router) {
 
   router.add(
       "POST", base, guarded([this, base, event](http::Request& request) {
-        key_manager.authorize(request, "apim:environment_manage");
+        authorize(request, "apim:environment_manage");
         json::object doc = validate_environment(json_body::parse_object(request.body));
         store::EnvironmentRecord record{crypto::uuid_v4(), std::string(doc.at("name").as_string()),
                                         json::serialize(doc), unix_now()};
@@ -90,13 +90,13 @@ void Admin::Impl::add_environment_routes(http::Router& router) {
   // Not in the reference (it lists only), but a client that got a Location should be able
   // to follow it.
   router.add("GET", base + "/{environmentId}", guarded([this, find_or_404](http::Request& request) {
-               key_manager.authorize(request, "apim:environment_read");
+               authorize(request, "apim:environment_read");
                return json_response(200, environment_json(find_or_404(request)));
              }));
 
   router.add(
       "PUT", base + "/{environmentId}", guarded([this, find_or_404, event](http::Request& request) {
-        key_manager.authorize(request, "apim:environment_manage");
+        authorize(request, "apim:environment_manage");
         auto record = find_or_404(request);
         json::object doc = validate_environment(json_body::parse_object(request.body));
         // Deployments refer to an environment by name.
@@ -112,7 +112,7 @@ void Admin::Impl::add_environment_routes(http::Router& router) {
   router.add(
       "DELETE", base + "/{environmentId}",
       guarded([this, find_or_404, event](http::Request& request) {
-        key_manager.authorize(request, "apim:environment_manage");
+        authorize(request, "apim:environment_manage");
         auto record = find_or_404(request);
         if (record.name == kDefaultEnvironment)
           throw ApiError::conflict("the '" + record.name + "' environment cannot be deleted");

@@ -115,7 +115,7 @@ void Admin::Impl::add_policy_routes(http::Router& router) {
     };
 
     router.add("GET", base, guarded([this, level, level_text](http::Request& request) {
-                 key_manager.authorize(request, "apim:tier_view");
+                 authorize(request, "apim:tier_view");
                  json::array list;
                  for (const auto& record : policies.list(level_text))
                    list.push_back(policy_json(level, record));
@@ -125,7 +125,7 @@ void Admin::Impl::add_policy_routes(http::Router& router) {
 
     router.add("POST", base,
                guarded([this, level, level_text, base, event](http::Request& request) {
-                 key_manager.authorize(request, "apim:tier_manage");
+                 authorize(request, "apim:tier_manage");
                  json::object doc = validate_policy(level, json_body::parse_object(request.body));
                  store::ThrottlingPolicyRecord record{crypto::uuid_v4(), level_text,
                                                       std::string(doc.at("policyName").as_string()),
@@ -144,13 +144,13 @@ void Admin::Impl::add_policy_routes(http::Router& router) {
 
     router.add("GET", base + "/{policyId}",
                guarded([this, level, find_or_404](http::Request& request) {
-                 key_manager.authorize(request, "apim:tier_view");
+                 authorize(request, "apim:tier_view");
                  return json_response(200, policy_json(level, find_or_404(request)));
                }));
 
     router.add("PUT", base + "/{policyId}",
                guarded([this, level, find_or_404, event](http::Request& request) {
-                 key_manager.authorize(request, "apim:tier_manage");
+                 authorize(request, "apim:tier_manage");
                  auto record = find_or_404(request);
                  json::object doc = validate_policy(level, json_body::parse_object(request.body));
                  // Subscriptions, applications and APIs refer to a policy by name.
@@ -166,7 +166,7 @@ void Admin::Impl::add_policy_routes(http::Router& router) {
 
     router.add("DELETE", base + "/{policyId}",
                guarded([this, level_text, find_or_404, event](http::Request& request) {
-                 key_manager.authorize(request, "apim:tier_manage");
+                 authorize(request, "apim:tier_manage");
                  auto record = find_or_404(request);
                  switch (policies.remove_unless_used(level_text, record.id)) {
                    case store::PolicyRemoval::not_found:

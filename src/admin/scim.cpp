@@ -53,6 +53,9 @@ http::Response scim_error(int status, const std::string& scim_type, const std::s
 // The handler, answering every refusal in SCIM's error shape.
 http::Handler scim_guarded(http::Handler handler) {
   return [handler = std::move(handler)](http::Request& request) {
+    if (request.body.size() > kMaxBodyBytes)
+      return scim_error(413, "",
+                        "the body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
     try {
       return handler(request);
     } catch (const ScimError& e) {

@@ -57,7 +57,6 @@ void ThrottlingPoliciesRepository::create(const ThrottlingPolicyRecord& policy) 
 int ThrottlingPoliciesRepository::create_missing(const std::vector<ThrottlingPolicyRecord>& seed) {
   int created = 0;
   db_.in_transaction([&](soci::session& sql) {
-    created = 0;  // a retried transaction starts over
     for (const auto& p : seed) {
       int n = 0;
       sql << "SELECT COUNT(*) FROM throttling_policies WHERE level = :l AND name = :n",
