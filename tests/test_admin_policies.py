@@ -100,6 +100,12 @@ def test_advanced_policy_with_conditional_groups(node):
     assert [c["type"] for c in group["conditions"]] == [c["type"] for c in conditions]
     assert group["conditions"][2]["invertCondition"] is True
     assert group["conditions"][0]["invertCondition"] is False
+    # Listed as the reference's AdvancedThrottlePolicyInfo (no groups); GET by id has them.
+    listed = names(node, "advanced")[body["policyName"]]
+    assert "conditionalGroups" not in listed
+    policy_id = created.json()["policyId"]
+    fetched = admin(node, "GET", f"/throttling/policies/advanced/{policy_id}").json()
+    assert fetched["conditionalGroups"] == created.json()["conditionalGroups"]
 
 
 @pytest.mark.parametrize("body, field", [

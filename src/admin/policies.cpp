@@ -117,8 +117,13 @@ void Admin::Impl::add_policy_routes(http::Router& router) {
     router.add("GET", base, guarded([this, level, level_text](http::Request& request) {
                  authorize(request, "apim:tier_view");
                  json::array list;
-                 for (const auto& record : policies.list(level_text))
-                   list.push_back(policy_json(level, record));
+                 for (const auto& record : policies.list(level_text)) {
+                   json::object item = policy_json(level, record);
+                   // The reference lists advanced policies as AdvancedThrottlePolicyInfo,
+                   // without their conditional groups; GET by id has them.
+                   if (level == PolicyLevel::advanced) item.erase("conditionalGroups");
+                   list.push_back(std::move(item));
+                 }
                  json::object body{{"count", list.size()}, {"list", std::move(list)}};
                  return json_response(200, body);
                }));
