@@ -156,3 +156,18 @@ def test_put_swagger_replaces_operations_and_scopes(node):
     assert ops(call(node, "GET", f"/apis/{api['id']}").json()) == ops(updated)
     assert_error(call(node, "PUT", "/apis/00000000-0000-0000-0000-000000000000/swagger",
                       files=multipart({"apiDefinition": read("weather-3.0.json")})), 404)
+
+
+def test_put_api_keeps_the_imported_definition_in_step_with_operations(node):
+    name = new_name("Synced")
+    api = import_openapi(node, read("petstore-3.0.yaml"), "p.yaml", name=name,
+                         context="/" + name.lower()).json()
+    kept = [o for o in api["operations"] if o["verb"] != "DELETE"]
+    kept.append({"target": "/owners/{ownerId}", "verb": "GET", "scopes": ["pets:read"]})
+    response = call(node, "PUT", f"/apis/{api['id']}", json={"operations": kept})
+    assert response.status_code == 200, response.text
+    swagger = call(node, "GET", f"/apis/{api['id']}/swagger").json()
+    assert "delete" not in swagger["paths"]["/pets/{petId}"]
+    assert swagger["paths"]["/owners/{ownerId}"]["get"]["parameters"][0]["name"] == "ownerId"
+    assert "Pet" in swagger["components"]["schemas"]  # the rest of the definition stays
+    assert swagger["info"]["description"].startswith("Pets")

@@ -614,4 +614,170 @@ json::object generate(const json::object& api) {
   return doc;
 }
 
+namespace {
+
+json::object& object_member(json::object& o, std::string_view key) {
+  json::value& v = o[key];
+  if (!v.is_object()) v.emplace_object();
+  return v.get_object();
+}
+
+bool is_verb(std::string_view key) {
+  return std::find(std::begin(kVerbs), std::end(kVerbs), key) != std::end(kVerbs);
+}
+
+// The scopes a security requirement list asks of the OAuth 2.0 schemes in `oauth_schemes`.
+std::set<std::string> oauth_scopes_of(const json::value* requirements,
+                                      const std::set<std::string>& oauth_schemes) {
+  std::set<std::string> out;
+  if (requirements == nullptr || !requirements->is_array()) return out;
+  for (const auto& req : requirements->get_array()) {
+    if (!req.is_object()) continue;
+    for (const auto& [scheme, scopes] : req.get_object())
+      if (oauth_schemes.count(std::string(scheme)))
+        for (const auto& s : string_list(&scopes)) out.insert(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+json::object sync(json::object doc, const json::object& api) {
+  bool swagger2 = doc.contains("swagger");
+  json::object& schemes =
+      swagger2 ? object_member(doc, "securityDefinitions")
+               : object_member(object_member(doc, "components"), "securitySchemes");
+  std::set<std::string> oauth_schemes;
+  std::string scheme_name;
+  for (const auto& [name, value] : schemes) {
+    if (value.is_object() && text_of(value.get_object().if_contains("type")) == "oauth2") {
+      oauth_schemes.insert(std::string(name));
+      if (scheme_name.empty()) scheme_name = std::string(name);
+    }
+  }
+  if (scheme_name.empty()) {
+    scheme_name = "default";
+    while (schemes.contains(scheme_name)) scheme_name += "_";
+    json::object scheme{{"type", "oauth2"}};
+    if (swagger2) {
+      scheme["flow"] = "implicit";
+      scheme["authorizationUrl"] = "https://test.com";
+      scheme["scopes"] = json::object{};
+    } else {
+      scheme["flows"] = json::object{
+          {"implicit", json::object{{"authorizationUrl", "https://test.com"},
+                                    {"scopes", json::object{}}}}};
+    }
+    schemes[scheme_name] = std::move(scheme);
+    oauth_schemes.insert(scheme_name);
+  }
+  // Where the chosen scheme lists scopes: the scheme itself (2.0) or its first flow (3.x).
+  json::object& scheme = schemes[scheme_name].get_object();
+  json::object* holder = &scheme;
+  if (!swagger2) {
+    json::object& flows = object_member(scheme, "flows");
+    if (flows.empty()) flows["implicit"] = json::object{{"authorizationUrl", "https://test.com"}};
+    json::value& first = flows.begin()->value();
+    if (!first.is_object()) first.emplace_object();
+    holder = &first.get_object();
+  }
+  json::object& scope_map = object_member(*holder, "scopes");
+  if (auto* list = api.if_contains("scopes"); list && list->is_array()) {
+    for (const auto& entry : list->get_array()) {
+      if (!entry.is_object()) continue;
+      auto* scope = entry.get_object().if_contains("scope");
+      if (scope == nullptr || !scope->is_object()) continue;
+      std::string name = text_of(scope->get_object().if_contains("name"));
+      if (name.empty()) continue;
+      if (!scope_map.contains(name))
+        scope_map[name] = text_of(scope->get_object().if_contains("description"));
+      std::string roles;
+      for (const auto& r : string_list(scope->get_object().if_contains("bindings")))
+        roles += (roles.empty() ? "" : ",") + r;
+      if (!roles.empty()) object_member(*holder, "x-scopes-bindings")[name] = roles;
+    }
+  }
+
+  struct ApiOp {
+    std::string target, verb;
+    std::set<std::string> scopes;
+    std::string auth_type, policy;
+  };
+  std::vector<ApiOp> ops;
+  if (auto* list = api.if_contains("operations"); list && list->is_array()) {
+    for (const auto& entry : list->get_array()) {
+      if (!entry.is_object()) continue;
+      const auto& o = entry.get_object();
+      ApiOp op{text_of(o.if_contains("target")), text_of(o.if_contains("verb")), {},
+               text_of(o.if_contains("authType")), text_of(o.if_contains("throttlingPolicy"))};
+      std::transform(op.verb.begin(), op.verb.end(), op.verb.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      for (const auto& s : string_list(o.if_contains("scopes"))) op.scopes.insert(s);
+      ops.push_back(std::move(op));
+    }
+  }
+  auto has_op = [&](std::string_view target, std::string_view verb) {
+    return std::any_of(ops.begin(), ops.end(),
+                       [&](const ApiOp& o) { return o.target == target && o.verb == verb; });
+  };
+
+  json::object& paths = object_member(doc, "paths");
+  std::vector<std::string> emptied;
+  for (auto& [key, item] : paths) {
+    if (!item.is_object() || key.starts_with("x-")) continue;
+    json::object& path_item = item.get_object();
+    std::vector<std::string> gone;
+    for (const auto& [verb, op] : path_item)
+      if (is_verb(verb) && !has_op(key, verb)) gone.emplace_back(verb);
+    for (const auto& verb : gone) path_item.erase(verb);
+    if (std::none_of(path_item.begin(), path_item.end(),
+                     [](const auto& kv) { return is_verb(kv.key()); }))
+      emptied.emplace_back(key);
+  }
+  for (const auto& key : emptied) paths.erase(key);
+
+  const json::value* root_security = doc.if_contains("security");
+  for (const auto& op : ops) {
+    if (op.target.empty() || !is_verb(op.verb)) continue;
+    json::object& path_item = object_member(paths, op.target);
+    if (!path_item.contains(op.verb)) {
+      json::object fresh;
+      std::set<std::string> declared;
+      collect_path_params(doc, path_item.if_contains("parameters") &&
+                                       path_item["parameters"].is_array()
+                                   ? &path_item["parameters"].get_array()
+                                   : nullptr,
+                          declared);
+      json::array parameters;
+      for (const auto& name : path_parameters(op.target).value_or(std::vector<std::string>{})) {
+        if (declared.count(name)) continue;
+        json::object p{{"name", name}, {"in", "path"}, {"required", true}};
+        if (swagger2) p["type"] = "string";
+        else p["schema"] = json::object{{"type", "string"}};
+        parameters.push_back(std::move(p));
+      }
+      if (!parameters.empty()) fresh["parameters"] = std::move(parameters);
+      fresh["responses"] = json::object{{"default", json::object{{"description", ""}}}};
+      path_item[op.verb] = std::move(fresh);
+    }
+    json::value& op_value = path_item[op.verb];
+    if (!op_value.is_object()) op_value.emplace_object();
+    json::object& operation = op_value.get_object();
+    const json::value* security = operation.if_contains("security");
+    std::set<std::string> current =
+        oauth_scopes_of(security != nullptr ? security : root_security, oauth_schemes);
+    if (current != op.scopes) {
+      json::array scopes;
+      for (const auto& s : op.scopes) scopes.push_back(json::string(s));
+      operation["security"] = json::array{json::object{{scheme_name, std::move(scopes)}}};
+    }
+    if (!op.auth_type.empty() &&
+        (operation.contains("x-auth-type") || op.auth_type != "Application & Application User"))
+      operation["x-auth-type"] = op.auth_type;
+    if (!op.policy.empty() && (operation.contains("x-throttling-tier") || op.policy != "Unlimited"))
+      operation["x-throttling-tier"] = op.policy;
+  }
+  return doc;
+}
+
 }  // namespace portico::publisher::openapi

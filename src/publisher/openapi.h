@@ -54,4 +54,10 @@ Definition parse(std::string_view text);
 // (name, version, description, operations, scopes).
 boost::json::object generate(const boost::json::object& api);
 
+// Brings a stored definition in line with the API's operations and scopes (after PUT /apis):
+// drops operations the API no longer has, adds new ones, rewrites an operation's security
+// only where its scopes changed, and declares the API's scopes in an OAuth 2.0 scheme.
+// Everything else (schemas, parameters, descriptions, other schemes) is kept.
+boost::json::object sync(boost::json::object definition, const boost::json::object& api);
+
 }  // namespace portico::publisher::openapi

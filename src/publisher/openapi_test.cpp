@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <random>
 
 namespace portico::publisher::openapi {
 namespace {
@@ -242,6 +243,93 @@ TEST(OpenApi, GeneratesADefinitionFromOperations) {
   EXPECT_EQ(find_op(d, "GET", "/items/{id}")->scopes, std::vector<std::string>{"gen_read"});
   ASSERT_EQ(d.scopes.size(), 1u);
   EXPECT_EQ(d.scopes[0].roles, std::vector<std::string>{"admin"});
+}
+
+}  // namespace
+}  // namespace portico::publisher::openapi
+
+namespace portico::publisher::openapi {
+namespace {
+
+boost::json::object api_from(const Definition& d) {
+  boost::json::object api;
+  boost::json::array ops;
+  for (const auto& o : d.operations) {
+    boost::json::array scopes;
+    for (const auto& s : o.scopes) scopes.push_back(boost::json::string(s));
+    ops.push_back(boost::json::object{{"target", o.target}, {"verb", o.verb},
+                                      {"authType", o.auth_type.empty()
+                                                       ? "Application & Application User"
+                                                       : o.auth_type},
+                                      {"throttlingPolicy", o.throttling_policy.empty()
+                                                               ? "Unlimited"
+                                                               : o.throttling_policy},
+                                      {"scopes", std::move(scopes)}});
+  }
+  api["operations"] = std::move(ops);
+  boost::json::array scopes;
+  for (const auto& s : d.scopes)
+    scopes.push_back(boost::json::object{
+        {"scope", boost::json::object{{"name", s.name}, {"description", s.description}}}});
+  api["scopes"] = std::move(scopes);
+  return api;
+}
+
+TEST(OpenApiSync, UnchangedOperationsLeaveTheDefinitionAsItWas) {
+  for (const char* text : {kPetstore30Yaml, kSwagger20Json}) {
+    Definition d = parse(text);
+    ASSERT_TRUE(d.valid());
+    boost::json::object original = d.document.as_object();
+    boost::json::object synced = sync(original, api_from(d));
+    EXPECT_EQ(synced["paths"], original["paths"]);
+  }
+}
+
+TEST(OpenApiSync, FollowsRemovedAddedAndRescopedOperations) {
+  for (const char* text : {kPetstore30Yaml, kSwagger20Json}) {
+    Definition d = parse(text);
+    boost::json::object api = api_from(d);
+    auto& ops = api["operations"].as_array();
+    ops.erase(ops.begin());  // drop the first operation
+    ops[0].as_object()["scopes"] = boost::json::array{"brand_new"};
+    ops.push_back(boost::json::object{{"target", "/new/{thing}"}, {"verb", "PATCH"},
+                                      {"authType", "None"}, {"throttlingPolicy", "Unlimited"},
+                                      {"scopes", boost::json::array{}}});
+    api["scopes"].as_array().push_back(
+        boost::json::object{{"scope", boost::json::object{{"name", "brand_new"}}}});
+    Definition again = parse(boost::json::serialize(sync(d.document.as_object(), api)));
+    ASSERT_TRUE(again.valid()) << all_errors(again);
+    ASSERT_EQ(again.operations.size(), d.operations.size());
+    EXPECT_EQ(find_op(again, d.operations[0].verb, d.operations[0].target), nullptr);
+    const Operation* rescoped = find_op(again, d.operations[1].verb, d.operations[1].target);
+    ASSERT_NE(rescoped, nullptr);
+    EXPECT_EQ(rescoped->scopes, std::vector<std::string>{"brand_new"});
+    const Operation* added = find_op(again, "PATCH", "/new/{thing}");
+    ASSERT_NE(added, nullptr);
+    EXPECT_EQ(added->auth_type, "None");
+    EXPECT_EQ(again.title, d.title);
+  }
+}
+
+}  // namespace
+}  // namespace portico::publisher::openapi
+
+namespace portico::publisher::openapi {
+namespace {
+
+// Every prefix and many single-byte mutations of real definitions: parse() answers with a
+// definition or a list of problems, never an escaping exception or a crash.
+TEST(OpenApiRobustness, TruncatedAndMutatedDefinitionsNeverThrow) {
+  std::mt19937 rng(12345);
+  for (std::string text : {std::string(kPetstore30Yaml), std::string(kSwagger20Json)}) {
+    for (std::size_t n = 0; n < text.size(); n += 7) EXPECT_NO_THROW(parse(text.substr(0, n)));
+    const std::string alphabet = "{}[]:,'\"&*!|>-\n #\\\x00\xff";
+    for (int i = 0; i < 2000; ++i) {
+      std::string mutated = text;
+      mutated[rng() % mutated.size()] = alphabet[rng() % alphabet.size()];
+      EXPECT_NO_THROW(parse(mutated));
+    }
+  }
 }
 
 }  // namespace

@@ -767,9 +767,9 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       api["lastUpdatedTime"] = millis_text(now);
       store::ApiRecord record = record_of(api);
       record.openapi = current.openapi;
-      // The operations changed: an imported definition no longer describes the API, so
-      // the definition is generated from the operations from now on.
-      if (body.contains("operations") || body.contains("scopes")) record.openapi.clear();
+      // The definition follows the operations and scopes, keeping what else it says.
+      if ((body.contains("operations") || body.contains("scopes")) && !record.openapi.empty())
+        record.openapi = json::serialize(openapi::sync(parse_document(record.openapi), api));
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;

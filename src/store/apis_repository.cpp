@@ -250,11 +250,16 @@ bool ApisRepository::change_lifecycle(const std::vector<LifecycleChange>& change
              soci::use(c.api_id), soci::use(c.expected_state));
         st.execute(true);
         if (st.get_affected_rows() == 0) throw Stale{};
+        std::int64_t sequence = 0;
+        sql << "SELECT COALESCE(MAX(sequence), 0) FROM api_lifecycle_history WHERE api_id = :id",
+            soci::into(sequence), soci::use(c.api_id);
+        ++sequence;
         sql << "INSERT INTO api_lifecycle_history (id, api_id, previous_state, post_state, "
-               "username, updated_time) VALUES (:id, :api, :prev, :post, :user, :time)",
+               "username, updated_time, sequence) VALUES (:id, :api, :prev, :post, :user, :time, "
+               ":seq)",
             soci::use(c.event.id), soci::use(c.api_id), soci::use(c.event.previous_state),
             soci::use(c.event.post_state), soci::use(c.event.username),
-            soci::use(c.event.updated_time);
+            soci::use(c.event.updated_time), soci::use(sequence);
       }
     });
   } catch (const Stale&) {
@@ -269,8 +274,7 @@ std::vector<LifecycleEvent> ApisRepository::lifecycle_history(const std::string&
     LifecycleEvent e;
     soci::statement st =
         (sql.prepare << "SELECT id, api_id, previous_state, post_state, username, updated_time "
-                        "FROM api_lifecycle_history WHERE api_id = :id ORDER BY updated_time, "
-                        "id",
+                        "FROM api_lifecycle_history WHERE api_id = :id ORDER BY sequence",
          soci::into(e.id), soci::into(e.api_id), soci::into(e.previous_state),
          soci::into(e.post_state), soci::into(e.username), soci::into(e.updated_time),
          soci::use(api_id));

@@ -191,6 +191,13 @@ TEST_P(ApisRepositoryTest, LifecycleChangesApplyAllOrNone) {
   EXPECT_EQ(history[0].previous_state, "CREATED");
   EXPECT_EQ(history[0].post_state, "PUBLISHED");
   EXPECT_EQ(history[0].username, "alice");
+  // Changes within one second keep their order (the id sorts the other way).
+  LifecycleChange c2{"a1", "PUBLISHED", "BLOCKED", "{}",
+                     {"h0", "a1", "PUBLISHED", "BLOCKED", "alice", 10}};
+  EXPECT_TRUE(apis_->change_lifecycle({c2}));
+  history = apis_->lifecycle_history("a1");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].post_state, "BLOCKED");
 }
 
 TEST_P(ApisRepositoryTest, ThumbnailIsStoredWithTheDocument) {
