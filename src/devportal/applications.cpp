@@ -64,8 +64,9 @@ void read_application_fields(DevPortalState& state, const json::object& body,
     }
     for (const auto& [key, value] : *sent) {
       if (!value.is_string() || key.size() > 256 || value.as_string().size() > 1024) {
-        throw ApiError::bad_request("'attributes' values must be strings of at most 1024 "
-                                    "characters");
+        throw ApiError::bad_request(
+            "'attributes' values must be strings of at most 1024 "
+            "characters");
       }
       attributes[key] = value;
     }
@@ -171,7 +172,6 @@ std::string read_key_type(const std::string& value) {
   return json_body::one_of("keyType", value, {"PRODUCTION", "SANDBOX"});
 }
 
-
 }  // namespace
 
 void register_application_routes(DevPortalState& state, http::Router& router) {
@@ -185,8 +185,8 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
     std::string query = request.query_param("query").value_or("");
     if (query.size() > 100) throw ApiError::bad_request("'query' is longer than 100 characters");
     json::array list;
-    for (const auto& app : s.applications.list_owned(caller.username, query, page.limit,
-                                                     page.offset)) {
+    for (const auto& app :
+         s.applications.list_owned(caller.username, query, page.limit, page.offset)) {
       list.push_back(s.application_json(app, false));
     }
     std::int64_t total = s.applications.count_owned(caller.username, query);
@@ -318,8 +318,8 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
     mapping.application_id = app.id;
     mapping.key_type = key_type;
     mapping.client_id = client.record.client_id;
-    mapping.document = json::serialize(json::object{{"keyManager", kResidentKeyManager},
-                                                    {"mode", "CREATED"}});
+    mapping.document =
+        json::serialize(json::object{{"keyManager", kResidentKeyManager}, {"mode", "CREATED"}});
     mapping.created_time = unix_now();
     try {
       s.applications.add_key_mapping(mapping);
@@ -423,9 +423,9 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
             grant && *grant != "CLIENT_CREDENTIALS") {
           throw ApiError::bad_request("Only the CLIENT_CREDENTIALS grantType is supported");
         }
-        auto lifetime = json_body::optional_int(body, "validityPeriod", -1,
-                                                keymanager::kMaxAccessTokenLifetime)
-                            .value_or(0);
+        auto lifetime =
+            json_body::optional_int(body, "validityPeriod", -1, keymanager::kMaxAccessTokenLifetime)
+                .value_or(0);
         auto scopes = json_body::optional_string_array(body, "scopes", 50, 256)
                           .value_or(std::vector<std::string>{});
         auto revoke = json_body::optional_string(body, "revokeToken", 8192);
@@ -452,11 +452,11 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
         auto caller = s.km.authorize(request, kScopeApiKey);
         auto app = s.owned_application(request.path_params["applicationId"], caller.username);
         std::string key_type = read_key_type(request.path_params["keyType"]);
-        json::object body = request.body.empty() ? json::object{}
-                                                 : json_body::parse_object(request.body);
-        auto validity = json_body::optional_int(body, "validityPeriod", -1,
-                                                keymanager::kMaxAccessTokenLifetime)
-                            .value_or(-1);
+        json::object body =
+            request.body.empty() ? json::object{} : json_body::parse_object(request.body);
+        auto validity =
+            json_body::optional_int(body, "validityPeriod", -1, keymanager::kMaxAccessTokenLifetime)
+                .value_or(-1);
         // The reference's -1 (never expires) is bounded: a revocation must expire some day.
         if (validity <= 0) validity = keymanager::kMaxAccessTokenLifetime;
         json::object claims;
@@ -506,8 +506,7 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
       });
 
   router.add(
-      "POST", app_path("/{applicationId}/api-keys/{keyType}/revoke"),
-      [&s](http::Request& request) {
+      "POST", app_path("/{applicationId}/api-keys/{keyType}/revoke"), [&s](http::Request& request) {
         auto caller = s.km.authorize(request, kScopeApiKey);
         auto app = s.owned_application(request.path_params["applicationId"], caller.username);
         std::string key_type = read_key_type(request.path_params["keyType"]);
@@ -536,9 +535,9 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
         }
         std::string id(jti->as_string());
         s.tokens.revoke_jti(id, exp->as_int64(), unix_now());
-        s.publish(types::kApiKeyRevoked, json::object{{"jti", id},
-                                                      {"expires_at", exp->as_int64()},
-                                                      {"application_id", app.id}});
+        s.publish(
+            types::kApiKeyRevoked,
+            json::object{{"jti", id}, {"expires_at", exp->as_int64()}, {"application_id", app.id}});
         return http::Response::json(200, "");
       });
 }

@@ -112,8 +112,8 @@ json::object DevPortalState::api_detail(const store::CatalogApi& api) {
   json::array tags, tiers, urls;
   for (auto& t : catalog.tags(api.id)) tags.emplace_back(t);
   for (auto& p : catalog.subscription_policies(api.id)) {
-    tiers.emplace_back(json::object{{"tierName", p}, {"tierPlan", "FREE"},
-                                    {"monetizationAttributes", nullptr}});
+    tiers.emplace_back(
+        json::object{{"tierName", p}, {"tierPlan", "FREE"}, {"monetizationAttributes", nullptr}});
   }
   std::string path = gateway_path(api);
   for (const auto& d : catalog.deployments(api.id)) {
@@ -147,14 +147,13 @@ json::object DevPortalState::api_detail(const store::CatalogApi& api) {
 }
 
 store::ApplicationRecord DevPortalState::owned_application(const std::string& id,
-                                                          const std::string& owner) {
+                                                           const std::string& owner) {
   auto app = applications.find_owned(id, owner);
   if (!app) throw ApiError::not_found("Application with id '" + id + "' not found");
   return *app;
 }
 
-json::object DevPortalState::application_json(const store::ApplicationRecord& app,
-                                               bool with_keys) {
+json::object DevPortalState::application_json(const store::ApplicationRecord& app, bool with_keys) {
   json::object doc = parse_document(app.document);
   json::object o;
   o["applicationId"] = app.id;
@@ -208,10 +207,9 @@ void register_signup_routes(DevPortalState& state, http::Router& router) {
     }
     // The only role sign-up grants; roles sent in the body are never read.
     state.km.users().create(username, password, {std::string(kRoleSubscriber)});
-    json::object out{{"user", json::object{{"username", username},
-                                           {"realm", realm},
-                                           {"claims", claims}}},
-                     {"properties", json::array{}}};
+    json::object out{
+        {"user", json::object{{"username", username}, {"realm", realm}, {"claims", claims}}},
+        {"properties", json::array{}}};
     return json_response(201, out);
   });
 
@@ -234,10 +232,9 @@ void register_signup_routes(DevPortalState& state, http::Router& router) {
                     ++i) {
                  list.push_back(all[static_cast<std::size_t>(i)]);
                }
-               return json_response(
-                   200, http::list_envelope(std::move(list), page,
-                                            static_cast<std::int64_t>(all.size()),
-                                            "/throttling-policies/" + level));
+               return json_response(200, http::list_envelope(std::move(list), page,
+                                                             static_cast<std::int64_t>(all.size()),
+                                                             "/throttling-policies/" + level));
              });
 }
 

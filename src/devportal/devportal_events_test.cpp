@@ -92,9 +92,9 @@ TEST_F(DevPortalEventsTest, EveryChangeIsAnEventInSequence) {
   auto keys = call("POST", "/applications/" + app_id + "/generate-keys",
                    R"({"keyType":"PRODUCTION","grantTypesToBeSupported":["client_credentials"]})");
   ASSERT_EQ(keys.status, 200) << keys.body;
-  auto sub = call("POST", "/subscriptions",
-                  R"({"applicationId":")" + app_id +
-                      R"(","apiId":"api-1","throttlingPolicy":"Gold"})");
+  auto sub =
+      call("POST", "/subscriptions",
+           R"({"applicationId":")" + app_id + R"(","apiId":"api-1","throttlingPolicy":"Gold"})");
   ASSERT_EQ(sub.status, 201) << sub.body;
   auto key = call("POST", "/applications/" + app_id + "/api-keys/PRODUCTION/generate", "{}");
   ASSERT_EQ(key.status, 200) << key.body;
@@ -107,8 +107,8 @@ TEST_F(DevPortalEventsTest, EveryChangeIsAnEventInSequence) {
 
   // Issuing the generate-keys token publishes nothing; everything else does.
   std::vector<std::string> expected = {
-      "application.created",          "application.key_mapping.created", "subscription.created",
-      "api_key.revoked",              "application.key_mapping.deleted", "subscription.deleted",
+      "application.created", "application.key_mapping.created", "subscription.created",
+      "api_key.revoked",     "application.key_mapping.deleted", "subscription.deleted",
       "application.deleted"};
   EXPECT_EQ(event_types(), expected);
   std::lock_guard lock(mutex_);
@@ -121,8 +121,7 @@ TEST_F(DevPortalEventsTest, EveryChangeIsAnEventInSequence) {
 }
 
 TEST_F(DevPortalEventsTest, RefusedRequestsPublishNothing) {
-  EXPECT_EQ(call("POST", "/applications", R"({"name":"a","throttlingPolicy":"Nope"})").status,
-            400);
+  EXPECT_EQ(call("POST", "/applications", R"({"name":"a","throttlingPolicy":"Nope"})").status, 400);
   EXPECT_EQ(call("POST", "/subscriptions",
                  R"({"applicationId":"x","apiId":"api-1","throttlingPolicy":"Gold"})")
                 .status,

@@ -46,8 +46,16 @@ http::Response json_response(int status, const json::value& value);
 struct DevPortalState {
   DevPortalState(const Config& config, store::Database& db, events::EventBus& bus,
                  keymanager::KeyManager& key_manager, admin::Admin& admin)
-      : config(config), db(db), bus(bus), km(key_manager), admin(admin), applications(db),
-        subscriptions(db), catalog(db), feedback(db), tokens(db) {}
+      : config(config),
+        db(db),
+        bus(bus),
+        km(key_manager),
+        admin(admin),
+        applications(db),
+        subscriptions(db),
+        catalog(db),
+        feedback(db),
+        tokens(db) {}
 
   const Config& config;
   store::Database& db;

@@ -39,8 +39,8 @@ TEST(Visibility, RestrictedNeedsOneOfTheVisibleRoles) {
 }
 
 TEST(Visibility, RestrictedWithAMalformedDocumentIsHidden) {
-  EXPECT_FALSE(DevPortalState::visible(api("PUBLISHED", "RESTRICTED", "not json"),
-                                       user({"subscriber"})));
+  EXPECT_FALSE(
+      DevPortalState::visible(api("PUBLISHED", "RESTRICTED", "not json"), user({"subscriber"})));
 }
 
 TEST(Visibility, PrivateIsForSignedInUsers) {

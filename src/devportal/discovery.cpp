@@ -112,8 +112,8 @@ json::object comment_json(const store::CommentRecord& c) {
           {"category", "general"},
           {"parentCommentId", nullptr},
           {"entryPoint", "devPortal"},
-          {"commenterInfo", json::object{{"firstName", ""}, {"lastName", ""},
-                                         {"fullName", c.username}}},
+          {"commenterInfo",
+           json::object{{"firstName", ""}, {"lastName", ""}, {"fullName", c.username}}},
           {"replies", json::object{{"count", 0}, {"list", json::array{}}}}};
 }
 
@@ -197,9 +197,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
     for (const auto& api : apis) list.push_back(s.api_info(api));
-    return json_response(
-        200, http::list_envelope(std::move(list), page, total, "/apis",
-                                 query.empty() ? "" : "query=" + url_encode(query)));
+    return json_response(200,
+                         http::list_envelope(std::move(list), page, total, "/apis",
+                                             query.empty() ? "" : "query=" + url_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/search", [&s](http::Request& request) {
@@ -223,9 +223,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                                      {"businessInformation", info["businessInformation"]},
                                      {"avgRating", info["avgRating"]}});
     }
-    return json_response(
-        200, http::list_envelope(std::move(list), page, total, "/search",
-                                 query.empty() ? "" : "query=" + url_encode(query)));
+    return json_response(200,
+                         http::list_envelope(std::move(list), page, total, "/search",
+                                             query.empty() ? "" : "query=" + url_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/tags", [&s](http::Request& request) {
@@ -245,9 +245,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
       }
       ++index;
     }
-    return json_response(200, http::list_envelope(std::move(list), page,
-                                                  static_cast<std::int64_t>(counts.size()),
-                                                  "/tags"));
+    return json_response(
+        200, http::list_envelope(std::move(list), page, static_cast<std::int64_t>(counts.size()),
+                                 "/tags"));
   });
 
   router.add("GET", api_path("/{apiId}"), [&s](http::Request& request) {
@@ -276,9 +276,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
          i < docs.size() && i < static_cast<std::size_t>(page.offset + page.limit); ++i) {
       list.push_back(document_json(docs[i]));
     }
-    return json_response(200, http::list_envelope(std::move(list), page,
-                                                  static_cast<std::int64_t>(docs.size()),
-                                                  "/apis/" + api.id + "/documents"));
+    return json_response(
+        200, http::list_envelope(std::move(list), page, static_cast<std::int64_t>(docs.size()),
+                                 "/apis/" + api.id + "/documents"));
   });
 
   router.add("GET", api_path("/{apiId}/documents/{documentId}"), [&s](http::Request& request) {
@@ -299,15 +299,13 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                std::string source = meta.contains("sourceType") && meta["sourceType"].is_string()
                                         ? std::string(meta["sourceType"].as_string())
                                         : "INLINE";
-               if (source == "URL" && meta.contains("sourceUrl") &&
-                   meta["sourceUrl"].is_string()) {
+               if (source == "URL" && meta.contains("sourceUrl") && meta["sourceUrl"].is_string()) {
                  http::Response r = raw(303, "text/plain", "");
                  r.headers.set("Location", std::string(meta["sourceUrl"].as_string()));
                  return r;
                }
                if (doc->content.empty()) throw ApiError::not_found("Document has no content");
-               return raw(200, source == "MARKDOWN" ? "text/markdown" : "text/plain",
-                          doc->content);
+               return raw(200, source == "MARKDOWN" ? "text/markdown" : "text/plain", doc->content);
              });
 
   router.add("GET", api_path("/{apiId}/thumbnail"), [&s](http::Request& request) {
@@ -329,11 +327,11 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     auto [count, average] = s.feedback.rating_summary(api.id);
     json::array list;
     for (const auto& r : s.feedback.ratings(api.id, page.limit, page.offset)) {
-      list.emplace_back(json::object{{"ratingId", crypto::sha256_hex(r.api_id + "/" + r.username)
-                                                      .substr(0, 32)},
-                                     {"apiId", r.api_id},
-                                     {"ratedBy", r.username},
-                                     {"rating", r.rating}});
+      list.emplace_back(
+          json::object{{"ratingId", crypto::sha256_hex(r.api_id + "/" + r.username).substr(0, 32)},
+                       {"apiId", r.api_id},
+                       {"ratedBy", r.username},
+                       {"rating", r.rating}});
     }
     json::object out =
         http::list_envelope(std::move(list), page, count, "/apis/" + api.id + "/ratings");
@@ -386,9 +384,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     for (const auto& c : s.feedback.comments(api.id, page.limit, page.offset)) {
       list.push_back(comment_json(c));
     }
-    return json_response(200, http::list_envelope(std::move(list), page,
-                                                  s.feedback.count_comments(api.id),
-                                                  "/apis/" + api.id + "/comments"));
+    return json_response(
+        200, http::list_envelope(std::move(list), page, s.feedback.count_comments(api.id),
+                                 "/apis/" + api.id + "/comments"));
   });
 
   router.add("POST", api_path("/{apiId}/comments"), [&s](http::Request& request) {
@@ -406,8 +404,7 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     if (request.query_param("replyTo")) {
       throw ApiError::bad_request("Replies to comments are not supported");
     }
-    store::CommentRecord comment{crypto::uuid_v4(), api.id, caller.username, content,
-                                 unix_now()};
+    store::CommentRecord comment{crypto::uuid_v4(), api.id, caller.username, content, unix_now()};
     s.feedback.add_comment(comment);
     http::Response response = json_response(201, comment_json(comment));
     response.headers.set("Location", api_path("/" + api.id + "/comments/" + comment.id));

@@ -110,9 +110,9 @@ void register_subscription_routes(DevPortalState& state, http::Router& router) {
     for (const auto& sub : s.subscriptions.list(filter, page.limit, page.offset)) {
       list.push_back(sub_json(s, sub));
     }
-    return json_response(200, http::list_envelope(std::move(list), page,
-                                                  s.subscriptions.count(filter), "/subscriptions",
-                                                  query));
+    return json_response(200,
+                         http::list_envelope(std::move(list), page, s.subscriptions.count(filter),
+                                             "/subscriptions", query));
   });
 
   router.add("POST", sub_path(), [&s](http::Request& request) {
@@ -171,9 +171,9 @@ void register_subscription_routes(DevPortalState& state, http::Router& router) {
     auto sub = owned_subscription(s, request.path_params["subscriptionId"], caller.username);
     json::object body = json_body::parse_object(request.body);
     // applicationId and apiId cannot move a subscription; when sent they must match.
-    for (auto [field, current] : {std::pair<std::string_view, std::string*>{"applicationId",
-                                                                            &sub.application_id},
-                                  {"apiId", &sub.api_id}}) {
+    for (auto [field, current] :
+         {std::pair<std::string_view, std::string*>{"applicationId", &sub.application_id},
+          {"apiId", &sub.api_id}}) {
       if (auto sent = json_body::optional_string(body, field, 64); sent && *sent != *current) {
         throw ApiError::bad_request("'" + std::string(field) + "' of a subscription cannot change");
       }

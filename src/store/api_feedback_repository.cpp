@@ -28,8 +28,7 @@ std::optional<RatingRecord> ApiFeedbackRepository::find_rating(const std::string
   return found;
 }
 
-bool ApiFeedbackRepository::remove_rating(const std::string& api_id,
-                                          const std::string& username) {
+bool ApiFeedbackRepository::remove_rating(const std::string& api_id, const std::string& username) {
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st =
@@ -42,8 +41,7 @@ bool ApiFeedbackRepository::remove_rating(const std::string& api_id,
 }
 
 std::vector<RatingRecord> ApiFeedbackRepository::ratings(const std::string& api_id,
-                                                         std::int64_t limit,
-                                                         std::int64_t offset) {
+                                                         std::int64_t limit, std::int64_t offset) {
   std::vector<RatingRecord> out;
   long long lim = limit, off = offset;
   db_.with_session([&](soci::session& sql) {

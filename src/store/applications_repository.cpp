@@ -125,8 +125,7 @@ bool ApplicationsRepository::remove(const std::string& id) {
     // Explicit rather than ON DELETE CASCADE alone, so both backends behave the same.
     sql << "DELETE FROM subscriptions WHERE application_id = :id", soci::use(id);
     sql << "DELETE FROM application_key_mappings WHERE application_id = :id", soci::use(id);
-    soci::statement st =
-        (sql.prepare << "DELETE FROM applications WHERE id = :id", soci::use(id));
+    soci::statement st = (sql.prepare << "DELETE FROM applications WHERE id = :id", soci::use(id));
     st.execute(true);
     changed = static_cast<int>(st.get_affected_rows());
   });
@@ -138,8 +137,8 @@ void ApplicationsRepository::add_key_mapping(const KeyMappingRecord& m) {
   db_.in_transaction([&](soci::session& sql) {
     sql << "INSERT INTO application_key_mappings (id, application_id, key_type, client_id, "
            "document, created_time) VALUES (:id, :app, :type, :client, :document, :created)",
-        soci::use(m.id), soci::use(m.application_id), soci::use(m.key_type),
-        soci::use(m.client_id), soci::use(m.document), soci::use(created);
+        soci::use(m.id), soci::use(m.application_id), soci::use(m.key_type), soci::use(m.client_id),
+        soci::use(m.document), soci::use(created);
   });
 }
 

@@ -63,8 +63,7 @@ std::string like_pattern(const std::string& text) {
   return out + "%";
 }
 
-std::vector<std::string> strings(Database& db, const std::string& query,
-                                 const std::string& param) {
+std::vector<std::string> strings(Database& db, const std::string& query, const std::string& param) {
   std::vector<std::string> out;
   db.with_session([&](soci::session& sql) {
     std::string value;
@@ -113,17 +112,18 @@ SearchSql search_sql(const CatalogSearch& s) {
     const std::string* value;
   };
   int n = 0;
-  for (const Like& like : {Like{"name", &s.name}, Like{"provider", &s.provider},
-                           Like{"version", &s.version}, Like{"context", &s.context},
-                           Like{"description", &s.description}}) {
+  for (const Like& like :
+       {Like{"name", &s.name}, Like{"provider", &s.provider}, Like{"version", &s.version},
+        Like{"context", &s.context}, Like{"description", &s.description}}) {
     if (like.value->empty()) continue;
     out.where += "AND LOWER(" + std::string(like.column) + ") LIKE :l" + std::to_string(n++) +
                  " ESCAPE '\\' ";
     out.values.push_back(like_pattern(*like.value));
   }
   if (!s.text.empty()) {
-    out.where += "AND (LOWER(name) LIKE :t0 ESCAPE '\\' OR LOWER(description) LIKE :t1 "
-                 "ESCAPE '\\') ";
+    out.where +=
+        "AND (LOWER(name) LIKE :t0 ESCAPE '\\' OR LOWER(description) LIKE :t1 "
+        "ESCAPE '\\') ";
     out.values.push_back(like_pattern(s.text));
     out.values.push_back(like_pattern(s.text));
   }
@@ -140,8 +140,7 @@ std::vector<CatalogApi> CatalogRepository::search(const CatalogSearch& s) {
   return search_page(s, -1, 0);
 }
 
-std::vector<CatalogApi> CatalogRepository::search_page(const CatalogSearch& s,
-                                                       std::int64_t limit,
+std::vector<CatalogApi> CatalogRepository::search_page(const CatalogSearch& s, std::int64_t limit,
                                                        std::int64_t offset) {
   std::vector<CatalogApi> out;
   if (s.statuses.empty()) return out;
@@ -234,8 +233,9 @@ std::optional<std::pair<std::string, std::string>> CatalogRepository::thumbnail(
   std::optional<std::pair<std::string, std::string>> out;
   db_.with_session([&](soci::session& sql) {
     std::string type, data;
-    soci::statement st = (sql.prepare << "SELECT thumbnail_type, thumbnail FROM apis WHERE id = :id",
-                          soci::into(type), soci::into(data), soci::use(api_id));
+    soci::statement st =
+        (sql.prepare << "SELECT thumbnail_type, thumbnail FROM apis WHERE id = :id",
+         soci::into(type), soci::into(data), soci::use(api_id));
     if (st.execute(true) && !data.empty()) out.emplace(type, data);
   });
   return out;

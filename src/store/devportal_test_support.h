@@ -13,18 +13,17 @@ inline void insert_api(Database& db, const std::string& id, const std::string& n
                        const std::string& status, const std::string& visibility = "PUBLIC",
                        const std::string& description = "") {
   db.in_transaction([&](soci::session& sql) {
-    std::string version = "1.0.0", context = "/" + name, provider = "admin", doc = "{}",
-                empty;
+    std::string version = "1.0.0", context = "/" + name, provider = "admin", doc = "{}", empty;
     long long zero = 0, created = 1700000000;
     sql << "INSERT INTO apis (id, name, version, context, provider, lifecycle_status, "
            "visibility, is_default_version, description, document, openapi, thumbnail_type, "
            "thumbnail, created_time, updated_time) VALUES (:id, :name, :version, :context, "
            ":provider, :status, :visibility, :zero, :description, :doc, :openapi, :ttype, "
            ":thumb, :created, :updated)",
-        soci::use(id), soci::use(name), soci::use(version), soci::use(context),
-        soci::use(provider), soci::use(status), soci::use(visibility), soci::use(zero),
-        soci::use(description), soci::use(doc), soci::use(empty), soci::use(empty),
-        soci::use(empty), soci::use(created), soci::use(created);
+        soci::use(id), soci::use(name), soci::use(version), soci::use(context), soci::use(provider),
+        soci::use(status), soci::use(visibility), soci::use(zero), soci::use(description),
+        soci::use(doc), soci::use(empty), soci::use(empty), soci::use(empty), soci::use(created),
+        soci::use(created);
   });
 }
 

@@ -26,8 +26,7 @@ void insert(soci::session& sql, const SubscriptionRecord& s) {
          "created_time, updated_time) VALUES (:id, :app, :api, :policy, :status, :created, "
          ":updated)",
       soci::use(s.id), soci::use(s.application_id), soci::use(s.api_id),
-      soci::use(s.throttling_policy), soci::use(s.status), soci::use(created),
-      soci::use(updated);
+      soci::use(s.throttling_policy), soci::use(s.status), soci::use(created), soci::use(updated);
 }
 
 }  // namespace
@@ -104,8 +103,7 @@ bool SubscriptionsRepository::update(const SubscriptionRecord& s) {
     soci::statement st =
         (sql.prepare << "UPDATE subscriptions SET throttling_policy = :policy, status = :status, "
                         "updated_time = :updated WHERE id = :id",
-         soci::use(s.throttling_policy), soci::use(s.status), soci::use(updated),
-         soci::use(s.id));
+         soci::use(s.throttling_policy), soci::use(s.status), soci::use(updated), soci::use(s.id));
     st.execute(true);
     changed = st.get_affected_rows();
   });
@@ -115,8 +113,7 @@ bool SubscriptionsRepository::update(const SubscriptionRecord& s) {
 bool SubscriptionsRepository::remove(const std::string& id) {
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "DELETE FROM subscriptions WHERE id = :id", soci::use(id));
+    soci::statement st = (sql.prepare << "DELETE FROM subscriptions WHERE id = :id", soci::use(id));
     st.execute(true);
     changed = st.get_affected_rows();
   });
