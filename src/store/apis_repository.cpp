@@ -186,13 +186,6 @@ ApiPage ApisRepository::search(const ApiQuery& q) {
       r.is_default_version = is_default != 0;
       page.items.push_back(r);
     }
-    for (auto& item : page.items) {
-      item.tags =
-          read_column(sql, "SELECT tag FROM api_tags WHERE api_id = :id ORDER BY tag", item.id);
-      item.policies = read_column(
-          sql, "SELECT policy FROM api_subscription_policies WHERE api_id = :id ORDER BY policy",
-          item.id);
-    }
   });
   return page;
 }

@@ -46,7 +46,8 @@ struct ApiQuery {
 
 struct ApiPage {
   std::int64_t total = 0;
-  std::vector<ApiRecord> items;  // without openapi
+  // Without openapi, tags and policies (the document carries them): a page costs two queries.
+  std::vector<ApiRecord> items;
 };
 
 struct LifecycleEvent {

@@ -148,7 +148,7 @@ TEST_P(ApisRepositoryTest, SearchFiltersPagesAndSorts) {
   EXPECT_EQ(ids(page), (std::vector<std::string>{"a3", "a2"}));
   q.offset = 2;
   EXPECT_EQ(ids(apis_->search(q)), std::vector<std::string>{"a1"});
-  EXPECT_EQ(apis_->search(q).items[0].tags, (std::vector<std::string>{"food", "pizza"}));
+  EXPECT_EQ(apis_->search(q).items[0].document, R"({"id":"x"})");
 }
 
 TEST_P(ApisRepositoryTest, RemoveIsRefusedWhileSubscribedAndTakesDependentsWithIt) {
