@@ -213,3 +213,25 @@ def test_a_subscribed_api_keeps_its_lifecycle_history(node):
     insert_subscription(node, api["id"])
     assert_error(call(node, "DELETE", f"/apis/{api['id']}"), 409)
     assert call(node, "GET", f"/apis/{api['id']}/lifecycle-history").json()["count"] == 1
+
+
+def test_concurrent_edits_and_lifecycle_changes_lose_nothing(node):
+    """Edits racing lifecycle changes: each request wins whole or gets 409, and the stored
+    document never disagrees with the stored state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = create_api(node)
+
+    def edit(i):
+        return call(node, "PUT", f"/apis/{api['id']}", json={"description": f"edit {i}"})
+
+    def flip(i):
+        return change_lifecycle(node, api["id"], "Deploy as a Prototype" if i % 2 else "Publish")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(edit if i % 2 else flip, i) for i in range(40)]
+        statuses = [f.result().status_code for f in futures]
+    assert set(statuses) <= {200, 409, 400}, statuses
+    stored = call(node, "GET", f"/apis/{api['id']}").json()
+    where = f"id = '{api['id']}' AND lifecycle_status = '{stored['lifeCycleStatus']}'"
+    assert node.count("apis", where) == 1

@@ -244,7 +244,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       record.openapi = json::serialize(d.document);
       record.created_time = current.created_time;
       record.updated_time = now;
-      if (!apis.update(record)) throw ApiError::not_found("no API with id " + current.id);
+      if (!apis.update(record, current.document))
+        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
       return http::Response::json(200, record.openapi);
     });
@@ -429,7 +430,9 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
         throw ApiError::bad_request("the thumbnail must be a PNG, JPEG, GIF or SVG image");
       json::object doc = parse_document(api.document);
       doc["hasThumbnail"] = true;
-      apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data), json::serialize(doc));
+      if (!apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data),
+                              json::serialize(doc), api.document))
+        throw ApiError::conflict("the API changed meanwhile; retry");
       json::object body;
       body["relativePath"] = "apis/" + api.id + "/thumbnail";
       body["mediaType"] = type;

@@ -146,6 +146,7 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
         store::LifecycleChange c;
         c.api_id = record.id;
         c.expected_state = record.lifecycle_status;
+        c.expected_document = record.document;
         c.new_state = std::string(new_state);
         c.document = json::serialize(doc);
         c.event = {crypto::uuid_v4(), record.id, record.lifecycle_status, c.new_state,
@@ -398,7 +399,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
-      if (!apis.update(record)) throw ApiError::not_found("no API with id " + current.id);
+      if (!apis.update(record, current.document))
+        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
       return json_response(201, api);
     });

@@ -200,7 +200,7 @@ void Publisher::Impl::clear_default_versions(const std::string& name,
     doc["isDefaultVersion"] = false;
     other->document = json::serialize(doc);
     other->is_default_version = false;
-    apis.update(*other);
+    apis.update(*other);  // unconditional: only the flag changes, nothing is lost
   }
 }
 
@@ -773,7 +773,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
-      if (!apis.update(record)) throw ApiError::not_found("no API with id " + record.id);
+      if (!apis.update(record, current.document))
+        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
       if (record.is_default_version) clear_default_versions(record.name, record.id);
       return json_response(200, api);

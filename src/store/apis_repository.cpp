@@ -86,7 +86,7 @@ void ApisRepository::create(const ApiRecord& api) {
   });
 }
 
-bool ApisRepository::update(const ApiRecord& api) {
+bool ApisRepository::update(const ApiRecord& api, const std::string& expected_document) {
   std::int64_t is_default = api.is_default_version ? 1 : 0;
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
@@ -95,11 +95,12 @@ bool ApisRepository::update(const ApiRecord& api) {
                         "provider = :provider, lifecycle_status = :status, visibility = "
                         ":visibility, is_default_version = :is_default, description = "
                         ":description, document = :document, openapi = :openapi, updated_time = "
-                        ":updated WHERE id = :id",
+                        ":updated WHERE id = :id AND (:e1 = '' OR document = :e2)",
          soci::use(api.name), soci::use(api.version), soci::use(api.context),
          soci::use(api.provider), soci::use(api.lifecycle_status), soci::use(api.visibility),
          soci::use(is_default), soci::use(api.description), soci::use(api.document),
-         soci::use(api.openapi), soci::use(api.updated_time), soci::use(api.id));
+         soci::use(api.openapi), soci::use(api.updated_time), soci::use(api.id),
+         soci::use(expected_document), soci::use(expected_document));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
     if (updated) write_children(sql, api);
@@ -238,9 +239,10 @@ bool ApisRepository::change_lifecycle(const std::vector<LifecycleChange>& change
         soci::statement st =
             (sql.prepare << "UPDATE apis SET lifecycle_status = :status, document = :document, "
                             "updated_time = :updated WHERE id = :id AND lifecycle_status = "
-                            ":expected",
+                            ":expected AND (:e1 = '' OR document = :e2)",
              soci::use(c.new_state), soci::use(c.document), soci::use(c.event.updated_time),
-             soci::use(c.api_id), soci::use(c.expected_state));
+             soci::use(c.api_id), soci::use(c.expected_state), soci::use(c.expected_document),
+             soci::use(c.expected_document));
         st.execute(true);
         if (st.get_affected_rows() == 0) throw Stale{};
         std::int64_t sequence = 0;
@@ -278,13 +280,16 @@ std::vector<LifecycleEvent> ApisRepository::lifecycle_history(const std::string&
 }
 
 bool ApisRepository::set_thumbnail(const std::string& api_id, const std::string& type,
-                                   const std::string& base64_data, const std::string& document) {
+                                   const std::string& base64_data, const std::string& document,
+                                   const std::string& expected_document) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st = (sql.prepare << "UPDATE apis SET thumbnail_type = :type, thumbnail = "
-                                         ":data, document = :doc WHERE id = :id",
+                                         ":data, document = :doc WHERE id = :id AND (:e1 = '' "
+                                         "OR document = :e2)",
                           soci::use(type), soci::use(base64_data), soci::use(document),
-                          soci::use(api_id));
+                          soci::use(api_id), soci::use(expected_document),
+                          soci::use(expected_document));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

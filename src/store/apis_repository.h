@@ -66,6 +66,7 @@ struct LifecycleChange {
   std::string new_state;
   std::string document;
   LifecycleEvent event;
+  std::string expected_document;  // refused too when not empty and the stored one differs
 };
 
 struct ApiSubscription {
@@ -89,8 +90,10 @@ class ApisRepository {
   // Throws ConflictError when name+version or context+version is taken.
   void create(const ApiRecord& api);
   // Replaces every column but id, created_time and the thumbnail, and the tags and tiers;
-  // false when there is no such API.
-  bool update(const ApiRecord& api);
+  // false when there is no such API, or when `expected_document` is given and the stored
+  // document is no longer that one (another write came between the caller's read and this
+  // one: the caller's read-modify-write would lose it).
+  bool update(const ApiRecord& api, const std::string& expected_document = "");
   std::optional<ApiRecord> find(const std::string& id);
   ApiPage search(const ApiQuery& query);
   // Refused while subscriptions exist; removes the API's dependent rows with it.
@@ -104,7 +107,8 @@ class ApisRepository {
 
   // Stores the image with the API's document (which says hasThumbnail).
   bool set_thumbnail(const std::string& api_id, const std::string& type,
-                     const std::string& base64_data, const std::string& document);
+                     const std::string& base64_data, const std::string& document,
+                     const std::string& expected_document = "");
   // {type, base64 data}; nullopt when the API does not exist. Empty type: no thumbnail.
   std::optional<std::pair<std::string, std::string>> thumbnail(const std::string& api_id);
 

@@ -102,6 +102,24 @@ TEST_P(ApisRepositoryTest, UpdateReplacesColumnsTagsAndTiers) {
   EXPECT_FALSE(apis_->update(a));
 }
 
+TEST_P(ApisRepositoryTest, ConditionalWritesRefuseAStaleRead) {
+  ApiRecord a = api("a1", "Pizza", "1.0", "/pizza");
+  apis_->create(a);
+  ApiRecord first = a;
+  first.document = R"({"edit":1})";
+  EXPECT_TRUE(apis_->update(first, a.document));
+  // A second writer that read before the first wrote would undo it: refused.
+  ApiRecord second = a;
+  second.document = R"({"edit":2})";
+  EXPECT_FALSE(apis_->update(second, a.document));
+  EXPECT_FALSE(apis_->set_thumbnail("a1", "image/png", "x", "{}", a.document));
+  LifecycleChange stale{"a1", "CREATED", "PUBLISHED", "{}",
+                        {"h1", "a1", "CREATED", "PUBLISHED", "alice", 1}, a.document};
+  EXPECT_FALSE(apis_->change_lifecycle({stale}));
+  EXPECT_EQ(apis_->find("a1")->document, R"({"edit":1})");
+  EXPECT_TRUE(apis_->update(second, first.document));
+}
+
 TEST_P(ApisRepositoryTest, SearchFiltersPagesAndSorts) {
   ApiRecord pizza = api("a1", "PizzaShack", "1.0", "/pizza");
   ApiRecord pets = api("a2", "Petstore", "1.0", "/pets");
