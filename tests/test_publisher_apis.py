@@ -240,3 +240,26 @@ def test_api_scopes_become_grantable(node):
     after = node.token(client, form)
     assert after.status_code == 200, after.text
     assert scope in after.json()["scope"].split()
+
+
+def test_validate_api_existence(node):
+    api = create_api(node)
+
+    def check(query):
+        return call(node, "POST", "/apis/validate", params={"query": query}).status_code
+
+    assert check(f"name:{api['name'].upper()}") == 200
+    assert check(api["name"]) == 200
+    assert check(f"context:{api['context'][1:]}") == 200
+    assert check(f"name:{api['name']}x") == 404
+    assert check(f"context:{api['context']}/more") == 404
+    assert check("colour:red") == 400
+
+
+def test_subscription_policies_of_an_api(node):
+    api = create_api(node, policies=["Gold", "Bronze"])
+    response = call(node, "GET", f"/apis/{api['id']}/subscription-policies")
+    assert response.status_code == 200, response.text
+    assert sorted(p["name"] for p in response.json()) == ["Bronze", "Gold"]
+    assert_error(call(node, "GET",
+                      "/apis/00000000-0000-0000-0000-000000000000/subscription-policies"), 404)

@@ -858,6 +858,57 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
     });
   });
 
+  // The reference's existence check behind its "name/context already taken" hints: 200 when
+  // an API has exactly that name (any case), context or version, 404 otherwise.
+  router.add("POST", base + "/apis/validate", [this](http::Request& r) {
+    return guarded([&] {
+      authorize(r, {"apim:api_create", "apim:api_manage"});
+      std::string query = required_query(r, "query");
+      std::string key = "name", value = query;
+      if (auto colon = query.find(':'); colon != std::string::npos) {
+        key = query.substr(0, colon);
+        value = query.substr(colon + 1);
+      }
+      json_body::one_of("query", key, {"name", "context", "version"});
+      if (value.empty()) throw ApiError::bad_request("query names nothing to check");
+      store::ApiQuery q;
+      auto lower = [](std::string v) {
+        std::transform(v.begin(), v.end(), v.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return v;
+      };
+      if (key == "name") q.name = value;
+      if (key == "context") {
+        if (value[0] != '/') value.insert(0, "/");
+        q.context = value;
+      }
+      if (key == "version") q.version = value;
+      q.limit = http::kMaxPageLimit;
+      for (const auto& item : apis.search(q).items) {
+        bool match = key == "name"      ? lower(item.name) == lower(value)
+                     : key == "context" ? lower(item.context) == lower(value)
+                                        : item.version == value;
+        if (match) return http::Response::json(200, "");
+      }
+      throw ApiError::not_found("no API has " + key + " '" + value + "'");
+    });
+  });
+
+  router.add("GET", base + "/apis/{apiId}/subscription-policies", [this](http::Request& r) {
+    return guarded([&] {
+      authorize(r, {"apim:api_view"});
+      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      json::array out;
+      for (auto& policy : admin.policy_summaries(admin::PolicyLevel::subscription)) {
+        if (!policy.is_object()) continue;
+        std::string name = string_at(policy.get_object(), "name");
+        if (std::find(api.policies.begin(), api.policies.end(), name) != api.policies.end())
+          out.push_back(std::move(policy));
+      }
+      return json_response(200, out);
+    });
+  });
+
   router.add("GET", base + "/throttling-policies/{policyLevel}", [this](http::Request& r) {
     return guarded([&] {
       authorize(r, {"apim:tier_view", "apim:api_view"});
