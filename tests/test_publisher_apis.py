@@ -263,3 +263,50 @@ def test_subscription_policies_of_an_api(node):
     assert sorted(p["name"] for p in response.json()) == ["Bronze", "Gold"]
     assert_error(call(node, "GET",
                       "/apis/00000000-0000-0000-0000-000000000000/subscription-policies"), 404)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+# (operation, expected status per role): the reference's scopes for each operation, through
+# the default role-to-scope mapping.
+MATRIX = [
+    ("list", {"admin": 200, "creator": 200, "publisher": 200, "subscriber": 403}),
+    ("create", {"admin": 201, "creator": 201, "publisher": 403, "subscriber": 403}),
+    ("get", {"admin": 200, "creator": 200, "publisher": 200, "subscriber": 403}),
+    ("update", {"admin": 200, "creator": 200, "publisher": 403, "subscriber": 403}),
+    ("delete", {"admin": 200, "creator": 200, "publisher": 403, "subscriber": 403}),
+    ("lifecycle", {"admin": 200, "creator": 403, "publisher": 200, "subscriber": 403}),
+    ("revision", {"admin": 201, "creator": 201, "publisher": 201, "subscriber": 403}),
+    ("document", {"admin": 201, "creator": 201, "publisher": 201, "subscriber": 403}),
+    ("thumbnail", {"admin": 200, "creator": 200, "publisher": 200, "subscriber": 403}),
+    ("subscriptions", {"admin": 200, "creator": 200, "publisher": 200, "subscriber": 403}),
+    ("block", {"admin": 404, "creator": 403, "publisher": 404, "subscriber": 403}),
+]
+
+
+@pytest.mark.parametrize("role", ["admin", "creator", "publisher", "subscriber"])
+@pytest.mark.parametrize("operation, expected", MATRIX, ids=[m[0] for m in MATRIX])
+def test_authorization_matrix(node, users, role, operation, expected):
+    auth = node.admin_auth if role == "admin" else users[role]
+    api = create_api(node)
+    path = f"/apis/{api['id']}"
+    requests_by_operation = {
+        "list": lambda: call(node, "GET", "/apis", auth=auth),
+        "create": lambda: call(node, "POST", "/apis", auth=auth, json=api_body()),
+        "get": lambda: call(node, "GET", path, auth=auth),
+        "update": lambda: call(node, "PUT", path, auth=auth, json={"description": "x"}),
+        "delete": lambda: call(node, "DELETE", path, auth=auth),
+        "lifecycle": lambda: change_lifecycle(node, api["id"], "Publish", auth=auth),
+        "revision": lambda: call(node, "POST", path + "/revisions", auth=auth, json={}),
+        "document": lambda: call(node, "POST", path + "/documents", auth=auth,
+                                 json={"name": "D", "type": "HOWTO", "sourceType": "INLINE"}),
+        "thumbnail": lambda: call(node, "PUT", path + "/thumbnail", auth=auth,
+                                  files={"file": ("t.png", PNG)}),
+        "subscriptions": lambda: call(node, "GET", "/subscriptions", auth=auth,
+                                      params={"apiId": api["id"]}),
+        "block": lambda: call(node, "POST", "/subscriptions/block-subscription", auth=auth,
+                              params={"subscriptionId": "00000000-0000-0000-0000-000000000000",
+                                      "blockState": "BLOCKED"}),
+    }
+    response = requests_by_operation[operation]()
+    assert response.status_code == expected[role], response.text
