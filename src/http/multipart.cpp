@@ -42,9 +42,8 @@ std::optional<std::string> header_parameter(std::string_view header, std::string
       pos = header.find(';', vpos);
     } else {
       std::size_t end = header.find(';', vpos);
-      value = std::string(trim(header.substr(vpos, end == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : end - vpos)));
+      value = std::string(trim(header.substr(
+          vpos, end == std::string_view::npos ? std::string_view::npos : end - vpos)));
       pos = end;
     }
     if (name == key) return value;

@@ -44,8 +44,10 @@ TEST(ParseMultipart, SplitsFieldsAndFiles) {
 
 TEST(ParseMultipart, KeepsBinaryDataAndSkipsPreamble) {
   std::string data("\x89PNG\r\n\x1a\n\0\x01", 10);
-  std::string body = "preamble\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
-                     "filename=\"x.png\"\r\n\r\n" + data + "\r\n--b--";
+  std::string body =
+      "preamble\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
+      "filename=\"x.png\"\r\n\r\n" +
+      data + "\r\n--b--";
   auto parts = parse_multipart(body, "b");
   ASSERT_TRUE(parts);
   ASSERT_EQ(parts->size(), 1u);
@@ -59,8 +61,8 @@ TEST(ParseMultipart, RefusesMalformedBodies) {
   // A part without Content-Disposition.
   EXPECT_FALSE(parse_multipart("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--", "b"));
   // Not form-data, or no name.
-  EXPECT_FALSE(parse_multipart("--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--",
-                               "b"));
+  EXPECT_FALSE(
+      parse_multipart("--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--", "b"));
   EXPECT_FALSE(parse_multipart("--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--", "b"));
   // Header line without a colon.
   EXPECT_FALSE(parse_multipart("--b\r\ngarbage\r\n\r\nx\r\n--b--", "b"));
@@ -73,8 +75,9 @@ TEST(ParseMultipart, EnforcesPartAndHeaderLimits) {
   body += "--b--";
   EXPECT_TRUE(parse_multipart(body, "b", {.max_parts = 3}));
   EXPECT_FALSE(parse_multipart(body, "b", {.max_parts = 2}));
-  std::string big_header = "--b\r\nContent-Disposition: form-data; name=\"p\"\r\nX-Pad: " +
-                           std::string(9000, 'a') + "\r\n\r\nx\r\n--b--";
+  std::string big_header =
+      "--b\r\nContent-Disposition: form-data; name=\"p\"\r\nX-Pad: " + std::string(9000, 'a') +
+      "\r\n\r\nx\r\n--b--";
   EXPECT_FALSE(parse_multipart(big_header, "b"));
 }
 

@@ -54,9 +54,9 @@ void merge_definition(json::object& body, const openapi::Definition& d) {
   body["operations"] = std::move(ops);
 }
 
-const std::vector<std::string_view> kDocTypes = {"HOWTO",         "SAMPLES",
-                                                 "PUBLIC_FORUM",  "SUPPORT_FORUM",
-                                                 "API_MESSAGE_FORMAT", "SWAGGER_DOC", "OTHER"};
+const std::vector<std::string_view> kDocTypes = {
+    "HOWTO",       "SAMPLES", "PUBLIC_FORUM", "SUPPORT_FORUM", "API_MESSAGE_FORMAT",
+    "SWAGGER_DOC", "OTHER"};
 
 // The Document resource from a request body (over `existing` on update).
 json::object document_fields(const json::object& body, const json::object* existing) {
@@ -67,8 +67,9 @@ json::object document_fields(const json::object& body, const json::object* exist
   doc["name"] = name;
   std::string type = required_string(body, "type", 32);
   if (std::find(kDocTypes.begin(), kDocTypes.end(), type) == kDocTypes.end())
-    throw ApiError::bad_request("type must be one of HOWTO, SAMPLES, PUBLIC_FORUM, "
-                                "SUPPORT_FORUM, API_MESSAGE_FORMAT, SWAGGER_DOC, OTHER");
+    throw ApiError::bad_request(
+        "type must be one of HOWTO, SAMPLES, PUBLIC_FORUM, "
+        "SUPPORT_FORUM, API_MESSAGE_FORMAT, SWAGGER_DOC, OTHER");
   doc["type"] = type;
   if (type == "OTHER") {
     std::string other = optional_string(body, "otherTypeName", 255).value_or("");
@@ -261,8 +262,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       json::array list;
       for (const auto& d : documents.list(api.id, page.limit, page.offset))
         list.push_back(parse_document(d.document));
-      return json_response(200, http::list_envelope(std::move(list), page,
-                                                    documents.count(api.id),
+      return json_response(200, http::list_envelope(std::move(list), page, documents.count(api.id),
                                                     "/apis/" + api.id + "/documents"));
     });
   });
@@ -285,7 +285,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       if (source == "INLINE" || source == "MARKDOWN")
         content = json_body::optional_string(body, "inlineContent", kMaxDocumentContentBytes)
                       .value_or("");
-      store::ApiDocumentRecord record{id, api.id, string_at(doc, "name"), json::serialize(doc),
+      store::ApiDocumentRecord record{id,      api.id, string_at(doc, "name"), json::serialize(doc),
                                       content, now};
       try {
         documents.create(record);
@@ -341,78 +341,79 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
     });
   });
 
-  router.add("POST", base + "/apis/{apiId}/documents/{documentId}/content",
-             [this](http::Request& r) {
-    return guarded([&] {
-      auto who = authorize(r, {"apim:document_create", "apim:document_manage"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
-      auto current = documents.find(api.id, r.path_params["documentId"]);
-      if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
-      auto parts = multipart_parts(r);
-      json::object doc = parse_document(current->document);
-      std::string source = string_at(doc, "sourceType");
-      std::string content;
-      if (source == "URL") {
-        throw ApiError::bad_request("a URL document has no content to upload");
-      } else if (source == "FILE") {
-        const auto* file = http::find_part(parts, "file");
-        if (file == nullptr) throw ApiError::bad_request("a FILE document needs a 'file' part");
-        if (file->data.size() > kMaxDocumentContentBytes)
-          throw ApiError(413, 413, "Payload Too Large", "the file is larger than 5 MB");
-        std::string name = file->filename.empty() ? "document" : file->filename;
-        if (name.size() > 255 || name.find_first_of("/\\\r\n\"") != std::string::npos)
-          throw ApiError::bad_request("the file name is not acceptable");
-        doc["fileName"] = name;
-        doc["fileType"] = file->content_type.empty() ? "application/octet-stream"
-                                                     : file->content_type;
-        content = crypto::base64_encode(file->data);
-      } else {
-        const auto* text = http::find_part(parts, "inlineContent");
-        if (text == nullptr) text = http::find_part(parts, "file");
-        if (text == nullptr)
-          throw ApiError::bad_request("an " + source + " document needs 'inlineContent'");
-        if (text->data.size() > kMaxDocumentContentBytes)
-          throw ApiError(413, 413, "Payload Too Large", "the content is larger than 5 MB");
-        content = text->data;
-      }
-      doc["lastUpdatedTime"] = iso_time(unix_now());
-      doc["lastUpdatedBy"] = who.username;
-      documents.set_content(api.id, current->id, json::serialize(doc), content);
-      return json_response(201, doc);
-    });
-  });
+  router.add(
+      "POST", base + "/apis/{apiId}/documents/{documentId}/content", [this](http::Request& r) {
+        return guarded([&] {
+          auto who = authorize(r, {"apim:document_create", "apim:document_manage"});
+          store::ApiRecord api = require_api(r.path_params["apiId"]);
+          auto current = documents.find(api.id, r.path_params["documentId"]);
+          if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
+          auto parts = multipart_parts(r);
+          json::object doc = parse_document(current->document);
+          std::string source = string_at(doc, "sourceType");
+          std::string content;
+          if (source == "URL") {
+            throw ApiError::bad_request("a URL document has no content to upload");
+          } else if (source == "FILE") {
+            const auto* file = http::find_part(parts, "file");
+            if (file == nullptr) throw ApiError::bad_request("a FILE document needs a 'file' part");
+            if (file->data.size() > kMaxDocumentContentBytes)
+              throw ApiError(413, 413, "Payload Too Large", "the file is larger than 5 MB");
+            std::string name = file->filename.empty() ? "document" : file->filename;
+            if (name.size() > 255 || name.find_first_of("/\\\r\n\"") != std::string::npos)
+              throw ApiError::bad_request("the file name is not acceptable");
+            doc["fileName"] = name;
+            doc["fileType"] =
+                file->content_type.empty() ? "application/octet-stream" : file->content_type;
+            content = crypto::base64_encode(file->data);
+          } else {
+            const auto* text = http::find_part(parts, "inlineContent");
+            if (text == nullptr) text = http::find_part(parts, "file");
+            if (text == nullptr)
+              throw ApiError::bad_request("an " + source + " document needs 'inlineContent'");
+            if (text->data.size() > kMaxDocumentContentBytes)
+              throw ApiError(413, 413, "Payload Too Large", "the content is larger than 5 MB");
+            content = text->data;
+          }
+          doc["lastUpdatedTime"] = iso_time(unix_now());
+          doc["lastUpdatedBy"] = who.username;
+          documents.set_content(api.id, current->id, json::serialize(doc), content);
+          return json_response(201, doc);
+        });
+      });
 
-  router.add("GET", base + "/apis/{apiId}/documents/{documentId}/content",
-             [this](http::Request& r) {
-    return guarded([&] {
-      authorize(r, {"apim:api_view"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
-      auto current = documents.find(api.id, r.path_params["documentId"]);
-      if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
-      json::object doc = parse_document(current->document);
-      std::string source = string_at(doc, "sourceType");
-      http::Response response;
-      response.status = 200;
-      if (source == "URL") {
-        response.status = 303;
-        response.headers.set("Location", string_at(doc, "sourceUrl"));
-        return response;
-      }
-      if (source == "FILE") {
-        if (current->content.empty()) throw ApiError::not_found("the document has no file yet");
-        response.body = crypto::base64_decode(current->content).value_or("");
-        response.headers.set("Content-Type", string_at(doc, "fileType"));
-        response.headers.set("Content-Disposition",
-                             "attachment; filename=\"" + string_at(doc, "fileName") + "\"");
-      } else {
-        response.body = current->content;
-        response.headers.set("Content-Type", source == "MARKDOWN" ? "text/markdown; charset=utf-8"
-                                                                  : "text/plain; charset=utf-8");
-      }
-      response.headers.set("X-Content-Type-Options", "nosniff");
-      return response;
-    });
-  });
+  router.add(
+      "GET", base + "/apis/{apiId}/documents/{documentId}/content", [this](http::Request& r) {
+        return guarded([&] {
+          authorize(r, {"apim:api_view"});
+          store::ApiRecord api = require_api(r.path_params["apiId"]);
+          auto current = documents.find(api.id, r.path_params["documentId"]);
+          if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
+          json::object doc = parse_document(current->document);
+          std::string source = string_at(doc, "sourceType");
+          http::Response response;
+          response.status = 200;
+          if (source == "URL") {
+            response.status = 303;
+            response.headers.set("Location", string_at(doc, "sourceUrl"));
+            return response;
+          }
+          if (source == "FILE") {
+            if (current->content.empty()) throw ApiError::not_found("the document has no file yet");
+            response.body = crypto::base64_decode(current->content).value_or("");
+            response.headers.set("Content-Type", string_at(doc, "fileType"));
+            response.headers.set("Content-Disposition",
+                                 "attachment; filename=\"" + string_at(doc, "fileName") + "\"");
+          } else {
+            response.body = current->content;
+            response.headers.set("Content-Type", source == "MARKDOWN"
+                                                     ? "text/markdown; charset=utf-8"
+                                                     : "text/plain; charset=utf-8");
+          }
+          response.headers.set("X-Content-Type-Options", "nosniff");
+          return response;
+        });
+      });
 
   // ---- thumbnail ----
 
@@ -430,8 +431,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
         throw ApiError::bad_request("the thumbnail must be a PNG, JPEG, GIF or SVG image");
       json::object doc = parse_document(api.document);
       doc["hasThumbnail"] = true;
-      if (!apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data),
-                              json::serialize(doc), api.document))
+      if (!apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data), json::serialize(doc),
+                              api.document))
         throw ApiError::conflict("the API changed meanwhile; retry");
       json::object body;
       body["relativePath"] = "apis/" + api.id + "/thumbnail";
@@ -453,7 +454,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       response.headers.set("Content-Type", thumb->first);
       response.headers.set("X-Content-Type-Options", "nosniff");
       // An SVG may carry script; as a document of its own it must not run any.
-      response.headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      response.headers.set("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'");
       return response;
     });
   });
@@ -469,10 +471,9 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       json::array list;
       for (const auto& s : apis.subscriptions(api_id, page.limit, page.offset))
         list.push_back(subscription_json(s));
-      return json_response(200, http::list_envelope(std::move(list), page,
-                                                    apis.count_subscriptions(api_id),
-                                                    "/subscriptions",
-                                                    api_id.empty() ? "" : "apiId=" + api_id));
+      return json_response(
+          200, http::list_envelope(std::move(list), page, apis.count_subscriptions(api_id),
+                                   "/subscriptions", api_id.empty() ? "" : "apiId=" + api_id));
     });
   });
 
@@ -491,22 +492,23 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
     return http::Response::json(200, "");
   };
 
-  router.add("POST", base + "/subscriptions/block-subscription", [this, set_status](http::Request& r) {
-    return guarded([&] {
-      authorize(r, {"apim:subscription_block"});
-      std::string state = required_query(r, "blockState");
-      json_body::one_of("blockState", state, {"BLOCKED", "PROD_ONLY_BLOCKED"});
-      return set_status(r, state);
-    });
-  });
+  router.add("POST", base + "/subscriptions/block-subscription",
+             [this, set_status](http::Request& r) {
+               return guarded([&] {
+                 authorize(r, {"apim:subscription_block"});
+                 std::string state = required_query(r, "blockState");
+                 json_body::one_of("blockState", state, {"BLOCKED", "PROD_ONLY_BLOCKED"});
+                 return set_status(r, state);
+               });
+             });
 
   router.add("POST", base + "/subscriptions/unblock-subscription",
              [this, set_status](http::Request& r) {
-    return guarded([&] {
-      authorize(r, {"apim:subscription_block"});
-      return set_status(r, "UNBLOCKED");
-    });
-  });
+               return guarded([&] {
+                 authorize(r, {"apim:subscription_block"});
+                 return set_status(r, "UNBLOCKED");
+               });
+             });
 }
 
 }  // namespace portico::publisher

@@ -13,9 +13,9 @@
 namespace portico::publisher {
 namespace {
 
-const std::vector<std::string_view> kActions = {"Publish",   "Deploy as a Prototype",
-                                                "Demote to Created", "Block",
-                                                "Deprecate", "Re-Publish", "Retire"};
+const std::vector<std::string_view> kActions = {
+    "Publish", "Deploy as a Prototype", "Demote to Created", "Block", "Deprecate", "Re-Publish",
+    "Retire"};
 
 json::object lifecycle_state(const std::string& status) {
   json::object out;
@@ -149,8 +149,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
         c.expected_document = record.document;
         c.new_state = std::string(new_state);
         c.document = json::serialize(doc);
-        c.event = {crypto::uuid_v4(), record.id, record.lifecycle_status, c.new_state,
-                   who.username, now};
+        c.event = {crypto::uuid_v4(), record.id,    record.lifecycle_status,
+                   c.new_state,       who.username, now};
         return c;
       };
       changes.push_back(change_of(api, *next));
@@ -158,7 +158,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       if (action == "Publish" && deprecate != checklist.end() && deprecate->second) {
         for (const auto& [id, status] : apis.versions_of(api.name)) {
           if (id == api.id || status != lifecycle::kPublished) continue;
-          if (auto other = apis.find(id)) changes.push_back(change_of(*other, lifecycle::kDeprecated));
+          if (auto other = apis.find(id))
+            changes.push_back(change_of(*other, lifecycle::kDeprecated));
         }
       }
       if (!apis.change_lifecycle(changes))
@@ -176,9 +177,9 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
           by_revision[d.revision_id].push_back(d.environment);
         for (const auto& [revision_id, environments] : by_revision) {
           for (const auto& env : revisions.undeploy(api.id, revision_id, environments))
-            publish(events::types::kApiUndeployed, json::object{{"api_id", api.id},
-                                                                {"revision_id", revision_id},
-                                                                {"environment", env}});
+            publish(events::types::kApiUndeployed,
+                    json::object{
+                        {"api_id", api.id}, {"revision_id", revision_id}, {"environment", env}});
         }
       }
       json::object body;
@@ -192,7 +193,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
   router.add("GET", base + "/apis/{apiId}/lifecycle-state", [this](http::Request& r) {
     return guarded([&] {
       authorize(r, {"apim:api_view"});
-      return json_response(200, lifecycle_state(require_api(r.path_params["apiId"]).lifecycle_status));
+      return json_response(200,
+                           lifecycle_state(require_api(r.path_params["apiId"]).lifecycle_status));
     });
   });
 
@@ -290,7 +292,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       // The reference answers with the revisions that remain.
       auto deployments = revisions.deployments(api.id);
       json::array list;
-      for (const auto& rev : revisions.list(api.id)) list.push_back(revision_json(rev, deployments));
+      for (const auto& rev : revisions.list(api.id))
+        list.push_back(revision_json(rev, deployments));
       json::object body;
       body["count"] = list.size();
       body["list"] = std::move(list);
@@ -309,7 +312,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       std::int64_t now = unix_now();
       for (auto& t : read_targets(r.body, false)) {
         auto env = admin.find_environment(t.name);
-        if (!env) throw ApiError::bad_request("gateway environment '" + t.name + "' does not exist");
+        if (!env)
+          throw ApiError::bad_request("gateway environment '" + t.name + "' does not exist");
         if (t.vhost.empty()) {
           if (env->vhosts.empty())
             throw ApiError::bad_request("gateway environment '" + t.name + "' has no vhost");
@@ -327,11 +331,10 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       revisions.deploy(records);
       json::array list;
       for (const auto& d : records) {
-        publish(events::types::kApiDeployed,
-                json::object{{"api_id", d.api_id},
-                             {"revision_id", d.revision_id},
-                             {"environment", d.environment},
-                             {"vhost", d.vhost}});
+        publish(events::types::kApiDeployed, json::object{{"api_id", d.api_id},
+                                                          {"revision_id", d.revision_id},
+                                                          {"environment", d.environment},
+                                                          {"vhost", d.vhost}});
         list.push_back(deployment_json(d));
       }
       return json_response(201, list);
@@ -348,7 +351,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
         // The reference also names a revision by its number.
         std::string number = r.query_param("revisionNumber").value_or("");
         for (const auto& rev : revisions.list(api.id))
-          if (!number.empty() && std::to_string(rev.revision_number) == number) revision_id = rev.id;
+          if (!number.empty() && std::to_string(rev.revision_number) == number)
+            revision_id = rev.id;
         if (revision_id.empty())
           throw ApiError::bad_request("query parameter 'revisionId' is required");
       }
@@ -371,8 +375,9 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       auto removed = revisions.undeploy(api.id, revision_id, environments);
       json::array list;
       for (const auto& env : removed) {
-        publish(events::types::kApiUndeployed,
-                json::object{{"api_id", api.id}, {"revision_id", revision_id}, {"environment", env}});
+        publish(
+            events::types::kApiUndeployed,
+            json::object{{"api_id", api.id}, {"revision_id", revision_id}, {"environment", env}});
       }
       for (const auto& d : revisions.deployments(api.id)) list.push_back(deployment_json(d));
       return json_response(201, list);

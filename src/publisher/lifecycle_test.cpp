@@ -10,9 +10,9 @@ namespace {
 
 const std::vector<std::string_view> kStates = {kCreated, kPrototyped, kPublished,
                                                kBlocked, kDeprecated, kRetired};
-const std::vector<std::string_view> kActions = {"Publish",   "Deploy as a Prototype",
-                                                "Demote to Created", "Block",
-                                                "Deprecate", "Re-Publish", "Retire"};
+const std::vector<std::string_view> kActions = {
+    "Publish", "Deploy as a Prototype", "Demote to Created", "Block", "Deprecate", "Re-Publish",
+    "Retire"};
 
 // Every edge of the reference's lifecycle, and nothing else.
 const std::set<std::tuple<std::string_view, std::string_view, std::string_view>> kEdges = {

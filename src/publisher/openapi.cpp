@@ -349,8 +349,8 @@ void validate(Definition& d) {
     swagger2 = true;
   } else if (auto* o = root.if_contains("openapi")) {
     d.openapi_version = text_of(o);
-    if (!o->is_string() || !(d.openapi_version.rfind("3.0.", 0) == 0 ||
-                             d.openapi_version.rfind("3.1.", 0) == 0)) {
+    if (!o->is_string() ||
+        !(d.openapi_version.rfind("3.0.", 0) == 0 || d.openapi_version.rfind("3.1.", 0) == 0)) {
       d.errors.push_back("openapi version '" + d.openapi_version +
                          "' is not supported (3.0.x and 3.1.x are)");
       return;
@@ -463,9 +463,8 @@ void validate(Definition& d) {
       }
       // The reference's older per-operation scope extension.
       std::string x_scope = text_of(op.if_contains("x-scope"));
-      if (!x_scope.empty() &&
-          std::find(operation.scopes.begin(), operation.scopes.end(), x_scope) ==
-              operation.scopes.end()) {
+      if (!x_scope.empty() && std::find(operation.scopes.begin(), operation.scopes.end(),
+                                        x_scope) == operation.scopes.end()) {
         operation.scopes.push_back(x_scope);
         if (std::none_of(d.scopes.begin(), d.scopes.end(),
                          [&](const Scope& s) { return s.name == x_scope; }))
@@ -590,8 +589,8 @@ json::object generate(const json::object& api) {
       if (!parameters.empty()) operation["parameters"] = std::move(parameters);
       operation["responses"] = json::object{{"default", json::object{{"description", ""}}}};
       json::array requirement_scopes;
-      for (const auto& s : string_list(op.if_contains("scopes"))) requirement_scopes.push_back(
-          json::string(s));
+      for (const auto& s : string_list(op.if_contains("scopes")))
+        requirement_scopes.push_back(json::string(s));
       json::object requirement;
       requirement["default"] = std::move(requirement_scopes);
       operation["security"] = json::array{std::move(requirement)};
@@ -610,7 +609,8 @@ json::object generate(const json::object& api) {
   json::object scheme;
   scheme["type"] = "oauth2";
   scheme["flows"] = json::object{{"implicit", std::move(flow)}};
-  doc["components"] = json::object{{"securitySchemes", json::object{{"default", std::move(scheme)}}}};
+  doc["components"] =
+      json::object{{"securitySchemes", json::object{{"default", std::move(scheme)}}}};
   return doc;
 }
 
@@ -644,9 +644,9 @@ std::set<std::string> oauth_scopes_of(const json::value* requirements,
 
 json::object sync(json::object doc, const json::object& api) {
   bool swagger2 = doc.contains("swagger");
-  json::object& schemes =
-      swagger2 ? object_member(doc, "securityDefinitions")
-               : object_member(object_member(doc, "components"), "securitySchemes");
+  json::object& schemes = swagger2
+                              ? object_member(doc, "securityDefinitions")
+                              : object_member(object_member(doc, "components"), "securitySchemes");
   std::set<std::string> oauth_schemes;
   std::string scheme_name;
   for (const auto& [name, value] : schemes) {
@@ -664,9 +664,9 @@ json::object sync(json::object doc, const json::object& api) {
       scheme["authorizationUrl"] = "https://test.com";
       scheme["scopes"] = json::object{};
     } else {
-      scheme["flows"] = json::object{
-          {"implicit", json::object{{"authorizationUrl", "https://test.com"},
-                                    {"scopes", json::object{}}}}};
+      scheme["flows"] =
+          json::object{{"implicit", json::object{{"authorizationUrl", "https://test.com"},
+                                                 {"scopes", json::object{}}}}};
     }
     schemes[scheme_name] = std::move(scheme);
     oauth_schemes.insert(scheme_name);
@@ -708,8 +708,11 @@ json::object sync(json::object doc, const json::object& api) {
     for (const auto& entry : list->get_array()) {
       if (!entry.is_object()) continue;
       const auto& o = entry.get_object();
-      ApiOp op{text_of(o.if_contains("target")), text_of(o.if_contains("verb")), {},
-               text_of(o.if_contains("authType")), text_of(o.if_contains("throttlingPolicy"))};
+      ApiOp op{text_of(o.if_contains("target")),
+               text_of(o.if_contains("verb")),
+               {},
+               text_of(o.if_contains("authType")),
+               text_of(o.if_contains("throttlingPolicy"))};
       std::transform(op.verb.begin(), op.verb.end(), op.verb.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       for (const auto& s : string_list(o.if_contains("scopes"))) op.scopes.insert(s);
@@ -743,17 +746,19 @@ json::object sync(json::object doc, const json::object& api) {
     if (!path_item.contains(op.verb)) {
       json::object fresh;
       std::set<std::string> declared;
-      collect_path_params(doc, path_item.if_contains("parameters") &&
-                                       path_item["parameters"].is_array()
-                                   ? &path_item["parameters"].get_array()
-                                   : nullptr,
+      collect_path_params(doc,
+                          path_item.if_contains("parameters") && path_item["parameters"].is_array()
+                              ? &path_item["parameters"].get_array()
+                              : nullptr,
                           declared);
       json::array parameters;
       for (const auto& name : path_parameters(op.target).value_or(std::vector<std::string>{})) {
         if (declared.count(name)) continue;
         json::object p{{"name", name}, {"in", "path"}, {"required", true}};
-        if (swagger2) p["type"] = "string";
-        else p["schema"] = json::object{{"type", "string"}};
+        if (swagger2)
+          p["type"] = "string";
+        else
+          p["schema"] = json::object{{"type", "string"}};
         parameters.push_back(std::move(p));
       }
       if (!parameters.empty()) fresh["parameters"] = std::move(parameters);

@@ -205,7 +205,8 @@ TEST(OpenApi, RefusesWhatIsNotADefinition) {
   EXPECT_FALSE(parse(R"({"openapi": "3.0.0", "info": {"title": "a", "version": "1"},
                          "paths": {"/a": {"get": {"responses": {}, "security": [{"o": ["s"]}]}}},
                          "components": {"securitySchemes": {"o": {"type": "oauth2",
-                           "flows": {"implicit": {"scopes": {}}}}}}})").valid());
+                           "flows": {"implicit": {"scopes": {}}}}}}})")
+                   .valid());
 }
 
 TEST(OpenApi, BoundsDepthSizeAndAliasExpansion) {
@@ -235,7 +236,8 @@ TEST(OpenApi, GeneratesADefinitionFromOperations) {
     "scopes": [{"scope": {"name": "gen_read", "description": "r", "bindings": ["admin"]}}],
     "operations": [{"target": "/items/{id}", "verb": "GET", "scopes": ["gen_read"],
                     "authType": "Application", "throttlingPolicy": "Unlimited"},
-                   {"target": "/items/{id}", "verb": "DELETE", "scopes": []}]})").as_object();
+                   {"target": "/items/{id}", "verb": "DELETE", "scopes": []}]})")
+                                .as_object();
   boost::json::object doc = generate(api);
   Definition d = parse(boost::json::serialize(doc));
   ASSERT_TRUE(d.valid()) << all_errors(d);
@@ -257,14 +259,12 @@ boost::json::object api_from(const Definition& d) {
   for (const auto& o : d.operations) {
     boost::json::array scopes;
     for (const auto& s : o.scopes) scopes.push_back(boost::json::string(s));
-    ops.push_back(boost::json::object{{"target", o.target}, {"verb", o.verb},
-                                      {"authType", o.auth_type.empty()
-                                                       ? "Application & Application User"
-                                                       : o.auth_type},
-                                      {"throttlingPolicy", o.throttling_policy.empty()
-                                                               ? "Unlimited"
-                                                               : o.throttling_policy},
-                                      {"scopes", std::move(scopes)}});
+    ops.push_back(boost::json::object{
+        {"target", o.target},
+        {"verb", o.verb},
+        {"authType", o.auth_type.empty() ? "Application & Application User" : o.auth_type},
+        {"throttlingPolicy", o.throttling_policy.empty() ? "Unlimited" : o.throttling_policy},
+        {"scopes", std::move(scopes)}});
   }
   api["operations"] = std::move(ops);
   boost::json::array scopes;
@@ -292,8 +292,10 @@ TEST(OpenApiSync, FollowsRemovedAddedAndRescopedOperations) {
     auto& ops = api["operations"].as_array();
     ops.erase(ops.begin());  // drop the first operation
     ops[0].as_object()["scopes"] = boost::json::array{"brand_new"};
-    ops.push_back(boost::json::object{{"target", "/new/{thing}"}, {"verb", "PATCH"},
-                                      {"authType", "None"}, {"throttlingPolicy", "Unlimited"},
+    ops.push_back(boost::json::object{{"target", "/new/{thing}"},
+                                      {"verb", "PATCH"},
+                                      {"authType", "None"},
+                                      {"throttlingPolicy", "Unlimited"},
                                       {"scopes", boost::json::array{}}});
     api["scopes"].as_array().push_back(
         boost::json::object{{"scope", boost::json::object{{"name", "brand_new"}}}});

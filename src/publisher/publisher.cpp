@@ -58,7 +58,9 @@ std::string iso_time(std::int64_t unix_seconds) {
 }
 
 // The reference gives an API's times as epoch milliseconds in a string.
-std::string millis_text(std::int64_t unix_seconds) { return std::to_string(unix_seconds * 1000); }
+std::string millis_text(std::int64_t unix_seconds) {
+  return std::to_string(unix_seconds * 1000);
+}
 
 http::Response json_response(int status, const json::value& body) {
   return http::Response::json(status, json::serialize(body));
@@ -132,10 +134,11 @@ bool valid_http_url(std::string_view url) {
   for (unsigned char c : url)
     if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\') return false;
   std::size_t host_end = url.find_first_of("/?#", host_start);
-  std::string_view authority = url.substr(host_start, host_end == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : host_end - host_start);
-  if (authority.find('@') != std::string_view::npos) authority.remove_prefix(authority.find('@') + 1);
+  std::string_view authority =
+      url.substr(host_start, host_end == std::string_view::npos ? std::string_view::npos
+                                                                : host_end - host_start);
+  if (authority.find('@') != std::string_view::npos)
+    authority.remove_prefix(authority.find('@') + 1);
   return !authority.empty() && authority[0] != ':';
 }
 
@@ -143,8 +146,14 @@ bool valid_http_url(std::string_view url) {
 
 Publisher::Impl::Impl(const Config& config, store::Database& db, events::EventBus& bus,
                       keymanager::KeyManager& key_manager, admin::Admin& admin)
-    : config(config), db(db), bus(bus), key_manager(key_manager), admin(admin), apis(db),
-      revisions(db), documents(db) {
+    : config(config),
+      db(db),
+      bus(bus),
+      key_manager(key_manager),
+      admin(admin),
+      apis(db),
+      revisions(db),
+      documents(db) {
   for (const auto& [id, document] : apis.all_documents()) {
     try {
       index_scopes(id, parse_document(document));
@@ -283,14 +292,13 @@ json::array string_array(const std::vector<std::string>& items) {
 }
 
 const std::set<std::string>& known_verbs() {
-  static const std::set<std::string> v = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD",
-                                          "OPTIONS"};
+  static const std::set<std::string> v = {"GET",   "POST", "PUT",    "DELETE",
+                                          "PATCH", "HEAD", "OPTIONS"};
   return v;
 }
 
 const std::vector<std::string_view> kAuthTypes = {"Application & Application User",
-                                                  "Application User", "Application", "None",
-                                                  "Any"};
+                                                  "Application User", "Application", "None", "Any"};
 
 json::array default_operations() {
   json::array ops;
@@ -311,11 +319,10 @@ json::object default_cors() {
   c["corsConfigurationEnabled"] = false;
   c["accessControlAllowOrigins"] = json::array{"*"};
   c["accessControlAllowCredentials"] = false;
-  c["accessControlAllowHeaders"] =
-      json::array{"authorization", "Access-Control-Allow-Origin", "Content-Type", "SOAPAction",
-                  "apikey", "Internal-Key"};
-  c["accessControlAllowMethods"] =
-      json::array{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"};
+  c["accessControlAllowHeaders"] = json::array{"authorization", "Access-Control-Allow-Origin",
+                                               "Content-Type",  "SOAPAction",
+                                               "apikey",        "Internal-Key"};
+  c["accessControlAllowMethods"] = json::array{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"};
   return c;
 }
 
@@ -343,14 +350,15 @@ json::object validate_endpoint_config(const json::object& config) {
     auto* v = config.if_contains(key);
     if (v == nullptr || v->is_null()) continue;
     std::string where = std::string("endpointConfig.") + key;
-    if (type == "load_balance") check_endpoint_list(*v, where);
-    else check_endpoint(*v, where);
+    if (type == "load_balance")
+      check_endpoint_list(*v, where);
+    else
+      check_endpoint(*v, where);
     out[key] = *v;
     any = true;
   }
   if (!any)
-    throw ApiError::bad_request(
-        "endpointConfig needs production_endpoints or sandbox_endpoints");
+    throw ApiError::bad_request("endpointConfig needs production_endpoints or sandbox_endpoints");
   if (type == "failover") {
     for (const char* key : {"production_failovers", "sandbox_failovers"}) {
       auto* v = config.if_contains(key);
@@ -401,9 +409,8 @@ json::array validate_scopes(const json::array& scopes) {
     s["name"] = name;
     s["displayName"] = optional_string(*scope, "displayName", 255).value_or(name);
     s["description"] = optional_string(*scope, "description", 512).value_or("");
-    s["bindings"] =
-        string_array(optional_string_array(*scope, "bindings", 50, 255).value_or(
-            std::vector<std::string>{}));
+    s["bindings"] = string_array(
+        optional_string_array(*scope, "bindings", 50, 255).value_or(std::vector<std::string>{}));
     json::object item;
     item["scope"] = std::move(s);
     item["shared"] = false;
@@ -414,7 +421,8 @@ json::array validate_scopes(const json::array& scopes) {
 
 std::set<std::string> scope_names(const json::array& scopes) {
   std::set<std::string> names;
-  for (const auto& e : scopes) names.insert(string_at(e.get_object().at("scope").get_object(), "name"));
+  for (const auto& e : scopes)
+    names.insert(string_at(e.get_object().at("scope").get_object(), "name"));
   return names;
 }
 
@@ -520,9 +528,12 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
     throw ApiError::bad_request("visibility RESTRICTED needs visibleRoles");
   if (auto d = optional_bool(body, "isDefaultVersion")) api["isDefaultVersion"] = *d;
   if (auto* v = body.if_contains("endpointConfig")) {
-    if (v->is_null()) api["endpointConfig"] = nullptr;
-    else if (!v->is_object()) throw ApiError::bad_request("endpointConfig must be an object");
-    else api["endpointConfig"] = validate_endpoint_config(v->get_object());
+    if (v->is_null())
+      api["endpointConfig"] = nullptr;
+    else if (!v->is_object())
+      throw ApiError::bad_request("endpointConfig must be an object");
+    else
+      api["endpointConfig"] = validate_endpoint_config(v->get_object());
   }
   if (auto* v = body.if_contains("corsConfiguration")) {
     if (!v->is_object()) throw ApiError::bad_request("corsConfiguration must be an object");
@@ -583,9 +594,11 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
       json::object op;
       op["target"] = target;
       op["verb"] = verb;
-      std::string auth = optional_string(o, "authType", 64).value_or("Application & Application User");
+      std::string auth =
+          optional_string(o, "authType", 64).value_or("Application & Application User");
       if (std::find(kAuthTypes.begin(), kAuthTypes.end(), auth) == kAuthTypes.end())
-        throw ApiError::bad_request("operations[].authType '" + auth + "' is not one of "
+        throw ApiError::bad_request("operations[].authType '" + auth +
+                                    "' is not one of "
                                     "Application & Application User, Application User, "
                                     "Application, None, Any");
       op["authType"] = auth;
@@ -594,7 +607,8 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
         throw ApiError::bad_request("operations[].throttlingPolicy '" + policy +
                                     "' does not exist");
       op["throttlingPolicy"] = policy;
-      auto scopes = optional_string_array(o, "scopes", 50, 255).value_or(std::vector<std::string>{});
+      auto scopes =
+          optional_string_array(o, "scopes", 50, 255).value_or(std::vector<std::string>{});
       for (const auto& s : scopes)
         if (!defined.count(s))
           throw ApiError::bad_request("operation " + verb + " " + target + " uses scope '" + s +
@@ -658,16 +672,22 @@ store::ApiQuery parse_search(const http::Request& request) {
     value.erase(std::remove(value.begin(), value.end(), '*'), value.end());
     std::transform(key.begin(), key.end(), key.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (key == "name") q.name = value;
+    if (key == "name")
+      q.name = value;
     else if (key == "status" || key == "lcstate") {
       std::transform(value.begin(), value.end(), value.begin(),
                      [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
       q.status = value;
-    } else if (key == "tags" || key == "tag") q.tag = value;
-    else if (key == "provider") q.provider = value;
-    else if (key == "version") q.version = value;
-    else if (key == "context") q.context = value;
-    else if (key == "description" || key == "content") plain += (plain.empty() ? "" : " ") + value;
+    } else if (key == "tags" || key == "tag")
+      q.tag = value;
+    else if (key == "provider")
+      q.provider = value;
+    else if (key == "version")
+      q.version = value;
+    else if (key == "context")
+      q.context = value;
+    else if (key == "description" || key == "content")
+      plain += (plain.empty() ? "" : " ") + value;
     else
       throw ApiError::bad_request("query attribute '" + key +
                                   "' is not supported (name, status, tags, provider, version, "
@@ -717,8 +737,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       for (const auto& item : result.items) list.push_back(api_info(parse_document(item.document)));
       std::string query;
       if (auto v = r.query_param("query")) query = "query=" + encode_query_value(*v);
-      return json_response(200, http::list_envelope(std::move(list), page, result.total, "/apis",
-                                                    query));
+      return json_response(
+          200, http::list_envelope(std::move(list), page, result.total, "/apis", query));
     });
   });
 
@@ -797,8 +817,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       }
       scopes.erase(id);
       for (const auto& d : deployed) {
-        json::object payload{{"api_id", id}, {"revision_id", d.revision_id},
-                             {"environment", d.environment}};
+        json::object payload{
+            {"api_id", id}, {"revision_id", d.revision_id}, {"environment", d.environment}};
         publish(events::types::kApiUndeployed, payload);
       }
       publish(events::types::kApiDeleted, json::object{{"api_id", id}});
@@ -914,14 +934,17 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       authorize(r, {"apim:tier_view", "apim:api_view"});
       std::string level = r.path_params["policyLevel"];
       admin::PolicyLevel l;
-      if (level == "subscription") l = admin::PolicyLevel::subscription;
-      else if (level == "api") l = admin::PolicyLevel::advanced;
-      else throw ApiError::bad_request("policyLevel must be subscription or api");
+      if (level == "subscription")
+        l = admin::PolicyLevel::subscription;
+      else if (level == "api")
+        l = admin::PolicyLevel::advanced;
+      else
+        throw ApiError::bad_request("policyLevel must be subscription or api");
       json::array list = admin.policy_summaries(l);
       http::Page page{static_cast<std::int64_t>(list.size()) + 1, 0};
       std::int64_t total = static_cast<std::int64_t>(list.size());
-      return json_response(200, http::list_envelope(std::move(list), page, total,
-                                                    "/throttling-policies/" + level));
+      return json_response(
+          200, http::list_envelope(std::move(list), page, total, "/throttling-policies/" + level));
     });
   });
 }

@@ -58,8 +58,8 @@ class PublisherTest : public ::testing::Test {
     auto r = call("POST", "/apis",
                   R"({"name":")" + name + R"(","context":"/)" + name +
                       R"(","version":"1.0","scopes":[{"scope":{"name":")" + name +
-                      R"(_read"}}],"operations":[{"target":"/a","verb":"GET","scopes":[")" +
-                      name + R"(_read"]}]})");
+                      R"(_read"}}],"operations":[{"target":"/a","verb":"GET","scopes":[")" + name +
+                      R"(_read"]}]})");
     EXPECT_EQ(r.status, 201) << r.body;
     return std::string(json::parse(r.body).at("id").as_string());
   }
@@ -82,9 +82,9 @@ class PublisherTest : public ::testing::Test {
 
 TEST_F(PublisherTest, LifecycleDeploymentAndDeletionPublishEventsInSequence) {
   std::string id = create_api("pizza");
-  ASSERT_EQ(call("POST", "/apis/change-lifecycle", "", {{"apiId", id}, {"action", "Publish"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      call("POST", "/apis/change-lifecycle", "", {{"apiId", id}, {"action", "Publish"}}).status,
+      200);
   auto rev = call("POST", "/apis/" + id + "/revisions", R"({"description":"r"})");
   ASSERT_EQ(rev.status, 201) << rev.body;
   std::string rev_id(json::parse(rev.body).at("id").as_string());
@@ -113,9 +113,9 @@ TEST_F(PublisherTest, RetiringUndeploysFromEveryEnvironment) {
   call("POST", "/apis/" + id + "/deploy-revision", R"([{"name":"Default"}])",
        {{"revisionId", rev_id}});
   for (const char* action : {"Publish", "Deprecate", "Retire"})
-    ASSERT_EQ(call("POST", "/apis/change-lifecycle", "", {{"apiId", id}, {"action", action}})
-                  .status,
-              200);
+    ASSERT_EQ(
+        call("POST", "/apis/change-lifecycle", "", {{"apiId", id}, {"action", action}}).status,
+        200);
   EXPECT_EQ(events_.back().type, "api.undeployed");
   auto deployments = call("GET", "/apis/" + id + "/deployments");
   EXPECT_EQ(json::parse(deployments.body).at("count"), 0);

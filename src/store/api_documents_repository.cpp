@@ -65,10 +65,10 @@ bool ApiDocumentsRepository::update(const ApiDocumentRecord& d) {
            ":id",
         soci::into(taken), soci::use(d.api_id), soci::use(d.name), soci::use(d.id);
     if (taken > 0) throw ConflictError("a document of that name exists");
-    soci::statement st = (sql.prepare << "UPDATE api_documents SET name = :name, document = :doc "
-                                         "WHERE api_id = :api AND id = :id",
-                          soci::use(d.name), soci::use(d.document), soci::use(d.api_id),
-                          soci::use(d.id));
+    soci::statement st =
+        (sql.prepare << "UPDATE api_documents SET name = :name, document = :doc "
+                        "WHERE api_id = :api AND id = :id",
+         soci::use(d.name), soci::use(d.document), soci::use(d.api_id), soci::use(d.id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -76,14 +76,13 @@ bool ApiDocumentsRepository::update(const ApiDocumentRecord& d) {
 }
 
 bool ApiDocumentsRepository::set_content(const std::string& api_id, const std::string& id,
-                                         const std::string& document,
-                                         const std::string& content) {
+                                         const std::string& document, const std::string& content) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE api_documents SET document = :doc, content = "
-                                         ":content WHERE api_id = :api AND id = :id",
-                          soci::use(document), soci::use(content), soci::use(api_id),
-                          soci::use(id));
+    soci::statement st =
+        (sql.prepare << "UPDATE api_documents SET document = :doc, content = "
+                        ":content WHERE api_id = :api AND id = :id",
+         soci::use(document), soci::use(content), soci::use(api_id), soci::use(id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

@@ -94,8 +94,7 @@ std::vector<ApiDeploymentRecord> ApiRevisionsRepository::deployments(const std::
                         "deployed_time FROM api_deployments WHERE api_id = :id ORDER BY "
                         "environment",
          soci::into(d.api_id), soci::into(d.revision_id), soci::into(d.environment),
-         soci::into(d.vhost), soci::into(display), soci::into(d.deployed_time),
-         soci::use(api_id));
+         soci::into(d.vhost), soci::into(display), soci::into(d.deployed_time), soci::use(api_id));
     st.execute();
     while (st.fetch()) {
       d.display_on_devportal = display != 0;

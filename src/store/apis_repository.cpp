@@ -125,8 +125,7 @@ std::optional<ApiRecord> ApisRepository::find(const std::string& id) {
     r.is_default_version = is_default != 0;
     r.tags = read_column(sql, "SELECT tag FROM api_tags WHERE api_id = :id ORDER BY tag", id);
     r.policies = read_column(
-        sql, "SELECT policy FROM api_subscription_policies WHERE api_id = :id ORDER BY policy",
-        id);
+        sql, "SELECT policy FROM api_subscription_policies WHERE api_id = :id ORDER BY policy", id);
     found = std::move(r);
   });
   return found;
@@ -150,21 +149,25 @@ ApiPage ApisRepository::search(const ApiQuery& q) {
   std::string text_pattern = q.text.empty() ? "" : contains_pattern(q.text);
   std::string tag = lower(q.tag);
   std::string column = "a.created_time";
-  if (q.sort_by == "name") column = "LOWER(a.name)";
-  else if (q.sort_by == "version") column = "a.version";
-  else if (q.sort_by == "context") column = "a.context";
-  else if (q.sort_by == "provider") column = "a.provider";
-  else if (q.sort_by == "status") column = "a.lifecycle_status";
+  if (q.sort_by == "name")
+    column = "LOWER(a.name)";
+  else if (q.sort_by == "version")
+    column = "a.version";
+  else if (q.sort_by == "context")
+    column = "a.context";
+  else if (q.sort_by == "provider")
+    column = "a.provider";
+  else if (q.sort_by == "status")
+    column = "a.lifecycle_status";
   std::string order = " ORDER BY " + column + (q.descending ? " DESC" : " ASC") + ", a.id ASC";
 
   ApiPage page;
   db_.with_session([&](soci::session& sql) {
-    sql << std::string("SELECT COUNT(*)") + kWhere, soci::into(page.total),
-        soci::use(q.name), soci::use(name_pattern), soci::use(q.status), soci::use(q.status),
-        soci::use(q.provider), soci::use(q.provider), soci::use(q.version), soci::use(q.version),
-        soci::use(q.context), soci::use(context_pattern), soci::use(tag), soci::use(tag),
-        soci::use(q.text), soci::use(text_pattern), soci::use(text_pattern),
-        soci::use(text_pattern);
+    sql << std::string("SELECT COUNT(*)") + kWhere, soci::into(page.total), soci::use(q.name),
+        soci::use(name_pattern), soci::use(q.status), soci::use(q.status), soci::use(q.provider),
+        soci::use(q.provider), soci::use(q.version), soci::use(q.version), soci::use(q.context),
+        soci::use(context_pattern), soci::use(tag), soci::use(tag), soci::use(q.text),
+        soci::use(text_pattern), soci::use(text_pattern), soci::use(text_pattern);
     ApiRecord r;
     std::int64_t is_default = 0;
     std::int64_t limit = q.limit, offset = q.offset;
@@ -207,9 +210,9 @@ RemoveResult ApisRepository::remove(const std::string& id) {
       return;
     }
     // Explicit rather than ON DELETE CASCADE, which SQLite applies only with foreign keys on.
-    for (const char* table : {"api_tags", "api_subscription_policies", "api_lifecycle_history",
-                              "api_deployments", "api_revisions", "api_documents", "api_ratings",
-                              "api_comments"})
+    for (const char* table :
+         {"api_tags", "api_subscription_policies", "api_lifecycle_history", "api_deployments",
+          "api_revisions", "api_documents", "api_ratings", "api_comments"})
       sql << std::string("DELETE FROM ") + table + " WHERE api_id = :id", soci::use(id);
     sql << "DELETE FROM apis WHERE id = :id", soci::use(id);
   });
@@ -284,12 +287,12 @@ bool ApisRepository::set_thumbnail(const std::string& api_id, const std::string&
                                    const std::string& expected_document) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE apis SET thumbnail_type = :type, thumbnail = "
-                                         ":data, document = :doc WHERE id = :id AND (:e1 = '' "
-                                         "OR document = :e2)",
-                          soci::use(type), soci::use(base64_data), soci::use(document),
-                          soci::use(api_id), soci::use(expected_document),
-                          soci::use(expected_document));
+    soci::statement st =
+        (sql.prepare << "UPDATE apis SET thumbnail_type = :type, thumbnail = "
+                        ":data, document = :doc WHERE id = :id AND (:e1 = '' "
+                        "OR document = :e2)",
+         soci::use(type), soci::use(base64_data), soci::use(document), soci::use(api_id),
+         soci::use(expected_document), soci::use(expected_document));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -323,8 +326,8 @@ std::vector<std::pair<std::string, std::string>> ApisRepository::all_documents()
 std::int64_t ApisRepository::count_subscriptions(const std::string& api_id) {
   std::int64_t count = 0;
   db_.with_session([&](soci::session& sql) {
-    sql << "SELECT COUNT(*) FROM subscriptions WHERE (:a1 = '' OR api_id = :a2)",
-        soci::into(count), soci::use(api_id), soci::use(api_id);
+    sql << "SELECT COUNT(*) FROM subscriptions WHERE (:a1 = '' OR api_id = :a2)", soci::into(count),
+        soci::use(api_id), soci::use(api_id);
   });
   return count;
 }

@@ -113,8 +113,9 @@ TEST_P(ApisRepositoryTest, ConditionalWritesRefuseAStaleRead) {
   second.document = R"({"edit":2})";
   EXPECT_FALSE(apis_->update(second, a.document));
   EXPECT_FALSE(apis_->set_thumbnail("a1", "image/png", "x", "{}", a.document));
-  LifecycleChange stale{"a1", "CREATED", "PUBLISHED", "{}",
-                        {"h1", "a1", "CREATED", "PUBLISHED", "alice", 1}, a.document};
+  LifecycleChange stale{
+      "a1",      "CREATED", "PUBLISHED", "{}", {"h1", "a1", "CREATED", "PUBLISHED", "alice", 1},
+      a.document};
   EXPECT_FALSE(apis_->change_lifecycle({stale}));
   EXPECT_EQ(apis_->find("a1")->document, R"({"edit":1})");
   EXPECT_TRUE(apis_->update(second, first.document));
@@ -193,10 +194,13 @@ TEST_P(ApisRepositoryTest, LifecycleChangesApplyAllOrNone) {
   apis_->create(api("a1", "Pizza", "1.0", "/pizza"));
   ApiRecord v2 = api("a2", "Pizza", "2.0", "/pizza");
   apis_->create(v2);
-  LifecycleChange c1{"a1", "CREATED", "PUBLISHED", R"({"s":1})",
+  LifecycleChange c1{"a1",
+                     "CREATED",
+                     "PUBLISHED",
+                     R"({"s":1})",
                      {"h1", "a1", "CREATED", "PUBLISHED", "alice", 10}};
-  LifecycleChange stale{"a2", "PUBLISHED", "DEPRECATED", "{}",
-                        {"h2", "a2", "PUBLISHED", "DEPRECATED", "alice", 10}};
+  LifecycleChange stale{
+      "a2", "PUBLISHED", "DEPRECATED", "{}", {"h2", "a2", "PUBLISHED", "DEPRECATED", "alice", 10}};
   EXPECT_FALSE(apis_->change_lifecycle({c1, stale}));
   EXPECT_EQ(apis_->find("a1")->lifecycle_status, "CREATED");
   EXPECT_TRUE(apis_->lifecycle_history("a1").empty());
@@ -210,8 +214,8 @@ TEST_P(ApisRepositoryTest, LifecycleChangesApplyAllOrNone) {
   EXPECT_EQ(history[0].post_state, "PUBLISHED");
   EXPECT_EQ(history[0].username, "alice");
   // Changes within one second keep their order (the id sorts the other way).
-  LifecycleChange c2{"a1", "PUBLISHED", "BLOCKED", "{}",
-                     {"h0", "a1", "PUBLISHED", "BLOCKED", "alice", 10}};
+  LifecycleChange c2{
+      "a1", "PUBLISHED", "BLOCKED", "{}", {"h0", "a1", "PUBLISHED", "BLOCKED", "alice", 10}};
   EXPECT_TRUE(apis_->change_lifecycle({c2}));
   history = apis_->lifecycle_history("a1");
   ASSERT_EQ(history.size(), 2u);
