@@ -32,6 +32,10 @@ def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(node, clien
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [400] * (ATTEMPTS - 1), [r.text for r in responses]
     assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+    # The losers replayed a used token, which revokes its whole family: the winner's new
+    # refresh token included, whichever order the requests landed in.
+    winner = next(r for r in responses if r.status_code == 200)
+    assert node.introspect(winner.json()["refresh_token"])["active"] is False
 
 
 def test_concurrent_redemptions_of_one_code_have_exactly_one_winner(node, client):

@@ -193,12 +193,10 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
   }
   auto issued = issue(client, consumed.subject, scope, true, true, consumed.family_id, 0);
   // A replay of the same token racing this request may have revoked the family before the
-  // new refresh token was stored; the new one must not outlive that revocation.
-  if (auto now_stored = tokens_.find_refresh_token(hash); now_stored && now_stored->revoked) {
+  // new refresh token was stored. This request consumed the token first and keeps its
+  // answer, but the new refresh token must not outlive the family's revocation.
+  if (auto now_stored = tokens_.find_refresh_token(hash); now_stored && now_stored->revoked)
     tokens_.revoke_refresh_family(consumed.family_id);
-    throw OAuthError::invalid_grant(
-        "the refresh token was already used; every token of its grant is revoked");
-  }
   return issued;
 }
 
