@@ -242,6 +242,23 @@ def test_api_scopes_become_grantable(node):
     assert scope in after.json()["scope"].split()
 
 
+def test_role_bound_api_scope_goes_only_to_holders_of_its_roles(node):
+    scope = new_name("scope_")
+    create_api(node, scopes=[{"scope": {"name": scope, "bindings": ["creator"]}}],
+               operations=[{"target": "/x", "verb": "GET", "scopes": [scope]}])
+    client = node.register_client()
+
+    def granted(credentials):
+        response = node.token(client, {"grant_type": "password", "username": credentials[0],
+                                       "password": credentials[1], "scope": scope})
+        assert response.status_code == 200, response.text
+        return response.json()["scope"].split()
+
+    assert scope in granted(create_user(node, ["creator"]))
+    # Left out, not refused, for anyone else (as REST scopes are).
+    assert granted(create_user(node, ["subscriber"])) == ["default"]
+
+
 def test_validate_api_existence(node):
     api = create_api(node)
 

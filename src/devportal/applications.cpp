@@ -12,7 +12,6 @@
 #include "devportal/devportal_impl.h"
 #include "events/event_types.h"
 #include "http/paging.h"
-#include "store/clients_repository.h"
 
 namespace portico::devportal {
 namespace {
@@ -230,18 +229,10 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
     } catch (const store::ConflictError&) {
       throw ApiError::conflict("An application with name '" + app.name + "' already exists");
     }
-    // Tokens carry the application's name, tier and token type: its clients follow. The Key
-    // Manager's door has no call for these fields, so the shared clients table is written
-    // directly; its lookup cache lets a node see the change within lookup_cache_seconds.
-    store::ClientsRepository clients(s.db);
-    for (const auto& m : s.applications.key_mappings(app.id)) {
-      if (auto client = clients.find(m.client_id)) {
-        client->application_name = app.name;
-        client->application_tier = app.throttling_policy;
-        client->token_type = app.token_type;
-        clients.update(*client);
-      }
-    }
+    // Tokens carry the application's name, tier and token type: its clients follow.
+    for (const auto& m : s.applications.key_mappings(app.id))
+      s.km.clients().update_application(m.client_id, app.name, app.throttling_policy,
+                                        app.token_type);
     s.publish(types::kApplicationUpdated, app_event(app));
     return json_response(200, s.application_json(app, true));
   });

@@ -130,6 +130,22 @@ store::ClientRecord Clients::update(const std::string& client_id,
   return *client;
 }
 
+bool Clients::update_application(const std::string& client_id,
+                                 const std::string& application_name,
+                                 const std::string& application_tier,
+                                 const std::string& token_type) {
+  if (token_type != "JWT" && token_type != "OAUTH")
+    throw ApiError::bad_request("tokenType must be JWT or OAUTH");
+  auto client = repository_.find(client_id);
+  if (!client) return false;
+  client->application_name = application_name;
+  client->application_tier = application_tier;
+  client->token_type = token_type;
+  repository_.update(*client);
+  records_.erase(client_id);
+  return true;
+}
+
 bool Clients::remove(const std::string& client_id) {
   records_.erase(client_id);
   return repository_.remove(client_id);

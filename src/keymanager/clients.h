@@ -57,6 +57,10 @@ class Clients {
   std::optional<std::string> regenerate_secret(const std::string& client_id);
   // Validates and stores new grant types, redirect URIs and lifetime.
   store::ClientRecord update(const std::string& client_id, const ClientRegistration& changes);
+  // The application facts tokens carry (name, tier, token type) after the application
+  // changed; false when there is no such client.
+  bool update_application(const std::string& client_id, const std::string& application_name,
+                          const std::string& application_tier, const std::string& token_type);
   bool remove(const std::string& client_id);
 
  private:

@@ -71,6 +71,17 @@ TEST_F(ClientsTest, RemovedClientNoLongerAuthenticates) {
   EXPECT_FALSE(clients_->authenticate(c.record.client_id, c.client_secret));
 }
 
+TEST_F(ClientsTest, ApplicationChangesReachTheClientAtOnce) {
+  auto c = register_confidential();
+  ASSERT_TRUE(clients_->find(c.record.client_id));  // now cached
+  EXPECT_TRUE(clients_->update_application(c.record.client_id, "renamed", "Gold", "OAUTH"));
+  auto client = clients_->find(c.record.client_id);
+  EXPECT_EQ(client->application_name, "renamed");
+  EXPECT_EQ(client->application_tier, "Gold");
+  EXPECT_EQ(client->token_type, "OAUTH");
+  EXPECT_FALSE(clients_->update_application("no-such-client", "x", "Gold", "JWT"));
+}
+
 TEST_F(ClientsTest, PublicClientAuthenticatesWithoutSecretOnly) {
   ClientRegistration r;
   r.name = "spa";

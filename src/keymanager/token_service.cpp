@@ -74,10 +74,10 @@ std::string string_claim(const json::object& o, std::string_view name) {
 TokenService::TokenService(const Config& config, store::Database& db, KeyRing& keys,
                            Clients& clients, Users& users, events::EventBus& bus)
     : config_(config), tokens_(db), keys_(keys), clients_(clients), users_(users), bus_(bus),
-      api_scope_exists_([](const std::string&) { return false; }) {}
+      api_scope_roles_([](const std::string&) { return std::nullopt; }) {}
 
-void TokenService::set_api_scope_lookup(std::function<bool(const std::string&)> lookup) {
-  api_scope_exists_ = std::move(lookup);
+void TokenService::set_api_scope_lookup(ApiScopeLookup lookup) {
+  api_scope_roles_ = std::move(lookup);
 }
 
 std::vector<std::string> TokenService::roles_of(const std::string& username) {
@@ -101,8 +101,15 @@ std::string TokenService::grant_scopes(const std::string& requested,
         rest_scopes_computed = true;
       }
       if (allowed_rest_scopes.count(scope)) granted.insert(scope);
-    } else if (scope == "default" || scope == "openid" || api_scope_exists_(scope)) {
+    } else if (scope == "default" || scope == "openid") {
       granted.insert(scope);
+    } else if (auto bound = api_scope_roles_(scope)) {
+      // The reference's scope bindings: a scope bound to roles goes only to their holders,
+      // and, like a REST scope, is left out for anyone else.
+      bool allowed = bound->empty() || std::any_of(bound->begin(), bound->end(), [&](auto& r) {
+                       return std::find(roles.begin(), roles.end(), r) != roles.end();
+                     });
+      if (allowed) granted.insert(scope);
     } else {
       throw OAuthError::invalid_scope("scope '" + scope + "' is not known");
     }

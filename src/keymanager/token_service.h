@@ -73,12 +73,16 @@ class TokenService {
   // RFC 7009: revokes a token the client owns; unknown tokens are ignored.
   void revoke(const store::ClientRecord& client, const std::string& token);
 
-  // Scopes the subject may get: syntax-checked (invalid_scope), REST scopes filtered by the
-  // roles, API scopes accepted when `api_scope_exists` knows them, "default" when empty.
+  // Scopes the subject may get: syntax-checked (invalid_scope); REST scopes and role-bound
+  // API scopes left out unless the roles allow them; unknown scopes refused (invalid_scope);
+  // "default" when nothing is left.
   std::string grant_scopes(const std::string& requested,
                            const std::vector<std::string>& roles) const;
-  // How the key manager learns the scopes APIs define (set by the publisher component).
-  void set_api_scope_lookup(std::function<bool(const std::string&)> lookup);
+  // How the key manager learns the scopes APIs define (set by the publisher component): the
+  // roles a scope is bound to (empty: any role), nullopt when no API defines it.
+  using ApiScopeLookup =
+      std::function<std::optional<std::vector<std::string>>(const std::string& scope)>;
+  void set_api_scope_lookup(ApiScopeLookup lookup);
 
  private:
   IssuedToken issue(const store::ClientRecord& client, const std::string& subject,
@@ -96,7 +100,7 @@ class TokenService {
   Clients& clients_;
   Users& users_;
   events::EventBus& bus_;
-  std::function<bool(const std::string&)> api_scope_exists_;
+  ApiScopeLookup api_scope_roles_;
 };
 
 }  // namespace portico::keymanager

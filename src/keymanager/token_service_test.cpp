@@ -86,8 +86,16 @@ TEST_F(TokenServiceTest, RestScopesAreFilteredByRolesAndUnknownScopesRefused) {
             "apim:subscribe");
   EXPECT_EQ(tokens_->grant_scopes("apim:api_create", {"subscriber"}), "default");
   EXPECT_THROW(tokens_->grant_scopes("nosuch", {"subscriber"}), OAuthError);
-  tokens_->set_api_scope_lookup([](const std::string& s) { return s == "pets:read"; });
+  tokens_->set_api_scope_lookup(
+      [](const std::string& s) -> std::optional<std::vector<std::string>> {
+        if (s == "pets:read") return std::vector<std::string>{};
+        if (s == "pets:write") return std::vector<std::string>{"creator", "admin"};
+        return std::nullopt;
+      });
   EXPECT_EQ(tokens_->grant_scopes("pets:read", {"subscriber"}), "pets:read");
+  // A role-bound scope goes only to holders of one of its roles.
+  EXPECT_EQ(tokens_->grant_scopes("pets:read pets:write", {"subscriber"}), "pets:read");
+  EXPECT_EQ(tokens_->grant_scopes("pets:write", {"creator"}), "pets:write");
 }
 
 TEST_F(TokenServiceTest, TokenSignedByAnUnknownKeyIsNotValid) {

@@ -21,29 +21,40 @@ namespace portico::publisher {
 
 // ---- scope index ---------------------------------------------------------------------------
 
-void ScopeIndex::set(const std::string& api_id, const std::vector<std::string>& scopes) {
+void ScopeIndex::set(const std::string& api_id, const Bindings& scopes) {
   std::lock_guard lock(mutex_);
-  auto it = by_api_.find(api_id);
-  if (it != by_api_.end()) {
-    for (const auto& s : it->second)
-      if (--counts_[s] <= 0) counts_.erase(s);
-  }
+  erase_locked(api_id);
   by_api_[api_id] = scopes;
-  for (const auto& s : scopes) ++counts_[s];
+  for (const auto& [name, roles] : scopes) by_scope_[name][api_id] = roles;
 }
 
 void ScopeIndex::erase(const std::string& api_id) {
   std::lock_guard lock(mutex_);
+  erase_locked(api_id);
+}
+
+void ScopeIndex::erase_locked(const std::string& api_id) {
   auto it = by_api_.find(api_id);
   if (it == by_api_.end()) return;
-  for (const auto& s : it->second)
-    if (--counts_[s] <= 0) counts_.erase(s);
+  for (const auto& [name, roles] : it->second) {
+    auto scope = by_scope_.find(name);
+    if (scope == by_scope_.end()) continue;
+    scope->second.erase(api_id);
+    if (scope->second.empty()) by_scope_.erase(scope);
+  }
   by_api_.erase(it);
 }
 
-bool ScopeIndex::contains(const std::string& scope) const {
+std::optional<std::vector<std::string>> ScopeIndex::roles(const std::string& scope) const {
   std::lock_guard lock(mutex_);
-  return counts_.count(scope) > 0;
+  auto it = by_scope_.find(scope);
+  if (it == by_scope_.end()) return std::nullopt;
+  std::vector<std::string> all;
+  for (const auto& [api, roles] : it->second) {
+    if (roles.empty()) return std::vector<std::string>{};
+    all.insert(all.end(), roles.begin(), roles.end());
+  }
+  return all;
 }
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -181,14 +192,19 @@ store::ApiRecord Publisher::Impl::require_api(const std::string& id) {
 }
 
 void Publisher::Impl::index_scopes(const std::string& api_id, const json::object& api) {
-  std::vector<std::string> names;
+  ScopeIndex::Bindings names;
   if (auto* list = api.if_contains("scopes"); list && list->is_array()) {
     for (const auto& entry : list->get_array()) {
       if (!entry.is_object()) continue;
       auto* scope = entry.get_object().if_contains("scope");
       if (scope && scope->is_object()) {
         std::string name = string_at(scope->get_object(), "name");
-        if (!name.empty()) names.push_back(name);
+        std::vector<std::string> roles;
+        if (auto* bindings = scope->get_object().if_contains("bindings");
+            bindings && bindings->is_array())
+          for (const auto& role : bindings->get_array())
+            if (role.is_string()) roles.emplace_back(role.get_string());
+        if (!name.empty()) names.emplace_back(name, std::move(roles));
       }
     }
   }
@@ -956,7 +972,7 @@ Publisher::Publisher(const Config& config, store::Database& db, events::EventBus
     : impl_(std::make_unique<Impl>(config, db, bus, key_manager, admin)) {
   Impl* impl = impl_.get();
   key_manager.tokens().set_api_scope_lookup(
-      [impl](const std::string& scope) { return impl->scopes.contains(scope); });
+      [impl](const std::string& scope) { return impl->scopes.roles(scope); });
 }
 
 Publisher::~Publisher() = default;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,18 +31,24 @@ inline constexpr std::int64_t kMaxRevisions = 5;  // per API, as the reference
 inline constexpr std::size_t kMaxThumbnailBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxDocumentContentBytes = 5 * 1024 * 1024;
 
-// The scopes APIs define, in memory, so that the key manager's check per token request is a
-// hash lookup. Refreshed per API on every write of that API.
+// The scopes APIs define and the roles each is bound to, in memory, so that the key
+// manager's check per token request is a hash lookup. Refreshed per API on every write.
 class ScopeIndex {
  public:
-  void set(const std::string& api_id, const std::vector<std::string>& scopes);
+  using Bindings = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  void set(const std::string& api_id, const Bindings& scopes);
   void erase(const std::string& api_id);
-  bool contains(const std::string& scope) const;
+  // The roles `scope` is bound to (empty: any role, also when one API binds it to none);
+  // nullopt when no API defines it.
+  std::optional<std::vector<std::string>> roles(const std::string& scope) const;
 
  private:
+  void erase_locked(const std::string& api_id);
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::vector<std::string>> by_api_;
-  std::unordered_map<std::string, int> counts_;
+  std::unordered_map<std::string, Bindings> by_api_;
+  // scope -> the APIs defining it -> the roles each binds it to
+  std::unordered_map<std::string, std::unordered_map<std::string, std::vector<std::string>>>
+      by_scope_;
 };
 
 struct Publisher::Impl {
