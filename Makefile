@@ -3,7 +3,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: setup configure build run test unit e2e bench clean
+.PHONY: setup configure build run test bench clean
 
 setup:
 	@scripts/setup
@@ -23,6 +23,7 @@ test: build
 bench: build
 	bench/footprint $(BUILD)/portico
 	bench/token $(BUILD)/portico
+	bench/control-plane $(BUILD)/portico
 
 clean:
 	rm -rf $(BUILD)
