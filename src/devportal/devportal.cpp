@@ -81,11 +81,14 @@ store::CatalogApi DevPortalState::visible_api(const std::string& api_id, const V
   return *api;
 }
 
-json::object DevPortalState::api_info(const store::CatalogApi& api) {
+namespace {
+
+json::object api_info_of(const store::CatalogApi& api, const std::vector<std::string>& tiers,
+                         std::pair<std::int64_t, double> rating) {
   json::object doc = parse_document(api.document);
-  auto [ratings, average] = feedback.rating_summary(api.id);
+  auto [ratings, average] = rating;
   json::array policies;
-  for (auto& p : catalog.subscription_policies(api.id)) policies.emplace_back(p);
+  for (auto& p : tiers) policies.emplace_back(p);
   bool has_thumbnail = api.has_thumbnail;
   json::object o;
   o["id"] = api.id;
@@ -104,6 +107,29 @@ json::object DevPortalState::api_info(const store::CatalogApi& api) {
   o["isSubscriptionAvailable"] =
       api.lifecycle_status == "PUBLISHED" || api.lifecycle_status == "PROTOTYPED";
   return o;
+}
+
+}  // namespace
+
+json::object DevPortalState::api_info(const store::CatalogApi& api) {
+  return api_info_of(api, catalog.subscription_policies(api.id), feedback.rating_summary(api.id));
+}
+
+std::vector<json::object> DevPortalState::api_infos(const std::vector<store::CatalogApi>& apis) {
+  std::vector<std::string> ids;
+  for (const auto& api : apis) ids.push_back(api.id);
+  auto tiers = catalog.subscription_policies_of(ids);
+  auto ratings = feedback.rating_summaries(ids);
+  static const std::vector<std::string> kNone;
+  std::vector<json::object> out;
+  for (const auto& api : apis) {
+    auto t = tiers.find(api.id);
+    auto r = ratings.find(api.id);
+    out.push_back(
+        api_info_of(api, t == tiers.end() ? kNone : t->second,
+                    r == ratings.end() ? std::pair<std::int64_t, double>{0, 0.0} : r->second));
+  }
+  return out;
 }
 
 json::object DevPortalState::api_detail(const store::CatalogApi& api) {

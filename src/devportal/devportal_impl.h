@@ -77,6 +77,8 @@ struct DevPortalState {
   store::CatalogApi visible_api(const std::string& api_id, const Viewer& viewer);
   // The reference's APIInfo (list item) and API (detail) shapes.
   json::object api_info(const store::CatalogApi& api);
+  // api_info of each API of a list page: tiers and ratings in one query each, not per API.
+  std::vector<json::object> api_infos(const std::vector<store::CatalogApi>& apis);
   json::object api_detail(const store::CatalogApi& api);
   // The caller's application; 404 when it does not exist or belongs to someone else.
   store::ApplicationRecord owned_application(const std::string& id, const std::string& owner);

@@ -196,7 +196,7 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     std::string query = request.query_param("query").value_or("");
     auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
-    for (const auto& api : apis) list.push_back(s.api_info(api));
+    for (auto& info : s.api_infos(apis)) list.push_back(std::move(info));
     return json_response(200,
                          http::list_envelope(std::move(list), page, total, "/apis",
                                              query.empty() ? "" : "query=" + url_encode(query)));
@@ -208,8 +208,10 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     std::string query = request.query_param("query").value_or("");
     auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
-    for (const auto& api : apis) {
-      json::object info = s.api_info(api);
+    std::vector<json::object> infos = s.api_infos(apis);
+    for (std::size_t i = 0; i < apis.size(); ++i) {
+      const store::CatalogApi& api = apis[i];
+      json::object& info = infos[i];
       list.emplace_back(json::object{{"id", api.id},
                                      {"name", api.name},
                                      {"type", "API"},

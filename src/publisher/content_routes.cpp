@@ -468,12 +468,13 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       http::Page page = http::read_page(r);
       std::string api_id = r.query_param("apiId").value_or("");
       if (!api_id.empty()) require_api(api_id);
+      // The total first: it lets a deep page be read from the end of the list.
+      std::int64_t total = apis.count_subscriptions(api_id);
       json::array list;
-      for (const auto& s : apis.subscriptions(api_id, page.limit, page.offset))
+      for (const auto& s : apis.subscriptions(api_id, page.limit, page.offset, total))
         list.push_back(subscription_json(s));
-      return json_response(
-          200, http::list_envelope(std::move(list), page, apis.count_subscriptions(api_id),
-                                   "/subscriptions", api_id.empty() ? "" : "apiId=" + api_id));
+      return json_response(200, http::list_envelope(std::move(list), page, total, "/subscriptions",
+                                                    api_id.empty() ? "" : "apiId=" + api_id));
     });
   });
 

@@ -67,6 +67,32 @@ std::pair<std::int64_t, double> ApiFeedbackRepository::rating_summary(const std:
   return {count, count ? static_cast<double>(sum) / static_cast<double>(count) : 0.0};
 }
 
+std::map<std::string, std::pair<std::int64_t, double>> ApiFeedbackRepository::rating_summaries(
+    const std::vector<std::string>& api_ids) {
+  std::map<std::string, std::pair<std::int64_t, double>> out;
+  if (api_ids.empty()) return out;
+  db_.with_session([&](soci::session& sql) {
+    std::string api, list;
+    long long count = 0, sum = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(api));
+    st.exchange(soci::into(count));
+    st.exchange(soci::into(sum));
+    for (std::size_t i = 0; i < api_ids.size(); ++i) {
+      list += (i ? ", :i" : ":i") + std::to_string(i);
+      st.exchange(soci::use(api_ids[i]));
+    }
+    st.alloc();
+    st.prepare("SELECT api_id, COUNT(*), SUM(rating) FROM api_ratings WHERE api_id IN (" + list +
+               ") GROUP BY api_id");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch())
+      out[api] = {count, count ? static_cast<double>(sum) / static_cast<double>(count) : 0.0};
+  });
+  return out;
+}
+
 void ApiFeedbackRepository::add_comment(const CommentRecord& c) {
   long long created = c.created_time;
   db_.in_transaction([&](soci::session& sql) {

@@ -1,6 +1,7 @@
 #pragma once
 // Developers' ratings (1..5, one per user and API) and comments on APIs.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ class ApiFeedbackRepository {
                                     std::int64_t offset);
   // (count, average); average 0 when there is none.
   std::pair<std::int64_t, double> rating_summary(const std::string& api_id);
+  // rating_summary of each of these APIs (a list page's, in one query); unrated ones are absent.
+  std::map<std::string, std::pair<std::int64_t, double>> rating_summaries(
+      const std::vector<std::string>& api_ids);
 
   void add_comment(const CommentRecord& comment);
   std::optional<CommentRecord> find_comment(const std::string& api_id, const std::string& id);

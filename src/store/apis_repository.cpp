@@ -132,22 +132,30 @@ std::optional<ApiRecord> ApisRepository::find(const std::string& id) {
 }
 
 ApiPage ApisRepository::search(const ApiQuery& q) {
-  // One static statement: an empty filter value switches its condition off, so that every
-  // value is a bound parameter (no SQL is built from input). Bound positionally, in order.
-  static constexpr const char* kWhere =
-      " FROM apis a WHERE (:n1 = '' OR LOWER(a.name) LIKE :n2 ESCAPE '\\')"
-      " AND (:s1 = '' OR a.lifecycle_status = :s2)"
-      " AND (:p1 = '' OR a.provider = :p2)"
-      " AND (:v1 = '' OR a.version = :v2)"
-      " AND (:c1 = '' OR LOWER(a.context) LIKE :c2 ESCAPE '\\')"
-      " AND (:t1 = '' OR EXISTS (SELECT 1 FROM api_tags t WHERE t.api_id = a.id AND "
-      "LOWER(t.tag) = :t2))"
-      " AND (:x1 = '' OR LOWER(a.name) LIKE :x2 ESCAPE '\\' OR LOWER(a.description) LIKE :x3 "
-      "ESCAPE '\\' OR LOWER(a.context) LIKE :x4 ESCAPE '\\')";
-  std::string name_pattern = q.name.empty() ? "" : contains_pattern(q.name);
-  std::string context_pattern = q.context.empty() ? "" : contains_pattern(q.context);
-  std::string text_pattern = q.text.empty() ? "" : contains_pattern(q.text);
-  std::string tag = lower(q.tag);
+  // The WHERE clause names only the filters given, so that the planner sees plain conditions
+  // (a generic plan for "(:x = '' OR col = :y)" cannot use an index). Its text is built from
+  // constants only; every value is bound, in placeholder order.
+  std::string where = " WHERE 1 = 1";
+  std::vector<std::string> values;
+  auto add = [&](const char* condition, std::initializer_list<std::string> bound) {
+    where += condition;
+    values.insert(values.end(), bound);
+  };
+  if (!q.name.empty()) add(" AND LOWER(a.name) LIKE :n ESCAPE '\\'", {contains_pattern(q.name)});
+  if (!q.status.empty()) add(" AND a.lifecycle_status = :s", {q.status});
+  if (!q.provider.empty()) add(" AND a.provider = :p", {q.provider});
+  if (!q.version.empty()) add(" AND a.version = :v", {q.version});
+  if (!q.context.empty())
+    add(" AND LOWER(a.context) LIKE :c ESCAPE '\\'", {contains_pattern(q.context)});
+  if (!q.tag.empty())
+    add(" AND EXISTS (SELECT 1 FROM api_tags t WHERE t.api_id = a.id AND LOWER(t.tag) = :t)",
+        {lower(q.tag)});
+  if (!q.text.empty()) {
+    std::string pattern = contains_pattern(q.text);
+    add(" AND (LOWER(a.name) LIKE :x1 ESCAPE '\\' OR LOWER(a.description) LIKE :x2 ESCAPE "
+        "'\\' OR LOWER(a.context) LIKE :x3 ESCAPE '\\')",
+        {pattern, pattern, pattern});
+  }
   std::string column = "a.created_time";
   if (q.sort_by == "name")
     column = "LOWER(a.name)";
@@ -163,28 +171,40 @@ ApiPage ApisRepository::search(const ApiQuery& q) {
 
   ApiPage page;
   db_.with_session([&](soci::session& sql) {
-    sql << std::string("SELECT COUNT(*)") + kWhere, soci::into(page.total), soci::use(q.name),
-        soci::use(name_pattern), soci::use(q.status), soci::use(q.status), soci::use(q.provider),
-        soci::use(q.provider), soci::use(q.version), soci::use(q.version), soci::use(q.context),
-        soci::use(context_pattern), soci::use(tag), soci::use(tag), soci::use(q.text),
-        soci::use(text_pattern), soci::use(text_pattern), soci::use(text_pattern);
+    {
+      soci::statement st(sql);
+      st.exchange(soci::into(page.total));
+      for (const auto& value : values) st.exchange(soci::use(value));
+      st.alloc();
+      st.prepare("SELECT COUNT(*) FROM apis a" + where);
+      st.define_and_bind();
+      st.execute(true);
+    }
+    // The page's ids first (sort keys only, no documents dragged through the sort), then
+    // those rows whole: an offset deep into 10,000 APIs then costs an index walk, not a sort
+    // of every document.
     ApiRecord r;
     std::int64_t is_default = 0;
     std::int64_t limit = q.limit, offset = q.offset;
-    soci::statement st =
-        (sql.prepare << std::string("SELECT a.id, a.name, a.version, a.context, a.provider, "
-                                    "a.lifecycle_status, a.visibility, a.is_default_version, "
-                                    "a.description, a.document, a.created_time, a.updated_time") +
-                            kWhere + order + " LIMIT :limit OFFSET :offset",
-         soci::into(r.id), soci::into(r.name), soci::into(r.version), soci::into(r.context),
-         soci::into(r.provider), soci::into(r.lifecycle_status), soci::into(r.visibility),
-         soci::into(is_default), soci::into(r.description), soci::into(r.document),
-         soci::into(r.created_time), soci::into(r.updated_time), soci::use(q.name),
-         soci::use(name_pattern), soci::use(q.status), soci::use(q.status), soci::use(q.provider),
-         soci::use(q.provider), soci::use(q.version), soci::use(q.version), soci::use(q.context),
-         soci::use(context_pattern), soci::use(tag), soci::use(tag), soci::use(q.text),
-         soci::use(text_pattern), soci::use(text_pattern), soci::use(text_pattern),
-         soci::use(limit), soci::use(offset));
+    soci::statement st(sql);
+    for (auto* into :
+         {&r.id, &r.name, &r.version, &r.context, &r.provider, &r.lifecycle_status, &r.visibility})
+      st.exchange(soci::into(*into));
+    st.exchange(soci::into(is_default));
+    st.exchange(soci::into(r.description));
+    st.exchange(soci::into(r.document));
+    st.exchange(soci::into(r.created_time));
+    st.exchange(soci::into(r.updated_time));
+    for (const auto& value : values) st.exchange(soci::use(value));
+    st.exchange(soci::use(limit));
+    st.exchange(soci::use(offset));
+    st.alloc();
+    st.prepare(
+        "SELECT a.id, a.name, a.version, a.context, a.provider, a.lifecycle_status, "
+        "a.visibility, a.is_default_version, a.description, a.document, a.created_time, "
+        "a.updated_time FROM apis a WHERE a.id IN (SELECT a.id FROM apis a" +
+        where + order + " LIMIT :limit OFFSET :offset)" + order);
+    st.define_and_bind();
     st.execute();
     while (st.fetch()) {
       r.is_default_version = is_default != 0;
@@ -326,27 +346,51 @@ std::vector<std::pair<std::string, std::string>> ApisRepository::all_documents()
 std::int64_t ApisRepository::count_subscriptions(const std::string& api_id) {
   std::int64_t count = 0;
   db_.with_session([&](soci::session& sql) {
-    sql << "SELECT COUNT(*) FROM subscriptions WHERE (:a1 = '' OR api_id = :a2)", soci::into(count),
-        soci::use(api_id), soci::use(api_id);
+    // Two texts rather than "(:a = '' OR api_id = :a)", whose generic plan scans the table.
+    if (api_id.empty())
+      sql << "SELECT COUNT(*) FROM subscriptions", soci::into(count);
+    else
+      sql << "SELECT COUNT(*) FROM subscriptions WHERE api_id = :a", soci::into(count),
+          soci::use(api_id);
   });
   return count;
 }
 
 std::vector<ApiSubscription> ApisRepository::subscriptions(const std::string& api_id,
-                                                           std::int64_t limit,
-                                                           std::int64_t offset) {
+                                                           std::int64_t limit, std::int64_t offset,
+                                                           std::int64_t total) {
   std::vector<ApiSubscription> out;
+  // PostgreSQL checks every index entry an OFFSET skips against the table (until a VACUUM
+  // marks the pages all-visible), so the walk's length is the cost: past the middle, the same
+  // page is the one at (total - offset - limit) counted from the end.
+  const char* walk = " ORDER BY s.created_time, s.id";
+  if (total >= 0 && offset > total / 2) {
+    if (offset >= total) return out;
+    std::int64_t from_end = total - offset - limit;
+    limit = from_end < 0 ? limit + from_end : limit;
+    offset = from_end < 0 ? 0 : from_end;
+    walk = " ORDER BY s.created_time DESC, s.id DESC";
+  }
   db_.with_session([&](soci::session& sql) {
+    // The page's ids come from an index in (api_id,) created_time, id order (migration 0005);
+    // only those rows are joined to their applications.
+    static constexpr const char* kOrder = " ORDER BY s.created_time, s.id";
+    std::string page_ids = api_id.empty() ? "SELECT s.id FROM subscriptions s"
+                                          : "SELECT s.id FROM subscriptions s WHERE s.api_id = :a";
     ApiSubscription s;
-    soci::statement st =
-        (sql.prepare << std::string(kSubscriptionColumns) +
-                            "WHERE (:a1 = '' OR s.api_id = :a2) ORDER BY s.created_time, s.id "
-                            "LIMIT :limit OFFSET :offset",
-         soci::into(s.id), soci::into(s.api_id), soci::into(s.application_id),
-         soci::into(s.application_name), soci::into(s.application_owner),
-         soci::into(s.application_document), soci::into(s.throttling_policy), soci::into(s.status),
-         soci::into(s.created_time), soci::use(api_id), soci::use(api_id), soci::use(limit),
-         soci::use(offset));
+    soci::statement st(sql);
+    for (auto* into :
+         {&s.id, &s.api_id, &s.application_id, &s.application_name, &s.application_owner,
+          &s.application_document, &s.throttling_policy, &s.status})
+      st.exchange(soci::into(*into));
+    st.exchange(soci::into(s.created_time));
+    if (!api_id.empty()) st.exchange(soci::use(api_id));
+    st.exchange(soci::use(limit));
+    st.exchange(soci::use(offset));
+    st.alloc();
+    st.prepare(std::string(kSubscriptionColumns) + "WHERE s.id IN (" + page_ids + walk +
+               " LIMIT :limit OFFSET :offset)" + kOrder);
+    st.define_and_bind();
     st.execute();
     while (st.fetch()) out.push_back(s);
   });

@@ -117,8 +117,10 @@ class ApisRepository {
 
   // The API-level subscription view (empty api_id: every API's).
   std::int64_t count_subscriptions(const std::string& api_id);
+  // `total` (count_subscriptions, when the caller has it) lets a page past the middle be read
+  // from the end: the walk to the page is then at most half the list.
   std::vector<ApiSubscription> subscriptions(const std::string& api_id, std::int64_t limit,
-                                             std::int64_t offset);
+                                             std::int64_t offset, std::int64_t total = -1);
   std::optional<ApiSubscription> find_subscription(const std::string& id);
   bool set_subscription_status(const std::string& id, const std::string& status,
                                std::int64_t updated_time);

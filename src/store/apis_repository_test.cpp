@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <algorithm>
+
 #include "store/api_documents_repository.h"
 #include "store/api_revisions_repository.h"
 #include "store/store_test_fixture.h"
@@ -250,6 +252,25 @@ TEST_P(ApisRepositoryTest, SubscriptionViewAndBlocking) {
   EXPECT_EQ(apis_->find_subscription("s1")->status, "BLOCKED");
   EXPECT_FALSE(apis_->set_subscription_status("nope", "BLOCKED", 5));
   EXPECT_FALSE(apis_->find_subscription("nope"));
+}
+
+TEST_P(ApisRepositoryTest, SubscriptionPagesAreTheSameReadFromEitherEnd) {
+  apis_->create(api("a1", "Pizza", "1.0", "/pizza"));
+  apis_->create(api("a2", "Pets", "1.0", "/pets"));
+  for (int i = 0; i < 7; ++i) add_subscription("s" + std::to_string(i), i % 3 ? "a1" : "a2");
+  for (std::string api_id : {"", "a1"}) {
+    std::int64_t total = apis_->count_subscriptions(api_id);
+    std::vector<std::string> all;
+    for (const auto& s : apis_->subscriptions(api_id, 100, 0)) all.push_back(s.id);
+    ASSERT_EQ(static_cast<std::int64_t>(all.size()), total);
+    for (std::int64_t offset = 0; offset <= total + 1; ++offset) {
+      std::vector<std::string> expected, page;
+      for (std::int64_t i = offset; i < std::min(offset + 3, total); ++i)
+        expected.push_back(all[i]);
+      for (const auto& s : apis_->subscriptions(api_id, 3, offset, total)) page.push_back(s.id);
+      EXPECT_EQ(page, expected) << "api '" << api_id << "' offset " << offset;
+    }
+  }
 }
 
 TEST_P(ApisRepositoryTest, RevisionsAreSnapshotsLimitedInNumber) {

@@ -91,6 +91,27 @@ std::optional<CatalogApi> CatalogRepository::find(const std::string& id) {
   return found;
 }
 
+std::vector<CatalogApi> CatalogRepository::find_all(const std::vector<std::string>& ids) {
+  std::vector<CatalogApi> out;
+  if (ids.empty()) return out;
+  db_.with_session([&](soci::session& sql) {
+    ApiRow r;
+    soci::statement st(sql);
+    r.into(st);
+    std::string list;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      list += (i ? ", :i" : ":i") + std::to_string(i);
+      st.exchange(soci::use(ids[i]));
+    }
+    st.alloc();
+    st.prepare(std::string(kSelectApi) + "WHERE id IN (" + list + ") ORDER BY id");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) out.push_back(r.finish());
+  });
+  return out;
+}
+
 namespace {
 
 SearchSql search_sql(const CatalogSearch& s) {
@@ -151,9 +172,13 @@ std::vector<CatalogApi> CatalogRepository::search_page(const CatalogSearch& s, s
     soci::statement st(sql);
     r.into(st);
     for (const auto& value : q.values) st.exchange(soci::use(value));
-    std::string text = std::string(kSelectApi) + q.where + "ORDER BY name, version, id";
+    static constexpr const char* kOrder = "ORDER BY name, version, id";
+    std::string text = std::string(kSelectApi) + q.where + kOrder;
     if (limit >= 0) {
-      text += " LIMIT :limit OFFSET :offset";
+      // A page's ids first (sort keys only, walked along apis_name_version_id), then those
+      // rows whole: an offset deep into the catalog must not sort every document.
+      text = std::string(kSelectApi) + "WHERE id IN (SELECT id FROM apis " + q.where + kOrder +
+             " LIMIT :limit OFFSET :offset) " + kOrder;
       st.exchange(soci::use(lim));
       st.exchange(soci::use(off));
     }
@@ -202,6 +227,29 @@ std::vector<std::string> CatalogRepository::subscription_policies(const std::str
   return strings(db_,
                  "SELECT policy FROM api_subscription_policies WHERE api_id = :id ORDER BY policy",
                  api_id);
+}
+
+std::map<std::string, std::vector<std::string>> CatalogRepository::subscription_policies_of(
+    const std::vector<std::string>& api_ids) {
+  std::map<std::string, std::vector<std::string>> out;
+  if (api_ids.empty()) return out;
+  db_.with_session([&](soci::session& sql) {
+    std::string api, policy, list;
+    soci::statement st(sql);
+    st.exchange(soci::into(api));
+    st.exchange(soci::into(policy));
+    for (std::size_t i = 0; i < api_ids.size(); ++i) {
+      list += (i ? ", :i" : ":i") + std::to_string(i);
+      st.exchange(soci::use(api_ids[i]));
+    }
+    st.alloc();
+    st.prepare("SELECT api_id, policy FROM api_subscription_policies WHERE api_id IN (" + list +
+               ") ORDER BY api_id, policy");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) out[api].push_back(policy);
+  });
+  return out;
 }
 
 std::vector<CatalogDeployment> CatalogRepository::deployments(const std::string& api_id) {

@@ -3,6 +3,7 @@
 // subscription tiers, deployments, definitions, thumbnails and documents. It never writes:
 // the publisher owns these rows.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,6 +62,8 @@ class CatalogRepository {
   explicit CatalogRepository(Database& db) : db_(db) {}
 
   std::optional<CatalogApi> find(const std::string& id);
+  // The APIs of these ids that exist, in id order (a list page's, in one query).
+  std::vector<CatalogApi> find_all(const std::vector<std::string>& ids);
   // Every API matching `search`, by name then version. Role-based visibility (RESTRICTED's
   // visibleRoles) is the caller's to apply.
   std::vector<CatalogApi> search(const CatalogSearch& search);
@@ -73,6 +76,9 @@ class CatalogRepository {
   // (api_id, tag) for every tagged API.
   std::vector<std::pair<std::string, std::string>> all_tags();
   std::vector<std::string> subscription_policies(const std::string& api_id);
+  // The tiers of each of these APIs (a list page's, in one query); an API without any is absent.
+  std::map<std::string, std::vector<std::string>> subscription_policies_of(
+      const std::vector<std::string>& api_ids);
   std::vector<CatalogDeployment> deployments(const std::string& api_id);
   std::optional<std::string> openapi(const std::string& api_id);
   // (media type, stored content); nullopt when the API has no thumbnail.

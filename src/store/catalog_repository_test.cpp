@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "store/api_feedback_repository.h"
 #include "store/devportal_test_support.h"
 #include "store/store_test_fixture.h"
@@ -85,6 +88,44 @@ TEST_P(CatalogRepositoryTest, FindTagsPoliciesAndNoThumbnail) {
   EXPECT_TRUE(catalog_->documents("api-1").empty());
   EXPECT_EQ(catalog_->all_tags().size(), 2u);
   EXPECT_FALSE(catalog_->find("api-404"));
+}
+
+TEST_P(CatalogRepositoryTest, PoliciesAndRatingsOfAPageInOneCallEach) {
+  using Policies = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(catalog_->subscription_policies_of({"api-1", "api-2", "api-404"}),
+            (Policies{{"api-1", {"Bronze", "Gold"}}}));
+  EXPECT_TRUE(catalog_->subscription_policies_of({}).empty());
+  Names found;
+  for (const auto& api : catalog_->find_all({"api-3", "api-404", "api-1"}))
+    found.push_back(api.name);
+  EXPECT_EQ(found, (Names{"PetStore", "Stocks"}));
+  EXPECT_TRUE(catalog_->find_all({}).empty());
+  ApiFeedbackRepository feedback(*db_);
+  feedback.put_rating({"api-1", "alice", 5});
+  feedback.put_rating({"api-1", "bob", 2});
+  feedback.put_rating({"api-3", "bob", 4});
+  auto summaries = feedback.rating_summaries({"api-1", "api-2", "api-3"});
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries["api-1"], feedback.rating_summary("api-1"));
+  EXPECT_EQ(summaries["api-3"], feedback.rating_summary("api-3"));
+  EXPECT_TRUE(feedback.rating_summaries({}).empty());
+}
+
+TEST_P(CatalogRepositoryTest, PagesFollowTheSearchOrder) {
+  testing::insert_api(*db_, "api-4", "Atlas", "PUBLISHED");
+  testing::insert_api(*db_, "api-5", "Zebra", "PROTOTYPED");
+  CatalogSearch search;
+  search.statuses = {"PUBLISHED", "PROTOTYPED", "DEPRECATED"};
+  Names all;
+  for (const auto& api : catalog_->search(search)) all.push_back(api.name);
+  EXPECT_EQ(all, (Names{"Atlas", "PetStore", "Stocks", "Zebra"}));
+  for (std::int64_t offset = 0; offset < 5; ++offset) {
+    Names page;
+    for (const auto& api : catalog_->search_page(search, 2, offset)) page.push_back(api.name);
+    Names expected(all.begin() + std::min<std::int64_t>(offset, 4),
+                   all.begin() + std::min<std::int64_t>(offset + 2, 4));
+    EXPECT_EQ(page, expected) << "offset " << offset;
+  }
 }
 
 TEST_P(CatalogRepositoryTest, RatingsOnePerUserWithAverage) {

@@ -9,10 +9,30 @@ constexpr const char* kSelect =
     "SELECT s.id, s.application_id, s.api_id, s.throttling_policy, s.status, s.created_time, "
     "s.updated_time FROM subscriptions s JOIN applications a ON a.id = s.application_id ";
 
-// Each condition is a constant; an empty filter value matches everything.
-constexpr const char* kWhere =
-    "WHERE (:app1 = '' OR s.application_id = :app2) AND (:api1 = '' OR s.api_id = :api2) "
-    "AND (:owner1 = '' OR a.owner = :owner2) ";
+// The WHERE clause of a list: only the filters given, so that the planner can use the
+// subscriptions indexes (a generic plan for "(:x = '' OR col = :y)" scans the table). Every
+// piece of text is constant; the values are bound in placeholder order.
+struct Where {
+  std::string text = "WHERE 1 = 1 ";
+  std::vector<const std::string*> values;
+};
+
+Where where_of(const SubscriptionFilter& f) {
+  Where w;
+  if (!f.application_id.empty()) {
+    w.text += "AND s.application_id = :app ";
+    w.values.push_back(&f.application_id);
+  }
+  if (!f.api_id.empty()) {
+    w.text += "AND s.api_id = :api ";
+    w.values.push_back(&f.api_id);
+  }
+  if (!f.owner.empty()) {
+    w.text += "AND a.owner = :owner ";
+    w.values.push_back(&f.owner);
+  }
+  return w;
+}
 
 struct Row {
   SubscriptionRecord record;
@@ -64,17 +84,22 @@ std::vector<SubscriptionRecord> SubscriptionsRepository::list(const Subscription
                                                               std::int64_t offset) {
   std::vector<SubscriptionRecord> out;
   long long lim = limit, off = offset;
+  Where w = where_of(f);
   db_.with_session([&](soci::session& sql) {
     Row row;
-    soci::statement st =
-        (sql.prepare << std::string(kSelect) + kWhere +
-                            "ORDER BY s.created_time, s.id LIMIT :limit OFFSET :offset",
-         soci::into(row.record.id), soci::into(row.record.application_id),
-         soci::into(row.record.api_id), soci::into(row.record.throttling_policy),
-         soci::into(row.record.status), soci::into(row.created), soci::into(row.updated),
-         soci::use(f.application_id), soci::use(f.application_id), soci::use(f.api_id),
-         soci::use(f.api_id), soci::use(f.owner), soci::use(f.owner), soci::use(lim),
-         soci::use(off));
+    soci::statement st(sql);
+    for (auto* into : {&row.record.id, &row.record.application_id, &row.record.api_id,
+                       &row.record.throttling_policy, &row.record.status})
+      st.exchange(soci::into(*into));
+    st.exchange(soci::into(row.created));
+    st.exchange(soci::into(row.updated));
+    for (const auto* value : w.values) st.exchange(soci::use(*value));
+    st.exchange(soci::use(lim));
+    st.exchange(soci::use(off));
+    st.alloc();
+    st.prepare(std::string(kSelect) + w.text +
+               "ORDER BY s.created_time, s.id LIMIT :limit OFFSET :offset");
+    st.define_and_bind();
     st.execute();
     while (st.fetch()) {
       row.record.created_time = row.created;
@@ -87,11 +112,18 @@ std::vector<SubscriptionRecord> SubscriptionsRepository::list(const Subscription
 
 std::int64_t SubscriptionsRepository::count(const SubscriptionFilter& f) {
   long long n = 0;
+  Where w = where_of(f);
   db_.with_session([&](soci::session& sql) {
-    sql << "SELECT COUNT(*) FROM subscriptions s JOIN applications a ON a.id = s.application_id " +
-               std::string(kWhere),
-        soci::into(n), soci::use(f.application_id), soci::use(f.application_id),
-        soci::use(f.api_id), soci::use(f.api_id), soci::use(f.owner), soci::use(f.owner);
+    soci::statement st(sql);
+    st.exchange(soci::into(n));
+    for (const auto* value : w.values) st.exchange(soci::use(*value));
+    st.alloc();
+    st.prepare(
+        "SELECT COUNT(*) FROM subscriptions s JOIN applications a ON a.id = "
+        "s.application_id " +
+        w.text);
+    st.define_and_bind();
+    st.execute(true);
   });
   return n;
 }
