@@ -23,20 +23,6 @@ std::string api_path(std::string_view tail = "") {
   return std::string(kBasePath) + "/apis" + std::string(tail);
 }
 
-std::string url_encode(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::vector<store::CatalogApi> visible_apis(DevPortalState& s, const std::string& query,
                                             const Viewer& viewer) {
@@ -199,7 +185,7 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     for (auto& info : s.api_infos(apis)) list.push_back(std::move(info));
     return json_response(200,
                          http::list_envelope(std::move(list), page, total, "/apis",
-                                             query.empty() ? "" : "query=" + url_encode(query)));
+                                             query.empty() ? "" : "query=" + http::percent_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/search", [&s](http::Request& request) {
@@ -227,7 +213,7 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     }
     return json_response(200,
                          http::list_envelope(std::move(list), page, total, "/search",
-                                             query.empty() ? "" : "query=" + url_encode(query)));
+                                             query.empty() ? "" : "query=" + http::percent_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/tags", [&s](http::Request& request) {

@@ -1,7 +1,9 @@
 #include "http/message.h"
 
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/encoding_opts.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
@@ -100,6 +102,10 @@ std::optional<std::multimap<std::string, std::string>> parse_form(std::string_vi
     result.emplace(std::move(*name), std::move(*value));
   }
   return result;
+}
+
+std::string percent_encode(std::string_view text) {
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 }  // namespace portico::http

@@ -57,6 +57,9 @@ struct Response {
 // application/x-www-form-urlencoded, decoded. nullopt on malformed percent-encoding.
 std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body);
 
+// Percent-encodes all but RFC 3986's unreserved characters: a value safe inside a query.
+std::string percent_encode(std::string_view text);
+
 using Handler = std::function<Response(Request&)>;
 
 // Maps method + path template ("/apis/{apiId}/documents") to a handler. Literal segments

@@ -123,3 +123,12 @@ TEST(ParseForm, MalformedPercentEncodingIsRejected) {
 
 }  // namespace
 }  // namespace portico::http
+
+namespace portico::http {
+
+TEST(PercentEncode, KeepsUnreservedAndEncodesTheRest) {
+  EXPECT_EQ(percent_encode("name:pets-1.0_~"), "name%3Apets-1.0_~");
+  EXPECT_EQ(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+}
+
+}  // namespace portico::http

@@ -721,20 +721,6 @@ store::ApiQuery parse_search(const http::Request& request) {
   return q;
 }
 
-std::string encode_query_value(const std::string& v) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -752,7 +738,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       json::array list;
       for (const auto& item : result.items) list.push_back(api_info(parse_document(item.document)));
       std::string query;
-      if (auto v = r.query_param("query")) query = "query=" + encode_query_value(*v);
+      if (auto v = r.query_param("query")) query = "query=" + http::percent_encode(*v);
       return json_response(
           200, http::list_envelope(std::move(list), page, result.total, "/apis", query));
     });
