@@ -11,6 +11,7 @@
 
 #include "admin/admin_internal.h"
 #include "common/api_error.h"
+#include "common/clock.h"
 #include "common/json_body.h"
 #include "common/log.h"
 #include "keymanager/scopes.h"
@@ -77,14 +78,6 @@ http::Handler scim_guarded(http::Handler handler) {
   };
 }
 
-std::string iso_time(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 json::object user_json(const store::UserRecord& user) {
   json::array roles;

@@ -59,14 +59,6 @@ std::optional<std::vector<std::string>> ScopeIndex::roles(const std::string& sco
 
 // ---- helpers -------------------------------------------------------------------------------
 
-std::string iso_time(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // The reference gives an API's times as epoch milliseconds in a string.
 std::string millis_text(std::int64_t unix_seconds) {

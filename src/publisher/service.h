@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "admin/admin.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "events/event_bus.h"
 #include "http/message.h"
@@ -91,7 +92,6 @@ struct Publisher::Impl {
 };
 
 // Helpers shared by the route files.
-std::string iso_time(std::int64_t unix_seconds);
 std::string millis_text(std::int64_t unix_seconds);
 http::Response json_response(int status, const json::value& body);
 json::object parse_document(const std::string& text);
