@@ -78,7 +78,6 @@ http::Handler scim_guarded(http::Handler handler) {
   };
 }
 
-
 json::object user_json(const store::UserRecord& user) {
   json::array roles;
   for (const auto& role : user.roles) roles.push_back(json::object{{"value", role}});

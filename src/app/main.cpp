@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
   std::string profile = "all-in-one";
 
   auto* serve = app.add_subcommand("serve", "Start a node");
-  serve->add_option("--profile", profile, "all-in-one or key-manager")
-      ->capture_default_str();
+  serve->add_option("--profile", profile, "all-in-one or key-manager")->capture_default_str();
   serve->add_option("--config", config_path, "TOML configuration file");
 
   auto* config_cmd = app.add_subcommand("config", "Configuration");

@@ -5,12 +5,12 @@
 
 #include "admin/admin.h"
 #include "common/log.h"
-#include "devportal/devportal.h"
 #include "common/tls_material.h"
+#include "devportal/devportal.h"
 #include "events/event_bus.h"
 #include "http/server.h"
-#include "publisher/publisher.h"
 #include "keymanager/keymanager.h"
+#include "publisher/publisher.h"
 #include "store/database.h"
 
 namespace portico {
@@ -54,12 +54,11 @@ void Node::start() {
   if (impl_->profile == "all-in-one") {
     // Control-plane components: construct, initialize and register routes here, in
     // dependency order (admin, then publisher and developer portal).
-    impl_->admin =
-        std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
+    impl_->admin = std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
     impl_->admin->initialize();
     impl_->admin->register_routes(*router);
-    impl_->publisher = std::make_unique<publisher::Publisher>(
-        c, *impl_->db, impl_->bus, *impl_->key_manager, *impl_->admin);
+    impl_->publisher = std::make_unique<publisher::Publisher>(c, *impl_->db, impl_->bus,
+                                                              *impl_->key_manager, *impl_->admin);
     impl_->publisher->register_routes(*router);
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
@@ -73,8 +72,8 @@ void Node::start() {
   options.https_port = c.server.https_port;
   options.tls_cert_file = tls.cert_file;
   options.tls_key_file = tls.key_file;
-  options.threads = c.server.threads > 0 ? c.server.threads
-                                          : std::max(1u, std::thread::hardware_concurrency());
+  options.threads =
+      c.server.threads > 0 ? c.server.threads : std::max(1u, std::thread::hardware_concurrency());
   options.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
   options.read_timeout = std::chrono::seconds(c.server.read_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(c.server.idle_timeout_seconds);

@@ -10,7 +10,10 @@ namespace portico {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, long code, std::string message, std::string description = {})
-      : std::runtime_error(message), status(status), code(code), message(std::move(message)),
+      : std::runtime_error(message),
+        status(status),
+        code(code),
+        message(std::move(message)),
         description(std::move(description)) {}
 
   int status;

@@ -34,33 +34,33 @@ template <class Section>
 using SectionOf = Section Config::*;
 
 template <class Section>
-KeySpec int_key(std::string section, std::string name, SectionOf<Section> sec,
-                auto Section::*field, std::int64_t min, std::int64_t max, std::string doc) {
+KeySpec int_key(std::string section, std::string name, SectionOf<Section> sec, auto Section::*field,
+                std::int64_t min, std::int64_t max, std::string doc) {
   using Field = std::remove_reference_t<decltype(std::declval<Section&>().*field)>;
   auto in_range = [=](Config& c, std::int64_t v) {
     if (v < min || v > max) return false;
     (c.*sec).*field = static_cast<Field>(v);
     return true;
   };
-  return KeySpec{
-      std::move(section), std::move(name), std::move(doc),
-      "an integer from " + std::to_string(min) + " to " + std::to_string(max),
-      [=](const Config& c) { return std::to_string((c.*sec).*field); },
-      [=](Config& c, const toml::node& n) {
-        auto v = n.value_exact<std::int64_t>();
-        return v && in_range(c, *v);
-      },
-      [=](Config& c, const std::string& text) {
-        std::int64_t v{};
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        return ec == std::errc{} && end == text.data() + text.size() && in_range(c, v);
-      }};
+  return KeySpec{std::move(section),
+                 std::move(name),
+                 std::move(doc),
+                 "an integer from " + std::to_string(min) + " to " + std::to_string(max),
+                 [=](const Config& c) { return std::to_string((c.*sec).*field); },
+                 [=](Config& c, const toml::node& n) {
+                   auto v = n.value_exact<std::int64_t>();
+                   return v && in_range(c, *v);
+                 },
+                 [=](Config& c, const std::string& text) {
+                   std::int64_t v{};
+                   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                   return ec == std::errc{} && end == text.data() + text.size() && in_range(c, v);
+                 }};
 }
 
 template <class Section>
 KeySpec string_key(std::string section, std::string name, SectionOf<Section> sec,
-                   std::string Section::*field, std::vector<std::string> choices,
-                   std::string doc) {
+                   std::string Section::*field, std::vector<std::string> choices, std::string doc) {
   std::string expected = "a string";
   if (!choices.empty()) {
     expected = "one of";
@@ -72,7 +72,10 @@ KeySpec string_key(std::string section, std::string name, SectionOf<Section> sec
     (c.*sec).*field = v;
     return true;
   };
-  return KeySpec{std::move(section), std::move(name), std::move(doc), expected,
+  return KeySpec{std::move(section),
+                 std::move(name),
+                 std::move(doc),
+                 expected,
                  [=](const Config& c) { return quote((c.*sec).*field); },
                  [=](Config& c, const toml::node& n) {
                    auto v = n.value_exact<std::string>();
@@ -84,7 +87,10 @@ KeySpec string_key(std::string section, std::string name, SectionOf<Section> sec
 template <class Section>
 KeySpec bool_key(std::string section, std::string name, SectionOf<Section> sec,
                  bool Section::*field, std::string doc) {
-  return KeySpec{std::move(section), std::move(name), std::move(doc), "true or false",
+  return KeySpec{std::move(section),
+                 std::move(name),
+                 std::move(doc),
+                 "true or false",
                  [=](const Config& c) { return std::string((c.*sec).*field ? "true" : "false"); },
                  [=](Config& c, const toml::node& n) {
                    auto v = n.value_exact<bool>();
@@ -104,10 +110,12 @@ KeySpec data_dir_key() {
     c.data_dir = v;
     return true;
   };
-  return KeySpec{"", "data_dir",
+  return KeySpec{"",
+                 "data_dir",
                  "Directory for the SQLite database, generated TLS material and snapshots; "
                  "relative paths are relative to the working directory.",
-                 "a non-empty path", [](const Config& c) { return quote(c.data_dir); },
+                 "a non-empty path",
+                 [](const Config& c) { return quote(c.data_dir); },
                  [=](Config& c, const toml::node& n) {
                    auto v = n.value_exact<std::string>();
                    return v && set(c, *v);
@@ -124,13 +132,14 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(string_key("server", "host", &Config::server, &ServerConfig::host, {},
                            "Address the listeners bind to."));
     s.push_back(int_key("server", "https_port", &Config::server, &ServerConfig::https_port, 0,
-                        kMaxPort, "HTTPS port of the control plane and Key Manager; 0 picks a free port."));
+                        kMaxPort,
+                        "HTTPS port of the control plane and Key Manager; 0 picks a free port."));
     s.push_back(int_key("server", "http_port", &Config::server, &ServerConfig::http_port, 0,
                         kMaxPort, "Plain HTTP port; 0 picks a free port."));
     s.push_back(int_key("server", "threads", &Config::server, &ServerConfig::threads, 0, 256,
                         "I/O threads, one io_context each; 0 means one per core."));
-    s.push_back(int_key("server", "max_body_bytes", &Config::server,
-                        &ServerConfig::max_body_bytes, 1, std::int64_t{1} << 40,
+    s.push_back(int_key("server", "max_body_bytes", &Config::server, &ServerConfig::max_body_bytes,
+                        1, std::int64_t{1} << 40,
                         "Largest request body accepted; larger bodies get 413."));
     s.push_back(int_key("server", "read_timeout_seconds", &Config::server,
                         &ServerConfig::read_timeout_seconds, 1, 3600,
@@ -151,16 +160,17 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(string_key("database", "url", &Config::database, &DatabaseConfig::url, {},
                            "\"postgresql://user:pass@host:port/db\" or a SQLite file path; "
                            "empty: SQLite at <data_dir>/portico.db."));
-    s.push_back(int_key("database", "pool_size", &Config::database, &DatabaseConfig::pool_size,
-                        1, 256, "Database sessions kept open."));
+    s.push_back(int_key("database", "pool_size", &Config::database, &DatabaseConfig::pool_size, 1,
+                        256, "Database sessions kept open."));
     // [admin]
     s.push_back(string_key("admin", "username", &Config::admin, &AdminConfig::username, {},
                            "Administrator created on first start."));
     s.push_back(string_key("admin", "password", &Config::admin, &AdminConfig::password, {},
                            "Password of that administrator on first start; change it."));
     // [oauth]
-    s.push_back(string_key("oauth", "issuer", &Config::oauth, &OAuthConfig::issuer, {},
-                           "`iss` of issued tokens; empty: https://localhost:<https_port>/oauth2/token."));
+    s.push_back(
+        string_key("oauth", "issuer", &Config::oauth, &OAuthConfig::issuer, {},
+                   "`iss` of issued tokens; empty: https://localhost:<https_port>/oauth2/token."));
     s.push_back(int_key("oauth", "access_token_lifetime_seconds", &Config::oauth,
                         &OAuthConfig::access_token_lifetime_seconds, 1, 31536000,
                         "Default lifetime of access tokens."));
@@ -254,8 +264,8 @@ void apply_toml(Config& c, const toml::table& root, const std::string& path) {
     const KeySpec* spec = find_key("", name);
     if (!spec) throw ConfigError(path + ": unknown key " + name);
     if (!spec->set_from_toml(c, node))
-      throw ConfigError(path + ": " + name + " = " + node_text(node) +
-                        " is not valid: expected " + spec->expected);
+      throw ConfigError(path + ": " + name + " = " + node_text(node) + " is not valid: expected " +
+                        spec->expected);
   }
 }
 
@@ -271,8 +281,7 @@ std::string Config::issuer() const {
              : oauth.issuer;
 }
 
-Config load_config(const std::string& path,
-                   const std::map<std::string, std::string>& environment) {
+Config load_config(const std::string& path, const std::map<std::string, std::string>& environment) {
   Config c;
   if (!path.empty()) {
     toml::table root;
@@ -331,8 +340,8 @@ std::string config_reference_markdown() {
   std::ostringstream out;
   out << "| key | default | environment | meaning |\n|---|---|---|---|\n";
   for (auto& k : key_specs()) {
-    out << "| `" << full_name(k) << "` | `" << k.show(defaults) << "` | `" << env_name(k)
-        << "` | " << k.doc << " Expected: " << k.expected << ". |\n";
+    out << "| `" << full_name(k) << "` | `" << k.show(defaults) << "` | `" << env_name(k) << "` | "
+        << k.doc << " Expected: " << k.expected << ". |\n";
   }
   return out.str();
 }

@@ -46,7 +46,8 @@ TEST(Config, FileValuesReplaceDefaults) {
 
 TEST(Config, EnvironmentOverridesTheFile) {
   auto c = load_config(write_temp("[server]\nhttps_port = 8443\n"),
-                       {{"PORTICO_SERVER_HTTPS_PORT", "7443"}, {"PORTICO_DATA_DIR", "/d"},
+                       {{"PORTICO_SERVER_HTTPS_PORT", "7443"},
+                        {"PORTICO_DATA_DIR", "/d"},
                         {"PORTICO_UNRELATED", "x"}});
   EXPECT_EQ(c.server.https_port, 7443);
   EXPECT_EQ(c.data_dir, "/d");
@@ -79,7 +80,8 @@ TEST(Config, BadEnvironmentValueIsRefused) {
 
 TEST(Config, BooleansAreReadFromFileAndEnvironment) {
   EXPECT_TRUE(load_config("", {}).devportal.self_signup);
-  EXPECT_FALSE(load_config(write_temp("[devportal]\nself_signup = false\n"), {}).devportal.self_signup);
+  EXPECT_FALSE(
+      load_config(write_temp("[devportal]\nself_signup = false\n"), {}).devportal.self_signup);
   EXPECT_FALSE(load_config("", {{"PORTICO_DEVPORTAL_SELF_SIGNUP", "false"}}).devportal.self_signup);
   EXPECT_NE(error_of("[devportal]\nself_signup = 1\n").find("true or false"), std::string::npos);
 }

@@ -13,7 +13,7 @@ std::string random_token(std::size_t bytes = 32);
 // A random RFC 4122 version-4 UUID in its lowercase text form.
 std::string uuid_v4();
 
-std::string base64url_encode(std::string_view data);  // no padding
+std::string base64url_encode(std::string_view data);                 // no padding
 std::optional<std::string> base64url_decode(std::string_view text);  // padding tolerated
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);

@@ -40,8 +40,7 @@ std::optional<std::string> optional_string(const json::object& o, std::string_vi
   return std::string(v->as_string());
 }
 
-std::string required_string(const json::object& o, std::string_view field,
-                            std::size_t max_length) {
+std::string required_string(const json::object& o, std::string_view field, std::size_t max_length) {
   auto value = optional_string(o, field, max_length);
   if (!value || value->empty())
     throw ApiError::bad_request("'" + std::string(field) + "' is required");
@@ -61,8 +60,8 @@ std::optional<std::int64_t> optional_int(const json::object& o, std::string_view
     throw wrong_type(field, "an integer");
   }
   if (n < min || n > max)
-    throw ApiError::bad_request("'" + std::string(field) + "' must be from " +
-                                std::to_string(min) + " to " + std::to_string(max));
+    throw ApiError::bad_request("'" + std::string(field) + "' must be from " + std::to_string(min) +
+                                " to " + std::to_string(max));
   return n;
 }
 
@@ -88,8 +87,8 @@ std::optional<std::vector<std::string>> optional_string_array(const json::object
   out.reserve(a.size());
   for (auto& item : a) {
     if (!item.is_string() || item.as_string().size() > max_length)
-      throw wrong_type(field, "an array of strings of at most " + std::to_string(max_length) +
-                                  " characters");
+      throw wrong_type(
+          field, "an array of strings of at most " + std::to_string(max_length) + " characters");
     out.emplace_back(item.as_string());
   }
   return out;

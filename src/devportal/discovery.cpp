@@ -23,7 +23,6 @@ std::string api_path(std::string_view tail = "") {
   return std::string(kBasePath) + "/apis" + std::string(tail);
 }
 
-
 std::vector<store::CatalogApi> visible_apis(DevPortalState& s, const std::string& query,
                                             const Viewer& viewer) {
   std::vector<store::CatalogApi> out;
@@ -183,9 +182,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     auto [apis, total] = visible_page(s, query, viewer, page);
     json::array list;
     for (auto& info : s.api_infos(apis)) list.push_back(std::move(info));
-    return json_response(200,
-                         http::list_envelope(std::move(list), page, total, "/apis",
-                                             query.empty() ? "" : "query=" + http::percent_encode(query)));
+    return json_response(
+        200, http::list_envelope(std::move(list), page, total, "/apis",
+                                 query.empty() ? "" : "query=" + http::percent_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/search", [&s](http::Request& request) {
@@ -211,9 +210,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                                      {"businessInformation", info["businessInformation"]},
                                      {"avgRating", info["avgRating"]}});
     }
-    return json_response(200,
-                         http::list_envelope(std::move(list), page, total, "/search",
-                                             query.empty() ? "" : "query=" + http::percent_encode(query)));
+    return json_response(
+        200, http::list_envelope(std::move(list), page, total, "/search",
+                                 query.empty() ? "" : "query=" + http::percent_encode(query)));
   });
 
   router.add("GET", std::string(kBasePath) + "/tags", [&s](http::Request& request) {

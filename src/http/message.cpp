@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/encoding_opts.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
 

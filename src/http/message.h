@@ -28,14 +28,14 @@ class Headers {
 };
 
 struct Request {
-  std::string method;  // as received, e.g. "GET"
-  std::string target;  // the raw request-target
-  std::string path;    // percent-decoded path, without the query
+  std::string method;                             // as received, e.g. "GET"
+  std::string target;                             // the raw request-target
+  std::string path;                               // percent-decoded path, without the query
   std::multimap<std::string, std::string> query;  // decoded query parameters
   Headers headers;
   std::string body;
   std::string remote_address;
-  bool secure = false;  // arrived over TLS
+  bool secure = false;                             // arrived over TLS
   std::map<std::string, std::string> path_params;  // filled by the Router from {name} segments
 
   // The first query parameter of that name, if any.

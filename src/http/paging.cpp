@@ -38,12 +38,13 @@ Page read_page(const Request& request) {
 boost::json::object list_envelope(boost::json::array list, const Page& page, std::int64_t total,
                                   const std::string& path, const std::string& query) {
   boost::json::object pagination{{"offset", page.offset}, {"limit", page.limit}, {"total", total}};
-  pagination["next"] =
-      page.offset + page.limit < total ? link(path, query, page.limit, page.offset + page.limit)
-                                       : "";
+  pagination["next"] = page.offset + page.limit < total
+                           ? link(path, query, page.limit, page.offset + page.limit)
+                           : "";
   pagination["previous"] =
-      page.offset > 0 ? link(path, query, page.limit, std::max<std::int64_t>(0, page.offset - page.limit))
-                      : "";
+      page.offset > 0
+          ? link(path, query, page.limit, std::max<std::int64_t>(0, page.offset - page.limit))
+          : "";
   boost::json::object out;
   out["count"] = list.size();
   out["list"] = std::move(list);

@@ -11,8 +11,8 @@ namespace portico::http {
 
 struct ServerOptions {
   std::string host = "0.0.0.0";
-  int http_port = 0;    // 0: a free port; -1: no plain listener
-  int https_port = -1;  // 0: a free port; -1: no TLS listener
+  int http_port = 0;          // 0: a free port; -1: no plain listener
+  int https_port = -1;        // 0: a free port; -1: no TLS listener
   std::string tls_cert_file;  // PEM, required when https_port >= 0
   std::string tls_key_file;
   int threads = 1;

@@ -16,12 +16,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -31,7 +42,7 @@ std::string html_escape(std::string_view text) {
 // is safe to redirect back to the client at all.
 struct AuthorizationRequest {
   store::ClientRecord client;
-  std::string redirect_uri;  // where to send the user back
+  std::string redirect_uri;        // where to send the user back
   bool redirect_uri_sent = false;  // whether the request named it (RFC 6749 §4.1.3)
   std::string response_type;
   std::string scope;
@@ -56,9 +67,10 @@ std::string one(const std::multimap<std::string, std::string>& params, const std
 
 http::Response error_page(int status, const std::string& message) {
   return http::Response::html(
-      status, "<!doctype html><html><head><meta charset=\"utf-8\"><title>Portico - "
-              "authorization error</title></head><body><h1>Authorization error</h1><p>" +
-                  html_escape(message) + "</p></body></html>");
+      status,
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>Portico - "
+      "authorization error</title></head><body><h1>Authorization error</h1><p>" +
+          html_escape(message) + "</p></body></html>");
 }
 
 http::Response redirect(const std::string& uri,
@@ -90,8 +102,7 @@ AuthorizationRequest read_request(KeyManager& km,
     if (registered.size() != 1)
       throw OAuthError::invalid_request("redirect_uri is required for this client");
     r.redirect_uri = registered.front();
-  } else if (std::find(registered.begin(), registered.end(), r.redirect_uri) ==
-             registered.end()) {
+  } else if (std::find(registered.begin(), registered.end(), r.redirect_uri) == registered.end()) {
     // Exact string match, no pattern or prefix (RFC 9700 §4.1.3).
     throw OAuthError::invalid_request("redirect_uri is not registered for this client");
   }
@@ -148,8 +159,8 @@ http::Response login_page(const AuthorizationRequest& r, const std::string& prob
       "<style>body{font-family:sans-serif;max-width:22rem;margin:4rem auto}"
       "label,input{display:block;width:100%;margin:.3rem 0}"
       ".problem{color:#b00020}</style></head><body>"
-      "<h1>Sign in</h1><p><strong>" + html_escape(r.client.name) +
-          "</strong> asks to access your account.</p>" + notice +
+      "<h1>Sign in</h1><p><strong>" +
+          html_escape(r.client.name) + "</strong> asks to access your account.</p>" + notice +
           "<form method=\"post\" action=\"/oauth2/authorize\">" + hidden +
           "<label for=\"username\">Username</label>"
           "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
@@ -175,8 +186,8 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
   std::vector<std::pair<std::string, std::string>> back{{"state", r.state}};
   try {
     if (auto problem = check_request(r)) {
-      back.insert(back.begin(), {{"error", problem->error},
-                                 {"error_description", problem->description}});
+      back.insert(back.begin(),
+                  {{"error", problem->error}, {"error_description", problem->description}});
       return redirect(r.redirect_uri, back);
     }
     if (!submitted) return login_page(r, "");
@@ -195,9 +206,8 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
 }  // namespace
 
 void add_authorize_routes(KeyManager& km, http::Router& router) {
-  router.add("GET", "/oauth2/authorize", [&km](http::Request& request) {
-    return handle(km, request.query, false);
-  });
+  router.add("GET", "/oauth2/authorize",
+             [&km](http::Request& request) { return handle(km, request.query, false); });
   router.add("POST", "/oauth2/authorize", [&km](http::Request& request) {
     auto form = http::parse_form(request.body);
     if (!form) return error_page(400, "The form is not valid form encoding.");

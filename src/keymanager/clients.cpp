@@ -41,8 +41,8 @@ void validate_registration(const ClientRegistration& r) {
         grant != kGrantRefreshToken && grant != kGrantAuthorizationCode)
       throw ApiError::bad_request("unsupported grant type '" + grant + "'");
   }
-  if (r.public_client && (contains(r.grant_types, kGrantClientCredentials) ||
-                          contains(r.grant_types, kGrantPassword)))
+  if (r.public_client &&
+      (contains(r.grant_types, kGrantClientCredentials) || contains(r.grant_types, kGrantPassword)))
     throw ApiError::bad_request(
         "a public client cannot use the client_credentials or password grant");
   if (r.redirect_uris.size() > kMaxRedirectUris)
@@ -130,8 +130,7 @@ store::ClientRecord Clients::update(const std::string& client_id,
   return *client;
 }
 
-bool Clients::update_application(const std::string& client_id,
-                                 const std::string& application_name,
+bool Clients::update_application(const std::string& client_id, const std::string& application_name,
                                  const std::string& application_tier,
                                  const std::string& token_type) {
   if (token_type != "JWT" && token_type != "OAUTH")

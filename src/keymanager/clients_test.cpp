@@ -19,8 +19,8 @@ class ClientsTest : public ::testing::Test {
     db_ = store::Database::open((dir_ / "test.db").string(), 2);
     db_->migrate();
     // Long lookup and credential caches: what is tested is that local changes bypass them.
-    clients_ = std::make_unique<Clients>(*db_, std::chrono::seconds(300),
-                                         std::chrono::seconds(300));
+    clients_ =
+        std::make_unique<Clients>(*db_, std::chrono::seconds(300), std::chrono::seconds(300));
   }
   void TearDown() override {
     clients_.reset();

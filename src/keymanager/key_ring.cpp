@@ -34,8 +34,8 @@ void KeyRing::load() {
   const store::SigningKeyRecord* active = nullptr;
   for (auto& k : keys)
     if (k.retired_at == 0) active = &k;
-  bool too_old = active && rotation_days_ > 0 &&
-                 now - active->created_at >= rotation_days_ * kSecondsPerDay;
+  bool too_old =
+      active && rotation_days_ > 0 && now - active->created_at >= rotation_days_ * kSecondsPerDay;
   bool other_algorithm = active && active->algorithm != jwt::algorithm_name(algorithm_);
   if (!active || too_old || other_algorithm) {
     repository_.rotate(fresh_key(algorithm_), now, kMaxAccessTokenLifetime);
@@ -55,8 +55,9 @@ void KeyRing::reload() {
   bool first = true;
   for (auto& record : repository_.list_current(unix_now())) {
     auto alg = jwt::parse_algorithm(record.algorithm);
-    if (!alg) throw std::runtime_error("stored signing key " + record.kid + " has algorithm " +
-                                       record.algorithm);
+    if (!alg)
+      throw std::runtime_error("stored signing key " + record.kid + " has algorithm " +
+                               record.algorithm);
     auto key = jwt::SigningKey::from_private_pem(record.private_pem, *alg, record.kid);
     if (record.retired_at == 0) state->active = std::make_shared<jwt::SigningKey>(key);
     state->public_keys.push_back(
@@ -77,7 +78,9 @@ std::shared_ptr<const KeyRing::State> KeyRing::state() const {
   return state_;
 }
 
-std::shared_ptr<const jwt::SigningKey> KeyRing::active() const { return state()->active; }
+std::shared_ptr<const jwt::SigningKey> KeyRing::active() const {
+  return state()->active;
+}
 
 std::shared_ptr<const jwt::VerificationKey> KeyRing::find(const std::string& kid) const {
   for (auto& key : state()->public_keys)
@@ -85,6 +88,8 @@ std::shared_ptr<const jwt::VerificationKey> KeyRing::find(const std::string& kid
   return nullptr;
 }
 
-std::shared_ptr<const std::string> KeyRing::jwks_json() const { return state()->jwks; }
+std::shared_ptr<const std::string> KeyRing::jwks_json() const {
+  return state()->jwks;
+}
 
 }  // namespace portico::keymanager

@@ -93,9 +93,9 @@ Principal KeyManager::authenticate(const http::Request& request) {
 Principal KeyManager::authorize(const http::Request& request, std::string_view scope) {
   auto principal = authenticate(request);
   if (!principal.has_scope(scope))
-    throw ApiError(403, 900910, "Forbidden",
-                   "The caller lacks the scope " + std::string(scope) +
-                       " that this operation requires");
+    throw ApiError(
+        403, 900910, "Forbidden",
+        "The caller lacks the scope " + std::string(scope) + " that this operation requires");
   return principal;
 }
 

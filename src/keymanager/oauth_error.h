@@ -8,7 +8,9 @@ namespace portico::keymanager {
 class OAuthError : public std::runtime_error {
  public:
   OAuthError(int status, std::string error, std::string description)
-      : std::runtime_error(description), status(status), error(std::move(error)),
+      : std::runtime_error(description),
+        status(status),
+        error(std::move(error)),
         description(std::move(description)) {}
   int status;
   std::string error;
@@ -18,9 +20,7 @@ class OAuthError : public std::runtime_error {
   // 401 with WWW-Authenticate (added by the endpoint), RFC 6749 §5.2.
   static OAuthError invalid_client(std::string d) { return {401, "invalid_client", d}; }
   static OAuthError invalid_grant(std::string d) { return {400, "invalid_grant", d}; }
-  static OAuthError unauthorized_client(std::string d) {
-    return {400, "unauthorized_client", d};
-  }
+  static OAuthError unauthorized_client(std::string d) { return {400, "unauthorized_client", d}; }
   static OAuthError unsupported_grant_type(std::string d) {
     return {400, "unsupported_grant_type", d};
   }

@@ -103,8 +103,7 @@ std::string metadata_json(const KeyManager& km) {
 
 }  // namespace
 
-std::optional<std::pair<std::string, std::string>> basic_credentials(
-    const http::Request& request) {
+std::optional<std::pair<std::string, std::string>> basic_credentials(const http::Request& request) {
   auto header = request.headers.get("Authorization");
   constexpr std::string_view kBasic = "Basic ";
   if (!header || header->size() < kBasic.size() ||

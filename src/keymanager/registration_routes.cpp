@@ -36,7 +36,7 @@ std::vector<std::string> string_list_field(const json::object& body, std::string
 }
 
 ClientRegistration read_registration(KeyManager& km, const json::object& body,
-                                      const Principal& caller) {
+                                     const Principal& caller) {
   ClientRegistration r;
   r.name = string_field(body, "clientName");
   if (r.name.empty()) r.name = string_field(body, "client_name");
@@ -78,8 +78,8 @@ std::string registration_response(const RegisteredClient& registered) {
   body["isSaasApplication"] = true;
   body["appOwner"] = c.owner;
   body["tokenType"] = c.token_type;
-  body["jsonString"] = json::serialize(json::object{
-      {"grant_types", grants}, {"redirect_uris", callback}, {"client_name", c.name}});
+  body["jsonString"] = json::serialize(
+      json::object{{"grant_types", grants}, {"redirect_uris", callback}, {"client_name", c.name}});
   // RFC 7591 §3.2.1.
   body["client_id"] = c.client_id;
   if (!registered.client_secret.empty()) {
@@ -106,16 +106,17 @@ void add_registration_routes(KeyManager& km, http::Router& router) {
     // HTTP Basic gives a user every scope of its roles; a bearer token must carry a scope of
     // the portals, not merely `default`, to register clients.
     constexpr std::string_view kRegistrationScopes[] = {"apim:subscribe", "apim:api_create",
-                                                         "apim:api_publish", "apim:admin"};
+                                                        "apim:api_publish", "apim:admin"};
     if (std::none_of(std::begin(kRegistrationScopes), std::end(kRegistrationScopes),
                      [&](std::string_view s) { return caller.has_scope(s); }))
-      throw ApiError::forbidden("registering a client needs one of the scopes apim:subscribe, "
-                                "apim:api_create, apim:api_publish or apim:admin");
+      throw ApiError::forbidden(
+          "registering a client needs one of the scopes apim:subscribe, "
+          "apim:api_create, apim:api_publish or apim:admin");
     boost::system::error_code ec;
     auto parsed = json::parse(request.body, ec);
-    if (ec || !parsed.is_object())
-      throw ApiError::bad_request("the body must be a JSON object");
-    auto registered = km.clients().register_client(read_registration(km, parsed.as_object(), caller));
+    if (ec || !parsed.is_object()) throw ApiError::bad_request("the body must be a JSON object");
+    auto registered =
+        km.clients().register_client(read_registration(km, parsed.as_object(), caller));
     auto response = http::Response::json(200, registration_response(registered));
     response.headers.set("Cache-Control", "no-store");
     return response;

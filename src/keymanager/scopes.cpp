@@ -14,14 +14,14 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& role_scopes(
        {"apim:api_create", "apim:api_view", "apim:api_manage", "apim:api_delete",
         "apim:api_definition_view", "apim:api_list_view", "apim:document_create",
         "apim:document_manage", "apim:subscription_view", "apim:tier_view",
-        "apim:mediation_policy_view", "apim:common_operation_policy_view",
-        "apim:api_import_export", "apim:publisher_settings", "apim:comment_view",
-        "apim:comment_write", "apim:environment_read", "apim:label_read"}},
+        "apim:mediation_policy_view", "apim:common_operation_policy_view", "apim:api_import_export",
+        "apim:publisher_settings", "apim:comment_view", "apim:comment_write",
+        "apim:environment_read", "apim:label_read"}},
       {"publisher",
        {"apim:api_publish", "apim:api_view", "apim:api_list_view", "apim:api_definition_view",
         "apim:subscription_view", "apim:subscription_block", "apim:subscription_manage",
-        "apim:document_manage", "apim:tier_view", "apim:publisher_settings",
-        "apim:comment_view", "apim:environment_read", "apim:label_read"}},
+        "apim:document_manage", "apim:tier_view", "apim:publisher_settings", "apim:comment_view",
+        "apim:environment_read", "apim:label_read"}},
       {"subscriber",
        {"apim:subscribe", "apim:app_manage", "apim:sub_manage", "apim:api_key",
         "apim:store_settings", "apim:app_import_export", "apim:sub_alert_manage",
@@ -32,21 +32,41 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& role_scopes(
 
 // Scopes only the admin role holds, on top of every other role's.
 const std::vector<std::string>& admin_only_scopes() {
-  static const std::vector<std::string> scopes = {
-      "apim:admin",          "apim:admin_operations",     "apim:admin_settings",
-      "apim:admin_alert_manage", "apim:tier_manage",      "apim:bl_view",
-      "apim:bl_manage",      "apim:environment_manage",   "apim:api_workflow_approve",
-      "apim:api_workflow_view", "apim:app_owner_change",  "apim:scope_manage",
-      "apim:shared_scope_manage", "apim:policies_import_export", "apim:label_manage",
-      "apim:mediation_policy_create", "apim:mediation_policy_manage",
-      "apim:common_operation_policy_manage", "apim:api_mediation_policy_manage",
-      "apim:tenant_theme_manage", "apim:bot_data", "apim:monetization_usage_publish",
-      "apim:api_generate_key", "apim:api_product_import_export", "apim:pub_alert_manage",
-      "apim:threat_protection_policy_create", "apim:threat_protection_policy_manage",
-      "apim:client_certificates_view", "apim:client_certificates_add",
-      "apim:client_certificates_update", "apim:client_certificates_manage",
-      "apim:ep_certificates_view", "apim:ep_certificates_add", "apim:ep_certificates_update",
-      "apim:ep_certificates_manage"};
+  static const std::vector<std::string> scopes = {"apim:admin",
+                                                  "apim:admin_operations",
+                                                  "apim:admin_settings",
+                                                  "apim:admin_alert_manage",
+                                                  "apim:tier_manage",
+                                                  "apim:bl_view",
+                                                  "apim:bl_manage",
+                                                  "apim:environment_manage",
+                                                  "apim:api_workflow_approve",
+                                                  "apim:api_workflow_view",
+                                                  "apim:app_owner_change",
+                                                  "apim:scope_manage",
+                                                  "apim:shared_scope_manage",
+                                                  "apim:policies_import_export",
+                                                  "apim:label_manage",
+                                                  "apim:mediation_policy_create",
+                                                  "apim:mediation_policy_manage",
+                                                  "apim:common_operation_policy_manage",
+                                                  "apim:api_mediation_policy_manage",
+                                                  "apim:tenant_theme_manage",
+                                                  "apim:bot_data",
+                                                  "apim:monetization_usage_publish",
+                                                  "apim:api_generate_key",
+                                                  "apim:api_product_import_export",
+                                                  "apim:pub_alert_manage",
+                                                  "apim:threat_protection_policy_create",
+                                                  "apim:threat_protection_policy_manage",
+                                                  "apim:client_certificates_view",
+                                                  "apim:client_certificates_add",
+                                                  "apim:client_certificates_update",
+                                                  "apim:client_certificates_manage",
+                                                  "apim:ep_certificates_view",
+                                                  "apim:ep_certificates_add",
+                                                  "apim:ep_certificates_update",
+                                                  "apim:ep_certificates_manage"};
   return scopes;
 }
 
@@ -75,7 +95,9 @@ std::set<std::string> scopes_for_roles(const std::vector<std::string>& roles) {
   return scopes;
 }
 
-bool is_rest_api_scope(std::string_view scope) { return scope.rfind("apim:", 0) == 0; }
+bool is_rest_api_scope(std::string_view scope) {
+  return scope.rfind("apim:", 0) == 0;
+}
 
 bool is_valid_scope_token(std::string_view scope) {
   if (scope.empty() || scope.size() > 256) return false;

@@ -73,7 +73,12 @@ std::string string_claim(const json::object& o, std::string_view name) {
 
 TokenService::TokenService(const Config& config, store::Database& db, KeyRing& keys,
                            Clients& clients, Users& users, events::EventBus& bus)
-    : config_(config), tokens_(db), keys_(keys), clients_(clients), users_(users), bus_(bus),
+    : config_(config),
+      tokens_(db),
+      keys_(keys),
+      clients_(clients),
+      users_(users),
+      bus_(bus),
       api_scope_roles_([](const std::string&) { return std::nullopt; }) {}
 
 void TokenService::set_api_scope_lookup(ApiScopeLookup lookup) {
@@ -147,8 +152,7 @@ IssuedToken TokenService::token(
   throw OAuthError::unsupported_grant_type("grant type '" + *grant_type + "' is not supported");
 }
 
-IssuedToken TokenService::client_credentials(const store::ClientRecord& client,
-                                             const Form& form) {
+IssuedToken TokenService::client_credentials(const store::ClientRecord& client, const Form& form) {
   require_grant(client, kGrantClientCredentials);
   if (client.public_client)
     throw OAuthError::unauthorized_client("a public client cannot use client_credentials");
@@ -164,8 +168,7 @@ IssuedToken TokenService::password(const store::ClientRecord& client, const Form
   auto user = users_.authenticate(username, pass);
   if (!user) throw OAuthError::invalid_grant("the username or password is not valid");
   auto scope = grant_scopes(single(form, "scope").value_or(""), user->roles);
-  return issue(client, user->username, scope, true, has_grant(client, kGrantRefreshToken), {},
-               0);
+  return issue(client, user->username, scope, true, has_grant(client, kGrantRefreshToken), {}, 0);
 }
 
 IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form& form) {
@@ -207,8 +210,7 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
   return issued;
 }
 
-IssuedToken TokenService::authorization_code(const store::ClientRecord& client,
-                                             const Form& form) {
+IssuedToken TokenService::authorization_code(const store::ClientRecord& client, const Form& form) {
   require_grant(client, kGrantAuthorizationCode);
   auto code = tokens_.take_authorization_code(crypto::sha256_hex(required(form, "code")));
   if (!code || code->client_id != client.client_id)
@@ -232,14 +234,14 @@ IssuedToken TokenService::authorization_code(const store::ClientRecord& client,
   } else if (verifier) {
     throw OAuthError::invalid_grant("no code challenge was sent for this code");
   }
-  return issue(client, code->subject, code->scope, true, has_grant(client, kGrantRefreshToken),
-               {}, 0);
+  return issue(client, code->subject, code->scope, true, has_grant(client, kGrantRefreshToken), {},
+               0);
 }
 
 IssuedToken TokenService::issue_for_client(const store::ClientRecord& client,
                                            const std::string& scope, std::int64_t lifetime) {
-  return issue(client, client.owner, grant_scopes(scope, roles_of(client.owner)), false, false,
-               {}, lifetime);
+  return issue(client, client.owner, grant_scopes(scope, roles_of(client.owner)), false, false, {},
+               lifetime);
 }
 
 std::string TokenService::create_authorization_code(const store::ClientRecord& client,
@@ -348,16 +350,15 @@ std::optional<TokenInfo> TokenService::validate(const std::string& access_token)
   }
   auto stored = tokens_.find_opaque_token(crypto::sha256_hex(access_token));
   if (!stored || stored->revoked || stored->expires_at <= now) return std::nullopt;
-  return TokenInfo{stored->subject,  stored->client_id, stored->scope,
-                   stored->jti,      stored->key_type,  stored->issued_at,
-                   stored->expires_at, "OAUTH"};
+  return TokenInfo{stored->subject,  stored->client_id, stored->scope,      stored->jti,
+                   stored->key_type, stored->issued_at, stored->expires_at, "OAUTH"};
 }
 
 std::string TokenService::introspect(const std::string& token) {
   auto active = [](const std::string& subject, const std::string& client_id,
                    const std::string& scope, std::int64_t expires_at, std::string_view type) {
-    return json::object{{"active", true},         {"scope", scope},       {"client_id", client_id},
-                        {"username", subject},    {"sub", subject},       {"token_type", type},
+    return json::object{{"active", true},      {"scope", scope}, {"client_id", client_id},
+                        {"username", subject}, {"sub", subject}, {"token_type", type},
                         {"exp", expires_at}};
   };
   if (auto info = validate(token)) {

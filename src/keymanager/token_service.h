@@ -45,8 +45,8 @@ class TokenService {
 
   // The token endpoint. `basic_client` holds client_id and secret from an Authorization:
   // Basic header, when one was sent. Throws OAuthError.
-  IssuedToken token(const Form& form, const std::optional<std::pair<std::string, std::string>>&
-                                          basic_client);
+  IssuedToken token(const Form& form,
+                    const std::optional<std::pair<std::string, std::string>>& basic_client);
 
   // Issues an access token to a client without a grant round trip (the developer portal's
   // "generate token"). `lifetime` 0 means the client's or the configured default.

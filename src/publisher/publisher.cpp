@@ -59,7 +59,6 @@ std::optional<std::vector<std::string>> ScopeIndex::roles(const std::string& sco
 
 // ---- helpers -------------------------------------------------------------------------------
 
-
 // The reference gives an API's times as epoch milliseconds in a string.
 std::string millis_text(std::int64_t unix_seconds) {
   return std::to_string(unix_seconds * 1000);
@@ -712,7 +711,6 @@ store::ApiQuery parse_search(const http::Request& request) {
   }
   return q;
 }
-
 
 }  // namespace
 
