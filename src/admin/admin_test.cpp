@@ -4,9 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include <filesystem>
-
-#include "common/crypto.h"
+#include "admin/control_plane_test_fixture.h"
 
 namespace portico::admin {
 namespace {
@@ -15,54 +13,18 @@ namespace json = boost::json;
 
 // The Admin component on a real SQLite database with a real key manager, driven through its
 // routes as the HTTP server would.
-class AdminTest : public ::testing::Test {
+class AdminTest : public testing::ControlPlaneFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("portico-admin-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    db_ = store::Database::open((dir_ / "test.db").string(), 2);
-    db_->migrate();
-    key_manager_ = std::make_unique<keymanager::KeyManager>(config_, *db_, bus_);
-    key_manager_->initialize();
-    admin_ = std::make_unique<Admin>(config_, *db_, bus_, *key_manager_);
-    admin_->initialize();
+    ControlPlaneFixture::SetUp();
     admin_->register_routes(router_);
-    bus_.subscribe([this](const events::Event& e) { events_.push_back(e); });
   }
-  void TearDown() override {
-    admin_.reset();
-    key_manager_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   http::Response call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       const std::string& credentials = "admin:admin") {
-    http::Request request;
-    request.method = method;
-    request.target = path;
-    request.path = path;
-    request.body = body;
-    if (!credentials.empty())
-      request.headers.set("Authorization", "Basic " + crypto::base64_encode(credentials));
-    return router_.dispatch(request);
+    return call_path(method, path, body, {}, credentials);
   }
   static json::value parse(const http::Response& r) { return json::parse(r.body); }
-  json::object payload(std::size_t i) {
-    return json::parse(events_.at(i).payload_json).as_object();
-  }
-
-  Config config_;
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Database> db_;
-  events::InProcessBus bus_;
-  std::vector<events::Event> events_;
-  std::unique_ptr<keymanager::KeyManager> key_manager_;
-  std::unique_ptr<Admin> admin_;
-  http::Router router_;
 };
 
 constexpr const char* kPolicies = "/api/am/admin/v4/throttling/policies";

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "admin/admin.h"
+#include "admin/control_plane_test_fixture.h"
 #include "common/crypto.h"
 #include "devportal/devportal.h"
 #include "events/event_bus.h"
@@ -20,69 +20,26 @@ namespace {
 
 namespace json = boost::json;
 
-class DevPortalEventsTest : public ::testing::Test {
+class DevPortalEventsTest : public testing::ControlPlaneFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("portico-devportal-" + store::testing::random_suffix());
-    config_.data_dir = dir_.string();
-    config_.admin.password = "events-admin-password";
-    db_ = store::Database::open((dir_ / "portico.db").string(), 2);
-    db_->migrate();
-    bus_.subscribe([this](const events::Event& e) {
-      std::lock_guard lock(mutex_);
-      events_.push_back(e);
-    });
-    km_ = std::make_unique<keymanager::KeyManager>(config_, *db_, bus_);
-    km_->initialize();
-    admin_ = std::make_unique<admin::Admin>(config_, *db_, bus_, *km_);
-    admin_->initialize();
-    portal_ = std::make_unique<DevPortal>(config_, *db_, bus_, *km_, *admin_);
+    ControlPlaneFixture::SetUp();
+    portal_ = std::make_unique<DevPortal>(config_, *db_, bus_, *key_manager_, *admin_);
     portal_->register_routes(router_);
     store::testing::insert_api(*db_, "api-1", "pets", "PUBLISHED");
     store::testing::insert_api_row(*db_, "api_subscription_policies", "api-1", "policy", "Gold");
-    events_.clear();
+    clear_events();
   }
-
   void TearDown() override {
     portal_.reset();
-    admin_.reset();
-    km_.reset();
-    db_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    ControlPlaneFixture::TearDown();
   }
 
   http::Response call(std::string method, std::string path, std::string body = "") {
-    http::Request request;
-    request.method = std::move(method);
-    request.path = "/api/am/devportal/v3" + path;
-    request.target = request.path;
-    request.body = std::move(body);
-    request.secure = true;
-    request.headers.set("Authorization",
-                        "Basic " + crypto::base64_encode("admin:events-admin-password"));
-    if (!request.body.empty()) request.headers.set("Content-Type", "application/json");
-    return router_.dispatch(request);
+    return call_path(method, "/api/am/devportal/v3" + path, body);
   }
 
-  std::vector<std::string> event_types() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& e : events_) out.push_back(e.type);
-    return out;
-  }
-
-  Config config_;
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Database> db_;
-  events::InProcessBus bus_;
-  std::unique_ptr<keymanager::KeyManager> km_;
-  std::unique_ptr<admin::Admin> admin_;
   std::unique_ptr<DevPortal> portal_;
-  http::Router router_;
-  std::mutex mutex_;
-  std::vector<events::Event> events_;
 };
 
 TEST_F(DevPortalEventsTest, EveryChangeIsAnEventInSequence) {
@@ -111,7 +68,7 @@ TEST_F(DevPortalEventsTest, EveryChangeIsAnEventInSequence) {
       "api_key.revoked",     "application.key_mapping.deleted", "subscription.deleted",
       "application.deleted"};
   EXPECT_EQ(event_types(), expected);
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(events_mutex_);
   for (std::size_t i = 1; i < events_.size(); ++i) {
     EXPECT_EQ(events_[i].sequence, events_[i - 1].sequence + 1);
   }

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "common/crypto.h"
+#include "admin/control_plane_test_fixture.h"
 
 namespace portico::publisher {
 namespace {
@@ -16,43 +16,22 @@ namespace json = boost::json;
 
 // The Publisher on a real SQLite database with real key manager and admin components,
 // driven through its routes as the HTTP server would; records the events it publishes.
-class PublisherTest : public ::testing::Test {
+class PublisherTest : public testing::ControlPlaneFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("portico-publisher-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    db_ = store::Database::open((dir_ / "test.db").string(), 2);
-    db_->migrate();
-    key_manager_ = std::make_unique<keymanager::KeyManager>(config_, *db_, bus_);
-    key_manager_->initialize();
-    admin_ = std::make_unique<admin::Admin>(config_, *db_, bus_, *key_manager_);
-    admin_->initialize();
+    ControlPlaneFixture::SetUp();
     publisher_ = std::make_unique<Publisher>(config_, *db_, bus_, *key_manager_, *admin_);
     publisher_->register_routes(router_);
-    bus_.subscribe([this](const events::Event& e) { events_.push_back(e); });
   }
   void TearDown() override {
     publisher_.reset();
-    admin_.reset();
-    key_manager_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
+    ControlPlaneFixture::TearDown();
   }
 
   http::Response call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       std::multimap<std::string, std::string> query = {}) {
-    http::Request request;
-    request.method = method;
-    request.path = "/api/am/publisher/v4" + path;
-    request.target = request.path;
-    request.body = body;
-    request.query = std::move(query);
-    request.headers.set("Authorization", "Basic " + crypto::base64_encode("admin:admin"));
-    request.headers.set("Content-Type", "application/json");
-    return router_.dispatch(request);
+    return call_path(method, "/api/am/publisher/v4" + path, body, std::move(query));
   }
   std::string create_api(const std::string& name) {
     auto r = call("POST", "/apis",
@@ -63,21 +42,7 @@ class PublisherTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.body;
     return std::string(json::parse(r.body).at("id").as_string());
   }
-  std::vector<std::string> event_types() const {
-    std::vector<std::string> out;
-    for (const auto& e : events_) out.push_back(e.type);
-    return out;
-  }
-
-  Config config_;
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Database> db_;
-  events::InProcessBus bus_;
-  std::vector<events::Event> events_;
-  std::unique_ptr<keymanager::KeyManager> key_manager_;
-  std::unique_ptr<admin::Admin> admin_;
   std::unique_ptr<Publisher> publisher_;
-  http::Router router_;
 };
 
 TEST_F(PublisherTest, LifecycleDeploymentAndDeletionPublishEventsInSequence) {
