@@ -101,6 +101,28 @@ std::string metadata_json(const KeyManager& km) {
   return json::serialize(m);
 }
 
+// The gateway's [internal_api] credential in an Authorization: Basic header, compared in
+// constant time as the internal data API does. Read raw (not form-decoded as client
+// credentials are, RFC 6749 §2.3.1): the gateway sends it as configured. An empty configured
+// password refuses every caller.
+bool is_internal_credential(const http::Request& request, const InternalApiConfig& expected) {
+  if (expected.password.empty()) return false;
+  auto header = request.headers.get("Authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (!header || header->size() <= kBasic.size() || header->size() > 4096 ||
+      !std::equal(kBasic.begin(), kBasic.end(), header->begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    return false;
+  auto decoded = crypto::base64_decode(header->substr(kBasic.size()));
+  if (!decoded) return false;
+  auto colon = decoded->find(':');
+  if (colon == std::string::npos) return false;
+  std::string_view text(*decoded);
+  bool user_ok = crypto::constant_time_equal(text.substr(0, colon), expected.username);
+  bool password_ok = crypto::constant_time_equal(text.substr(colon + 1), expected.password);
+  return user_ok && password_ok;
+}
+
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> basic_credentials(const http::Request& request) {
@@ -153,16 +175,20 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
 
   router.add("POST", "/oauth2/introspect", [&km](http::Request& request) {
     return guarded([&] {
-      // RFC 7662 §2.1: the caller must be authorized: a registered confidential client,
-      // or an administrator (the credential a gateway is configured with).
-      auto basic = basic_credentials(request);
-      if (!basic) throw OAuthError::invalid_client("client authentication is required");
-      auto client = km.clients().authenticate(basic->first, basic->second);
-      bool allowed = client && !client->public_client;
+      // RFC 7662 §2.1: the caller must be authorized: a gateway with the [internal_api]
+      // credential (checked first: it costs no argon2id), a registered confidential client,
+      // or an administrator.
+      bool allowed = is_internal_credential(request, km.config().internal_api);
       if (!allowed) {
-        auto user = km.users().authenticate(basic->first, basic->second);
-        allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
-                              user->roles.end();
+        auto basic = basic_credentials(request);
+        if (!basic) throw OAuthError::invalid_client("client authentication is required");
+        auto client = km.clients().authenticate(basic->first, basic->second);
+        allowed = client && !client->public_client;
+        if (!allowed) {
+          auto user = km.users().authenticate(basic->first, basic->second);
+          allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
+                                user->roles.end();
+        }
       }
       if (!allowed) throw OAuthError::invalid_client("client authentication failed");
       auto form = read_form(request);

@@ -1,0 +1,110 @@
+// Who may call POST /oauth2/introspect: a gateway with the [internal_api] credential, a
+// confidential client, an administrator; nobody else.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "common/crypto.h"
+#include "keymanager/keymanager.h"
+
+namespace portico::keymanager {
+namespace {
+
+class IntrospectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("portico-introspect-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    config_.internal_api.username = "gateway";
+    config_.internal_api.password = "s3cret:with%25+chars";
+    db_ = store::Database::open((dir_ / "test.db").string(), 2);
+    db_->migrate();
+    km_ = std::make_unique<KeyManager>(config_, *db_, bus_);
+    km_->initialize();
+    km_->register_routes(router_);
+    km_->users().create("alice", "wonderland", {"subscriber"});
+    ClientRegistration r;
+    r.name = "app";
+    r.owner = "alice";
+    r.grant_types = {"client_credentials"};
+    auto registered = km_->clients().register_client(r);
+    client_ = registered.record;
+    token_ = km_->tokens().issue_for_client(client_, "", 0).access_token;
+  }
+  void TearDown() override {
+    km_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  http::Response introspect(std::string_view user, std::string_view password) {
+    http::Request request;
+    request.method = "POST";
+    request.target = request.path = "/oauth2/introspect";
+    request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+    request.headers.set("Authorization", "Basic " + crypto::base64_encode(std::string(user) + ":" +
+                                                                          std::string(password)));
+    request.body = "token=" + http::percent_encode(token_);
+    return router_.dispatch(request);
+  }
+
+  static bool active(const http::Response& response) {
+    auto body = boost::json::parse(response.body).as_object();
+    return body.at("active").as_bool();
+  }
+
+  Config config_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+  events::InProcessBus bus_;
+  std::unique_ptr<KeyManager> km_;
+  http::Router router_;
+  store::ClientRecord client_;
+  std::string token_;
+};
+
+TEST_F(IntrospectionTest, TheInternalApiCredentialMayIntrospect) {
+  // Sent raw, as configured: '%' and '+' in the password are not form-decoded.
+  auto response = introspect("gateway", "s3cret:with%25+chars");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(active(response));
+}
+
+TEST_F(IntrospectionTest, AWrongInternalPasswordIsRefused) {
+  auto response = introspect("gateway", "s3cret:with%25+chars!");
+  EXPECT_EQ(response.status, 401);
+  EXPECT_EQ(boost::json::parse(response.body).at("error").as_string(), "invalid_client");
+}
+
+TEST_F(IntrospectionTest, AnEmptyInternalPasswordRefusesEveryone) {
+  config_.internal_api.password.clear();
+  EXPECT_EQ(introspect("gateway", "").status, 401);
+}
+
+TEST_F(IntrospectionTest, AConfidentialClientStillMayIntrospect) {
+  ClientRegistration r;
+  r.name = "introspector";
+  r.owner = "alice";
+  r.grant_types = {"client_credentials"};
+  auto registered = km_->clients().register_client(r);
+  auto response = introspect(registered.record.client_id, registered.client_secret);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(active(response));
+}
+
+TEST_F(IntrospectionTest, AnAdministratorStillMayIntrospect) {
+  auto response = introspect(config_.admin.username, config_.admin.password);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(active(response));
+}
+
+TEST_F(IntrospectionTest, AnOrdinaryUserMayNot) {
+  EXPECT_EQ(introspect("alice", "wonderland").status, 401);
+}
+
+}  // namespace
+}  // namespace portico::keymanager
