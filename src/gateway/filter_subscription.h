@@ -1,0 +1,21 @@
+#pragma once
+// Internal to src/gateway: may this caller use this API and this resource?
+#include "gateway/context.h"
+
+namespace portico::gateway {
+
+// For OAuth and API-key callers: the application must be APPROVED and hold a subscription to
+// the API (403 900908 otherwise); a BLOCKED subscription, or a PROD_ONLY_BLOCKED one used
+// with a production key, is 401 900907; one awaiting approval (ON_HOLD) or REJECTED is 401
+// 900909, as the reference's key validation answers SUBSCRIPTION_INACTIVE for both. Then the
+// resource's scopes: an OAuth token needs one of them; a Basic-authenticated user needs a role
+// bound to one of them (a scope without bindings is open); else 403 900910. API keys carry no
+// scopes and, as in the reference, are not checked against them. Basic-authenticated callers
+// need no subscription; anonymous calls pass.
+class SubscriptionFilter final : public Filter {
+ public:
+  std::string_view name() const override { return "subscription"; }
+  FilterStatus on_request(RequestContext& ctx, const std::function<void()>& resume) override;
+};
+
+}  // namespace portico::gateway
