@@ -24,6 +24,7 @@ bench: build
 	bench/footprint $(BUILD)/portico
 	bench/token $(BUILD)/portico
 	bench/control-plane $(BUILD)/portico
+	bench/gateway $(BUILD)/portico
 
 clean:
 	rm -rf $(BUILD)
