@@ -1,0 +1,95 @@
+#pragma once
+// Per-minute rollups: the key an event counts under, the counters it adds to, the latency
+// histogram and the percentiles read back from it. Internal to src/analytics.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "analytics/analytics.h"
+
+namespace portico::analytics {
+
+// Upper bounds (inclusive, ms) of the latency histogram's buckets; one more bucket holds the
+// rest. Roughly ×1.5–2 apart, so that a percentile read from it is within one bucket of the
+// truth: ±25% or better below 1 s. Changing them changes the table's columns (h00..h24).
+inline constexpr std::array<std::int64_t, 24> kLatencyBoundsMs = {
+    1,   2,   3,   5,   8,    12,   20,   30,   50,   75,    100,   150,
+    200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000, 60000};
+inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsMs.size() + 1;
+
+// The bucket a latency falls in.
+std::size_t latency_bucket(std::int64_t latency_ms);
+
+// "2xx".."5xx" ("1xx" for informational answers); codes outside 100..599 count as "5xx": the
+// client got no proper answer.
+std::string status_class(int proxy_response_code);
+
+// Throttled out: 900800..900807 (API, resource, application, subscription, burst, blocked...).
+inline bool is_throttled_code(long code) {
+  return code >= 900800 && code <= 900807;
+}
+// Authentication and authorization failures: 900900..900910.
+inline bool is_auth_failure_code(long code) {
+  return code >= 900900 && code <= 900910;
+}
+// Backend failures as the reference codes them: 101500..101599 (connect, timeout, closed...).
+inline bool is_upstream_error_code(long code) {
+  return code >= 101500 && code <= 101599;
+}
+
+struct RollupKey {
+  std::int64_t minute = 0;  // unix seconds of the minute's start
+  std::string api_id, api_name, api_version, api_method, resource_template, application_id,
+      application_name, application_owner, status_class;
+
+  auto tie() const {
+    return std::tie(minute, api_id, api_name, api_version, api_method, resource_template,
+                    application_id, application_name, application_owner, status_class);
+  }
+  bool operator<(const RollupKey& other) const { return tie() < other.tie(); }
+  bool operator==(const RollupKey& other) const { return tie() == other.tie(); }
+};
+
+struct RollupCounters {
+  std::int64_t requests = 0;
+  std::int64_t errors = 0;     // proxy status >= 400 or an error code
+  std::int64_t throttled = 0;  // error codes 900800..900807
+  std::int64_t latency_sum_ms = 0;
+  std::int64_t request_bytes = 0;
+  std::int64_t response_bytes = 0;
+  std::array<std::int64_t, kLatencyBuckets> histogram{};
+
+  void add(const RollupCounters& other);
+};
+
+// Rollups keyed and ordered by key: the order rows are upserted in, so that two nodes writing
+// the same rows lock them in the same order (no deadlock on PostgreSQL).
+using RollupMap = std::map<RollupKey, RollupCounters>;
+
+// The key of an event: strings bounded and made valid UTF-8 (PostgreSQL refuses invalid text,
+// and one bad row would fail every later write).
+RollupKey rollup_key(const Event& event);
+// What one event adds.
+RollupCounters rollup_counters(const Event& event);
+void add_event(RollupMap& rollups, const Event& event);
+void merge(RollupMap& into, const RollupMap& from);
+
+// The q-quantile (0 < q <= 1) of the latencies in `histogram`, interpolated linearly inside the
+// bucket it falls in; the last finite bound when it falls in the open bucket. nullopt when the
+// histogram is empty.
+std::optional<double> latency_quantile(const std::array<std::int64_t, kLatencyBuckets>& histogram,
+                                       double q);
+
+// Spill files: one rollup per line, JSON. parse_rollup_line returns nullopt on a malformed line.
+std::string rollup_line(const RollupKey& key, const RollupCounters& counters);
+std::optional<std::pair<RollupKey, RollupCounters>> parse_rollup_line(std::string_view line);
+
+// `text` as valid UTF-8 of at most `max_bytes` bytes: invalid bytes and NUL become '?', and a
+// cut never splits a character.
+std::string clean_text(std::string_view text, std::size_t max_bytes);
+
+}  // namespace portico::analytics
