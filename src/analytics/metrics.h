@@ -1,0 +1,52 @@
+#pragma once
+// The Prometheus metrics kept from drained events. Not thread-safe: the Recorder guards it
+// with a mutex shared by the flusher and the scraper only. Internal to src/analytics.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "analytics/analytics.h"
+
+namespace portico::analytics {
+
+// Bucket upper bounds (seconds) of portico_request_duration_seconds: Prometheus' defaults.
+inline constexpr std::array<double, 11> kDurationBoundsSeconds = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+
+// Figures the metrics show that do not come from events.
+struct RecorderGauges {
+  std::uint64_t dropped = 0;
+  std::uint64_t queue_capacity = 0;
+  std::uint64_t snapshot_version = 0;
+  std::uint64_t events = 0;  // drained since start
+  std::uint64_t write_failures = 0;
+  std::uint64_t spill_files = 0;
+};
+
+class Metrics {
+ public:
+  void observe(const Event& event);
+  std::string text(const RecorderGauges& gauges) const;
+
+ private:
+  struct Duration {
+    std::array<std::uint64_t, kDurationBoundsSeconds.size()> buckets{};  // not cumulative
+    std::uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  using ApiCode = std::pair<std::string, long>;
+
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> requests_;
+  std::map<std::string, Duration> durations_;
+  std::map<ApiCode, std::uint64_t> throttled_;
+  std::map<ApiCode, std::uint64_t> auth_failures_;
+  std::map<ApiCode, std::uint64_t> upstream_errors_;
+};
+
+// A label value escaped per the exposition format: backslash, double quote and line feed.
+std::string escape_label_value(std::string_view value);
+
+}  // namespace portico::analytics

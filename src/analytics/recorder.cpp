@@ -1,0 +1,476 @@
+// The Recorder: per-thread queues in, a flusher thread draining them into metrics, the file
+// sink and pending rollups, a writer thread moving the rollups to the database or to disk.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "analytics/analytics.h"
+#include "analytics/analytics_repository.h"
+#include "analytics/event_json.h"
+#include "analytics/metrics.h"
+#include "analytics/rollup.h"
+#include "analytics/spill.h"
+#include "analytics/spsc_ring.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "store/database.h"
+
+namespace portico::analytics {
+namespace {
+
+// A spill file that grows past this many rollups is closed and a new one begun, so that a
+// long outage neither rewrites one huge file every interval nor holds it all in memory.
+constexpr std::size_t kMaxOutageRows = 10'000;
+// The longest wait between two write attempts while the database fails.
+constexpr int kMaxBackoffMs = 30'000;
+
+std::atomic<std::uint64_t> next_recorder_id{1};
+
+// One I/O thread's queue for one Recorder. Shared by the Recorder's registry and the thread's
+// cache, so that either may go first.
+struct ThreadQueue {
+  explicit ThreadQueue(std::size_t capacity) : ring(capacity) {}
+  SpscRing<Event> ring;
+  std::atomic<bool> thread_gone{false};    // the producer exited: drain once more, then retire
+  std::atomic<bool> recorder_gone{false};  // the Recorder is destroyed: the cache may drop it
+};
+
+// The calling thread's queues, one per Recorder it recorded into. Looked up by the Recorder's
+// id (never reused) rather than its address, which a later Recorder may get.
+struct ThreadCache {
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<ThreadQueue>>> entries;
+  ~ThreadCache() {
+    for (auto& [id, queue] : entries) queue->thread_gone.store(true, std::memory_order_release);
+  }
+};
+thread_local ThreadCache thread_cache;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Recorder::Impl {
+  Impl(Options options, store::Database* db)
+      : options(std::move(options)),
+        db(db),
+        id(next_recorder_id.fetch_add(1)),
+        spill(std::filesystem::path(this->options.data_dir.empty() ? "." : this->options.data_dir) /
+              "analytics-spill"),
+        random(std::random_device{}()) {
+    if (this->options.queue_capacity == 0) this->options.queue_capacity = 1;
+    if (this->options.flush_interval_ms <= 0) this->options.flush_interval_ms = 1000;
+    if (this->options.drain_interval_ms <= 0) this->options.drain_interval_ms = 20;
+    if (db != nullptr && this->options.database_sink) repository.emplace(*db);
+  }
+
+  bool rollups_enabled() const { return repository.has_value(); }
+
+  // --- the record path ---
+
+  SpscRing<Event>* queue_for_this_thread() noexcept {
+    for (auto& [queue_owner, queue] : thread_cache.entries)
+      if (queue_owner == id) return &queue->ring;
+    try {
+      auto& entries = thread_cache.entries;
+      std::erase_if(entries, [](const auto& entry) {
+        return entry.second->recorder_gone.load(std::memory_order_acquire);
+      });
+      entries.reserve(entries.size() + 1);  // so that emplace_back below cannot throw
+      auto queue = std::make_shared<ThreadQueue>(options.queue_capacity);
+      {
+        std::lock_guard lock(queues_mutex);
+        queues.push_back(queue);
+      }
+      entries.emplace_back(id, queue);
+      return &entries.back().second->ring;
+    } catch (...) {
+      return nullptr;
+    }
+  }
+
+  // --- the flusher: the queues' single consumer ---
+
+  void drain() {
+    std::lock_guard drain_lock(drain_mutex);
+    std::vector<std::shared_ptr<ThreadQueue>> snapshot;
+    {
+      std::lock_guard lock(queues_mutex);
+      snapshot = queues;
+    }
+    batch.clear();
+    for (const auto& queue : snapshot) {
+      // Read before draining: when the thread had exited, everything it pushed is visible.
+      const bool gone = queue->thread_gone.load(std::memory_order_acquire);
+      queue->ring.drain([&](Event&& e) { batch.push_back(std::move(e)); });
+      if (gone) retire(queue);
+    }
+    if (batch.empty()) return;
+
+    const std::int64_t now = unix_ms_now();
+    for (Event& e : batch)
+      if (e.request_timestamp_ms <= 0) e.request_timestamp_ms = now;
+    {
+      std::lock_guard lock(metrics_mutex);
+      for (const Event& e : batch) metrics.observe(e);
+      events += batch.size();
+    }
+    if (file != nullptr) write_lines();
+    if (rollups_enabled()) {
+      RollupMap local;
+      for (const Event& e : batch) add_event(local, e);
+      std::lock_guard lock(pending_mutex);
+      merge(pending, local);
+    }
+    batch.clear();
+  }
+
+  void retire(const std::shared_ptr<ThreadQueue>& queue) {
+    std::lock_guard lock(queues_mutex);
+    retired_drops += queue->ring.dropped();
+    std::erase(queues, queue);
+  }
+
+  void write_lines() {
+    std::string lines;
+    for (const Event& e : batch) {
+      lines += event_json_line(e);
+      lines += '\n';
+    }
+    bool ok = std::fwrite(lines.data(), 1, lines.size(), file) == lines.size();
+    ok = std::fflush(file) == 0 && ok;
+    if (!ok && file_ok) spdlog::error("analytics: cannot write to {}", options.file_sink_path);
+    if (ok && !file_ok) spdlog::info("analytics: writing to {} again", options.file_sink_path);
+    file_ok = ok;
+  }
+
+  // --- the writer: rollups to the database, or to disk ---
+
+  std::string new_batch_id() {
+    char id_text[64];
+    std::snprintf(id_text, sizeof id_text, "%013lld-%06llu-%08x",
+                  static_cast<long long>(unix_ms_now()),
+                  static_cast<unsigned long long>(++batch_sequence % 1'000'000),
+                  static_cast<unsigned>(random()));
+    return id_text;
+  }
+
+  // `force`: try the database even while backing off (flush_now, stop).
+  void write(bool force) {
+    std::lock_guard write_lock(write_mutex);
+    if (!rollups_enabled()) return;
+    if (!spill_opened) {
+      try {
+        spill.open();
+        spill_opened = true;
+      } catch (const std::exception& e) {
+        spdlog::error("analytics: {}", e.what());
+      }
+    }
+    RollupMap rollups;
+    {
+      std::lock_guard lock(pending_mutex);
+      rollups.swap(pending);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now < next_attempt) {
+      if (!rollups.empty()) keep_on_disk(rollups);
+    } else {
+      attempt(rollups);
+    }
+    spill_files.store(spill.list().size(), std::memory_order_relaxed);
+  }
+
+  // Replays the spill files, oldest first, then writes `rollups`. Each batch is one
+  // transaction that also records its id, so that a batch whose commit went through but
+  // whose answer was lost is not added twice when its file is replayed.
+  void attempt(RollupMap& rollups) {
+    seal_outage_file(rollups);
+    try {
+      for (const std::string& batch_id : spill.list()) {
+        auto stored = spill.read(batch_id);
+        if (!stored) {
+          spdlog::error("analytics: {}/{}.jsonl does not parse; renamed to .bad",
+                        spill.dir().string(), batch_id);
+          spill.quarantine(batch_id);
+          continue;
+        }
+        repository->add_batch(batch_id, *stored, unix_now());
+        spill.remove(batch_id);
+      }
+    } catch (const std::exception& e) {
+      // `rollups` never reached the database: they may join the outage file.
+      failed(e);
+      if (!rollups.empty()) keep_on_disk(rollups);
+      return;
+    }
+    if (!rollups.empty()) {
+      const std::string batch_id = new_batch_id();
+      try {
+        repository->add_batch(batch_id, rollups, unix_now());
+      } catch (const std::exception& e) {
+        failed(e);
+        // Possibly committed (the answer may be what was lost): a file of its own, under its
+        // own id, never merged with others.
+        try {
+          spill.write(batch_id, rollups);
+        } catch (const std::exception& io) {
+          spdlog::error("analytics: {}; the rollups stay in memory", io.what());
+          merge(unwritten, rollups);
+        }
+        return;
+      }
+    }
+    succeeded();
+  }
+
+  // While the database is down: add `rollups` to the current outage file (rewritten whole).
+  // Its rollups were never sent to the database, so merging them is safe.
+  void keep_on_disk(const RollupMap& rollups) {
+    merge(outage_rows, rollups);
+    if (!outage_batch) outage_batch = new_batch_id();
+    try {
+      spill.write(*outage_batch, outage_rows);
+      outage_dirty = false;
+    } catch (const std::exception& e) {
+      if (!outage_dirty) spdlog::error("analytics: {}; the rollups stay in memory", e.what());
+      outage_dirty = true;
+      return;
+    }
+    if (outage_rows.size() > kMaxOutageRows) {
+      outage_rows.clear();
+      outage_batch.reset();
+    }
+  }
+
+  // Before an attempt: the outage file becomes an ordinary spill file (replayed by id). What
+  // could not be written to disk goes with `rollups` instead.
+  void seal_outage_file(RollupMap& rollups) {
+    if (outage_dirty) {
+      merge(rollups, outage_rows);
+      if (outage_batch) spill.remove(*outage_batch);  // an older, smaller version
+      outage_dirty = false;
+    }
+    if (!unwritten.empty()) {
+      merge(rollups, unwritten);
+      unwritten.clear();
+    }
+    outage_rows.clear();
+    outage_batch.reset();
+  }
+
+  void failed(const std::exception& e) {
+    write_failures.fetch_add(1, std::memory_order_relaxed);
+    backoff_ms = std::min(kMaxBackoffMs, std::max(options.flush_interval_ms, backoff_ms * 2));
+    next_attempt = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms);
+    if (database_ok) {
+      spdlog::warn("analytics: cannot write rollups to the database ({}); spilling to {}", e.what(),
+                   spill.dir().string());
+    }
+    database_ok = false;
+  }
+
+  void succeeded() {
+    if (!database_ok) spdlog::info("analytics: rollups reach the database again");
+    database_ok = true;
+    backoff_ms = 0;
+    next_attempt = {};
+  }
+
+  // --- threads ---
+
+  template <class Step>
+  void loop(int interval_ms, Step step) {
+    std::unique_lock lock(state_mutex);
+    while (!stopping) {
+      state_changed.wait_for(lock, std::chrono::milliseconds(interval_ms));
+      if (stopping) break;
+      lock.unlock();
+      try {
+        step();
+      } catch (const std::exception& e) {
+        spdlog::error("analytics: {}", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  std::uint64_t dropped() const {
+    std::lock_guard lock(queues_mutex);
+    std::uint64_t total = retired_drops + registration_drops.load(std::memory_order_relaxed);
+    for (const auto& queue : queues) total += queue->ring.dropped();
+    return total;
+  }
+
+  Options options;
+  store::Database* db;
+  const std::uint64_t id;
+
+  // Queues: taken on a thread's first record() and by readers, never on later record()s.
+  mutable std::mutex queues_mutex;
+  std::vector<std::shared_ptr<ThreadQueue>> queues;
+  std::uint64_t retired_drops = 0;  // of queues whose thread exited
+  std::atomic<std::uint64_t> registration_drops{0};
+
+  // Flusher (or flush_now): the single consumer.
+  std::mutex drain_mutex;
+  std::vector<Event> batch;
+  std::FILE* file = nullptr;
+  bool file_ok = true;
+
+  // Flusher and scraper.
+  mutable std::mutex metrics_mutex;
+  Metrics metrics;
+  std::uint64_t events = 0;
+
+  // Flusher to writer.
+  std::mutex pending_mutex;
+  RollupMap pending;
+
+  // Writer (or flush_now).
+  std::mutex write_mutex;
+  std::optional<AnalyticsRepository> repository;
+  SpillStore spill;
+  bool spill_opened = false;
+  RollupMap outage_rows;
+  std::optional<std::string> outage_batch;
+  bool outage_dirty = false;
+  RollupMap unwritten;  // rollups neither the database nor the disk took
+  int backoff_ms = 0;
+  std::chrono::steady_clock::time_point next_attempt{};
+  bool database_ok = true;
+  std::uint64_t batch_sequence = 0;
+  std::mt19937 random;
+  std::atomic<std::uint64_t> write_failures{0};
+  std::atomic<std::uint64_t> spill_files{0};
+
+  std::atomic<std::uint64_t> snapshot_version{0};
+
+  std::mutex state_mutex;
+  std::condition_variable state_changed;
+  bool running = false;
+  bool stopping = false;
+  std::thread flusher;
+  std::thread writer;
+};
+
+Recorder::Recorder(Options options, store::Database* db)
+    : impl_(std::make_unique<Impl>(std::move(options), db)) {}
+
+Recorder::~Recorder() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    spdlog::error("analytics: stopping: {}", e.what());
+  }
+  std::lock_guard lock(impl_->queues_mutex);
+  for (auto& queue : impl_->queues) queue->recorder_gone.store(true, std::memory_order_release);
+}
+
+void Recorder::start() {
+  Impl& impl = *impl_;
+  {
+    std::lock_guard lock(impl.state_mutex);
+    if (impl.running) return;
+  }
+  if (impl.rollups_enabled()) {
+    std::lock_guard lock(impl.write_mutex);
+    impl.spill.open();
+    impl.spill_opened = true;
+    impl.spill_files.store(impl.spill.list().size());
+  }
+  if (!impl.options.file_sink_path.empty()) {
+    std::lock_guard lock(impl.drain_mutex);
+    std::filesystem::path path(impl.options.file_sink_path);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (impl.file == nullptr) impl.file = std::fopen(path.c_str(), "ae");
+    if (impl.file == nullptr)
+      throw std::runtime_error("analytics: cannot open the file sink " + path.string());
+  }
+  std::lock_guard lock(impl.state_mutex);
+  impl.stopping = false;
+  impl.running = true;
+  impl.flusher =
+      std::thread([&impl] { impl.loop(impl.options.drain_interval_ms, [&] { impl.drain(); }); });
+  impl.writer = std::thread(
+      [&impl] { impl.loop(impl.options.flush_interval_ms, [&] { impl.write(false); }); });
+}
+
+void Recorder::stop() {
+  Impl& impl = *impl_;
+  {
+    std::lock_guard lock(impl.state_mutex);
+    impl.stopping = true;
+  }
+  impl.state_changed.notify_all();
+  if (impl.flusher.joinable()) impl.flusher.join();
+  if (impl.writer.joinable()) impl.writer.join();
+  flush_now();
+  {
+    std::lock_guard lock(impl.drain_mutex);
+    if (impl.file != nullptr) {
+      std::fclose(impl.file);
+      impl.file = nullptr;
+    }
+  }
+  std::lock_guard lock(impl.state_mutex);
+  impl.running = false;
+}
+
+void Recorder::record(Event&& event) noexcept {
+  SpscRing<Event>* ring = impl_->queue_for_this_thread();
+  if (ring == nullptr) {
+    impl_->registration_drops.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (!ring->push(std::move(event))) ring->count_drop();
+}
+
+void Recorder::prepare_thread() {
+  impl_->queue_for_this_thread();
+}
+
+std::uint64_t Recorder::dropped() const {
+  return impl_->dropped();
+}
+
+void Recorder::set_snapshot_version(std::uint64_t version) {
+  impl_->snapshot_version.store(version, std::memory_order_relaxed);
+}
+
+std::string Recorder::prometheus_text() const {
+  RecorderGauges gauges;
+  gauges.dropped = impl_->dropped();
+  gauges.queue_capacity = impl_->options.queue_capacity;
+  gauges.snapshot_version = impl_->snapshot_version.load(std::memory_order_relaxed);
+  gauges.write_failures = impl_->write_failures.load(std::memory_order_relaxed);
+  gauges.spill_files = impl_->spill_files.load(std::memory_order_relaxed);
+  std::lock_guard lock(impl_->metrics_mutex);
+  gauges.events = impl_->events;
+  return impl_->metrics.text(gauges);
+}
+
+void Recorder::flush_now() {
+  impl_->drain();
+  impl_->write(true);
+}
+
+std::size_t Recorder::pending_spill_files() const {
+  return impl_->spill_files.load(std::memory_order_relaxed);
+}
+
+const Options& Recorder::options() const {
+  return impl_->options;
+}
+
+}  // namespace portico::analytics
