@@ -1,0 +1,290 @@
+// The decision: blocking conditions, then every limit that applies, in the reference's order.
+// Counters are taken as the checks go; the first refusal gives back what was taken, so that
+// counters only ever hold admitted requests.
+#include <algorithm>
+#include <random>
+
+#include "traffic/counter_table.h"
+#include "traffic/key_hash.h"
+#include "traffic/pattern.h"
+#include "traffic/traffic.h"
+
+namespace portico::traffic {
+namespace {
+
+// The reference's error messages (its gateway error-code documentation). Descriptions are
+// Portico's words.
+struct Refusal {
+  ThrottleLevel level;
+  int status;
+  long code;
+  std::string_view message;
+  std::string_view description;
+};
+
+constexpr Refusal kDenied{ThrottleLevel::kDenied, 429, 900805, "Message blocked",
+                          "You have been blocked from accessing the resource"};
+constexpr Refusal kApi{ThrottleLevel::kApi, 429, 900800, "Message throttled out",
+                       "You have exceeded your quota"};
+constexpr Refusal kResource{ThrottleLevel::kResource, 429, 900802, "Resource level throttle out",
+                            "You have exceeded your quota for this resource"};
+constexpr Refusal kSubscription{ThrottleLevel::kSubscription, 429, 900804,
+                                "Subscription level throttled out",
+                                "You have exceeded your subscription's quota"};
+constexpr Refusal kBurst{ThrottleLevel::kBurst, 429, 900807, "Message throttled out",
+                         "You have exceeded the burst control limit of your subscription"};
+constexpr Refusal kApplication{ThrottleLevel::kApplication, 429, 900803,
+                               "Application level throttle out",
+                               "You have exceeded your application's quota"};
+constexpr Refusal kBackend{ThrottleLevel::kBackend, 503, 900801, "Hard limit exceeded",
+                           "The backend's maximum requests per second have been reached"};
+
+// Tags that keep the counter keys of different levels apart.
+enum KeyTag : std::uint64_t {
+  kApiTag = 1,
+  kResourceTag,
+  kSubscriptionTag,
+  kBurstTag,
+  kApplicationTag,
+  kBackendTag,
+};
+
+constexpr std::uint64_t kDefaultGroup = ~std::uint64_t{0};
+
+// At most: two advanced policies (groups + default each), quota, burst, application, backend.
+constexpr std::size_t kMaxTickets = 2 * (32 + 1) + 4;
+
+// The client address, parsed on first use and at most once per request.
+class LazyIp {
+ public:
+  explicit LazyIp(std::string_view text) : text_(text) {}
+  const std::optional<IpAddress>& get() {
+    if (!parsed_) {
+      ip_ = parse_ip(text_);
+      parsed_ = true;
+    }
+    return ip_;
+  }
+
+ private:
+  std::string_view text_;
+  bool parsed_ = false;
+  std::optional<IpAddress> ip_;
+};
+
+bool contains(const std::vector<std::string>& sorted, std::string_view value) {
+  if (value.empty() || sorted.empty()) return false;
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), value,
+                             [](const std::string& a, std::string_view b) { return a < b; });
+  return it != sorted.end() && *it == value;
+}
+
+bool denied(const PolicySet::DenyRules& deny, const ThrottleRequest& r, LazyIp& ip) {
+  if (contains(deny.apis, r.api_context_version)) return true;
+  if (contains(deny.applications, r.application_owner_and_name)) return true;
+  if (contains(deny.users, r.user)) return true;
+  if (deny.blocked_ips.empty() && deny.allowed_only_ips.empty()) return false;
+  const auto& address = ip.get();
+  if (!address) {
+    // An address that cannot be read is outside every allow-only range.
+    return !deny.allowed_only_ips.empty();
+  }
+  auto it = std::upper_bound(deny.blocked_ips.begin(), deny.blocked_ips.end(), *address,
+                             [](const IpAddress& a, const IpRange& r) { return a < r.first; });
+  if (it != deny.blocked_ips.begin() && std::prev(it)->contains(*address)) return true;
+  for (const IpRange& allowed : deny.allowed_only_ips) {
+    if (!allowed.contains(*address)) return true;
+  }
+  return false;
+}
+
+bool condition_holds(const Condition& c, const ThrottleRequest& r, LazyIp& ip) {
+  bool match = false;
+  switch (c.type) {
+    case Condition::Type::kHeader:
+    case Condition::Type::kQueryParameter:
+    case Condition::Type::kJwtClaim: {
+      if (r.attributes == nullptr || !c.pattern) break;
+      std::optional<std::string_view> value =
+          c.type == Condition::Type::kHeader           ? r.attributes->header(c.name)
+          : c.type == Condition::Type::kQueryParameter ? r.attributes->query_parameter(c.name)
+                                                       : r.attributes->claim(c.name);
+      match = value && c.pattern->matches(*value);
+      break;
+    }
+    case Condition::Type::kIpSpecific:
+    case Condition::Type::kIpRange: {
+      const auto& address = ip.get();
+      match = address && c.ip.contains(*address);
+      break;
+    }
+  }
+  return c.invert ? !match : match;
+}
+
+std::int64_t retry_after_seconds(std::int64_t window_end_ms, std::int64_t now_ms) {
+  std::int64_t ms = window_end_ms - now_ms;
+  return std::max<std::int64_t>(1, (ms + 999) / 1000);
+}
+
+// One decision in progress: what it has taken so far, to give back on a refusal.
+class Decider {
+ public:
+  Decider(CounterTable& counters, std::uint64_t seed, const ThrottleRequest& request,
+          std::atomic<std::uint64_t>& bandwidth_dropped)
+      : counters_(counters),
+        seed_(seed),
+        request_(request),
+        ip_(request.client_ip),
+        bandwidth_dropped_(bandwidth_dropped) {}
+
+  ThrottleDecision decide(const PolicySet& policies) {
+    if (denied(policies.deny(), request_, ip_)) return refuse(kDenied, 0);
+
+    if (const AdvancedPolicy* p = advanced(policies, request_.api_policy)) {
+      if (auto end = take_advanced(*p, kApiTag, request_.api_id)) return refuse(kApi, *end);
+    }
+    if (const AdvancedPolicy* p = advanced(policies, request_.resource_policy)) {
+      if (auto end = take_advanced(*p, kResourceTag, request_.resource_key))
+        return refuse(kResource, *end);
+    }
+    if (!request_.subscription_policy.empty()) {
+      if (const SubscriptionPolicy* p = policies.subscription(request_.subscription_policy)) {
+        if (auto end = take(
+                p->limit, KeyHasher(seed_).add(kSubscriptionTag).add(request_.subscription_key))) {
+          if (p->stop_on_quota_reach) return refuse(kSubscription, *end);
+          decision_.subscription_over_quota = true;
+        }
+        if (auto end =
+                take(p->burst, KeyHasher(seed_).add(kBurstTag).add(request_.subscription_key)))
+          return refuse(kBurst, *end);
+      }
+    }
+    if (!request_.application_policy.empty()) {
+      if (const ApplicationPolicy* p = policies.application(request_.application_policy)) {
+        if (auto end = take(p->limit, KeyHasher(seed_)
+                                          .add(kApplicationTag)
+                                          .add(request_.application_id)
+                                          .add(request_.user)))
+          return refuse(kApplication, *end);
+      }
+    }
+    if (request_.backend_max_tps > 0) {
+      Limit tps{LimitKind::kRequests, request_.backend_max_tps, 1000, false};
+      if (auto end = take(
+              tps, KeyHasher(seed_).add(kBackendTag).add(request_.api_id).add(request_.key_type)))
+        return refuse(kBackend, *end);
+    }
+    return decision_;
+  }
+
+ private:
+  const AdvancedPolicy* advanced(const PolicySet& policies, std::string_view name) const {
+    return name.empty() ? nullptr : policies.advanced(name);
+  }
+
+  // Every matching group's limit, or the default limit when none matches (the reference's
+  // ThrottleConditionEvaluator); the end of the refusing window, or nullopt when admitted.
+  std::optional<std::int64_t> take_advanced(const AdvancedPolicy& policy, KeyTag tag,
+                                            std::string_view id) {
+    bool matched = false;
+    for (std::size_t g = 0; g < policy.groups.size(); ++g) {
+      const ConditionGroup& group = policy.groups[g];
+      bool holds =
+          std::all_of(group.conditions.begin(), group.conditions.end(),
+                      [&](const Condition& c) { return condition_holds(c, request_, ip_); });
+      if (!holds) continue;
+      matched = true;
+      if (auto end = take(group.limit, KeyHasher(seed_).add(tag).add(id).add(policy.name).add(g)))
+        return end;
+    }
+    if (matched) return std::nullopt;
+    return take(policy.default_limit,
+                KeyHasher(seed_).add(tag).add(id).add(policy.name).add(kDefaultGroup));
+  }
+
+  // Counts the request against `limit`; the end of the refusing window, or nullopt when
+  // admitted (or not counted).
+  std::optional<std::int64_t> take(const Limit& limit, KeyHasher key) {
+    if (limit.unlimited || limit.window_ms <= 0) return std::nullopt;
+    const bool bytes = limit.kind == LimitKind::kBandwidth;
+    std::uint64_t hash = key.add(static_cast<std::uint64_t>(limit.kind))
+                             .add(static_cast<std::uint64_t>(limit.window_ms))
+                             .finish();
+    auto outcome = counters_.acquire(hash, limit.window_ms, request_.now_ms, limit.amount,
+                                     bytes ? request_.request_bytes : 1);
+    switch (outcome.result) {
+      case CounterTable::Result::kRefused:
+        return outcome.window_end_ms;
+      case CounterTable::Result::kUntracked:
+        decision_.untracked = true;
+        return std::nullopt;
+      case CounterTable::Result::kAdmitted:
+        break;
+    }
+    if (outcome.ticket.amount > 0 && taken_ < kMaxTickets) tickets_[taken_++] = outcome.ticket;
+    if (bytes) {
+      if (decision_.bandwidth_count < ThrottleDecision::kMaxBandwidthCounters) {
+        decision_.bandwidth[decision_.bandwidth_count++] = {hash, limit.window_ms};
+      } else {
+        bandwidth_dropped_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    return std::nullopt;
+  }
+
+  ThrottleDecision refuse(const Refusal& refusal, std::int64_t window_end_ms) {
+    for (std::size_t i = 0; i < taken_; ++i) counters_.release(tickets_[i]);
+    ThrottleDecision d;
+    d.allowed = false;
+    d.level = refusal.level;
+    d.status = refusal.status;
+    d.code = refusal.code;
+    d.message = refusal.message;
+    d.description = refusal.description;
+    d.retry_after_seconds = refusal.level == ThrottleLevel::kDenied
+                                ? 0
+                                : retry_after_seconds(window_end_ms, request_.now_ms);
+    d.untracked = decision_.untracked;
+    return d;
+  }
+
+  CounterTable& counters_;
+  std::uint64_t seed_;
+  const ThrottleRequest& request_;
+  LazyIp ip_;
+  std::atomic<std::uint64_t>& bandwidth_dropped_;
+  ThrottleDecision decision_;
+  std::array<CounterTable::Ticket, kMaxTickets> tickets_;
+  std::size_t taken_ = 0;
+};
+
+}  // namespace
+
+Throttler::Throttler(ThrottlerOptions options)
+    : counters_(std::make_unique<CounterTable>(options.counter_slots)),
+      seed_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {}
+
+Throttler::~Throttler() = default;
+
+ThrottleDecision Throttler::decide(const PolicySet& policies, const ThrottleRequest& request) {
+  return Decider(*counters_, seed_, request, bandwidth_dropped_).decide(policies);
+}
+
+void Throttler::record_bytes(const ThrottleDecision& decision, std::int64_t bytes,
+                             std::int64_t now_ms) {
+  if (bytes <= 0) return;
+  for (std::uint8_t i = 0; i < decision.bandwidth_count; ++i) {
+    counters_->add(decision.bandwidth[i].key, decision.bandwidth[i].window_ms, now_ms, bytes);
+  }
+}
+
+ThrottlerStats Throttler::stats() const {
+  ThrottlerStats s;
+  s.untracked = counters_->untracked();
+  s.slots_in_use = counters_->slots_in_use();
+  s.bandwidth_dropped = bandwidth_dropped_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace portico::traffic
