@@ -40,18 +40,19 @@ class CounterTable {
     kUntracked,  // no slot could be had (table full) or it stayed contended: fail open
   };
 
-  // What acquire() added, so that release() can give it back.
+  // What acquire() added, so that release() can give it back. Trivial, so that a decision's
+  // array of them costs nothing until used.
   struct Ticket {
-    std::uint64_t key = 0;
-    std::uint32_t slot = 0;
-    std::uint32_t tag = 0;
-    std::int64_t amount = 0;
+    std::uint64_t key;
+    std::uint32_t slot;
+    std::uint32_t tag;
+    std::int64_t amount;
   };
 
   struct Outcome {
     Result result = Result::kUntracked;
     std::int64_t window_end_ms = 0;  // end of the window that admitted or refused
-    Ticket ticket;                   // kAdmitted only
+    Ticket ticket{};                 // kAdmitted only
   };
 
   // Admits when the count of `key`'s current window is below `limit`, and then adds `amount`

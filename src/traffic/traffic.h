@@ -8,7 +8,8 @@
 // - PolicySet: compiled once per configuration version from the control plane's JSON,
 //   immutable, shared as std::shared_ptr<const PolicySet>.
 // - Throttler: the counters (a fixed-capacity lock-free table) and the one decide() call.
-//   Thread-safe, never blocks, never allocates, never throws.
+//   Thread-safe; never blocks, never throws, and allocates nothing (unless a conditional
+//   group's value is a regular expression, which Boost.Regex evaluates).
 #include <boost/json/array.hpp>
 
 #include <array>
@@ -169,7 +170,9 @@ struct ThrottleRequest {
   std::string_view key_type;         // PRODUCTION or SANDBOX: backend limits are per key type
   std::int64_t backend_max_tps = 0;  // the API's max TPS for this key type; 0: none
   std::int64_t request_bytes = 0;    // counted against bandwidth limits when admitted
-  std::int64_t now_ms = 0;           // Unix ms; windows are floor(now_ms / window_ms)
+  // Unix ms, read when the check runs; windows are floor(now_ms / window_ms). A reading more
+  // than a second old may count in a window other threads have already closed.
+  std::int64_t now_ms = 0;
   const RequestAttributes* attributes = nullptr;  // null: header/query/claim conditions fail
 };
 
