@@ -44,7 +44,7 @@ std::string header_condition(std::string_view name, std::string_view value, bool
 
 // Policies by level, as JSON arrays' contents.
 struct Policies {
-  std::string subscription, application, advanced, deny;
+  std::string subscription = "", application = "", advanced = "", deny = "";
 
   std::shared_ptr<const PolicySet> build() const {
     std::vector<std::string> warnings;
