@@ -223,6 +223,8 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                                          {"vhost", r.vhost},
                                          {"displayOnDevportal", r.display_on_devportal},
                                          {"deployedTime", r.deployed_time},
+                                         // Now, not when the revision was taken.
+                                         {"lifeCycleStatus", r.lifecycle_status},
                                          {"api", parse_or_null(r.document)},
                                          {"openapi", r.openapi}};
                    });

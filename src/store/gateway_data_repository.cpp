@@ -67,14 +67,16 @@ std::vector<GatewayDeployment> GatewayDataRepository::deployments_after(
     long long display = 0;
     soci::statement st =
         (sql.prepare << "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
-                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi "
+                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi, "
+                        "a.lifecycle_status "
                         "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
+                        "JOIN apis a ON a.id = d.api_id "
                         "WHERE d.environment = :env AND d.api_id > :after "
                         "ORDER BY d.api_id LIMIT :limit",
          soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
          soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
-         soci::into(r.document), soci::into(r.openapi), soci::use(environment), soci::use(after),
-         soci::use(limit));
+         soci::into(r.document), soci::into(r.openapi), soci::into(r.lifecycle_status),
+         soci::use(environment), soci::use(after), soci::use(limit));
     st.execute();
     while (st.fetch()) {
       r.display_on_devportal = display != 0;

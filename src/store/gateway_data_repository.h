@@ -48,6 +48,9 @@ struct GatewayDeployment {
   std::int64_t deployed_time = 0;
   std::string document;  // the revision's API JSON
   std::string openapi;   // the revision's OpenAPI definition
+  // The API's lifecycle state now (apis.lifecycle_status), not the one its revision was taken
+  // in: a lifecycle change (BLOCKED, DEPRECATED, ...) makes no new revision.
+  std::string lifecycle_status;
 };
 
 class GatewayDataRepository {

@@ -91,5 +91,18 @@ TEST_P(GatewayDataRepositoryTest, DeploymentsOfOneEnvironmentWithTheirRevision) 
   EXPECT_TRUE(data_->deployments_after("Nowhere", "", 10).empty());
 }
 
+TEST_P(GatewayDataRepositoryTest, DeploymentsCarryTheApisCurrentLifecycleState) {
+  EXPECT_EQ(data_->deployments_after("Default", "", 10).at(0).lifecycle_status, "PUBLISHED");
+  // A lifecycle change makes no revision: the deployment still runs rev-0, in the new state.
+  db_->with_session([](soci::session& sql) {
+    sql << "UPDATE apis SET lifecycle_status = 'BLOCKED' WHERE id = 'api-0'";
+  });
+  auto page = data_->deployments_after("Default", "", 10);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].revision_id, "rev-0");
+  EXPECT_EQ(page[0].lifecycle_status, "BLOCKED");
+  EXPECT_EQ(page[1].lifecycle_status, "PUBLISHED");
+}
+
 }  // namespace
 }  // namespace portico::store
