@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include "admin/control_plane_test_fixture.h"
+#include "common/clock.h"
+#include "store/tokens_repository.h"
 
 namespace portico::admin {
 namespace {
@@ -164,6 +166,114 @@ TEST_F(AdminTest, EnvironmentsDefaultAndEvents) {
   EXPECT_EQ(events_[0].type, "environment.created");
   EXPECT_EQ(events_[1].type, "environment.deleted");
   EXPECT_EQ(payload(1).at("name").as_string(), "internal");
+}
+
+// ---- the internal data API ---------------------------------------------------------------------
+
+class InternalApiTest : public AdminTest {
+ protected:
+  void SetUp() override {
+    AdminTest::SetUp();
+    config_.internal_api.password = "gateway-secret";
+  }
+  http::Response internal(const std::string& method, const std::string& path,
+                          const std::string& body = "",
+                          const std::string& credentials = "gateway:gateway-secret") {
+    return call(method, "/internal/data/v1" + path, body, credentials);
+  }
+};
+
+TEST_F(InternalApiTest, AuthenticateAnswersTheUserAndItsRoles) {
+  key_manager_->users().create("basil", "basil-password", {"subscriber"});
+  auto ok = internal("POST", "/users/authenticate",
+                     R"({"username":"basil","password":"basil-password"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(parse(ok), json::parse(R"({"username":"basil","roles":["subscriber"]})"));
+}
+
+TEST_F(InternalApiTest, AuthenticateRefusesWrongCredentialsWithTheReferenceShape) {
+  key_manager_->users().create("basil", "basil-password", {"subscriber"});
+  for (const char* body : {R"({"username":"basil","password":"wrong-password"})",
+                           R"({"username":"nobody","password":"basil-password"})",
+                           R"({"username":"","password":"basil-password"})",
+                           R"({"username":"basil","password":""})"}) {
+    auto r = internal("POST", "/users/authenticate", body);
+    EXPECT_EQ(r.status, 401) << body;
+    EXPECT_EQ(parse(r).at("code"), 900901);
+    EXPECT_EQ(parse(r).at("message"), "Invalid Credentials");
+    // Only a refusal of the gateway's own credential asks for one.
+    EXPECT_FALSE(r.headers.get("WWW-Authenticate")) << body;
+  }
+  // Longer than any user's name or password: refused before any hashing.
+  auto long_password =
+      internal("POST", "/users/authenticate",
+               R"({"username":"basil","password":")" + std::string(1025, 'p') + R"("})");
+  EXPECT_EQ(long_password.status, 401);
+  auto gateway = internal("POST", "/users/authenticate",
+                          R"({"username":"basil","password":"basil-password"})", "gateway:wrong");
+  EXPECT_EQ(gateway.status, 401);
+  EXPECT_TRUE(gateway.headers.get("WWW-Authenticate"));
+  // The administrator's own credential is not the gateway's.
+  EXPECT_EQ(internal("POST", "/users/authenticate",
+                     R"({"username":"basil","password":"basil-password"})", "admin:admin")
+                .status,
+            401);
+}
+
+TEST_F(InternalApiTest, AuthenticateRefusesMalformedBodies) {
+  for (const std::string& body :
+       {std::string("not json"), std::string("[]"), std::string(R"({"username":"basil"})"),
+        std::string(R"({"password":"x"})"), std::string(R"({"username":7,"password":"x"})"),
+        R"({"username":"basil","password":")" + std::string(5000, 'p') + R"("})"}) {
+    auto r = internal("POST", "/users/authenticate", body);
+    EXPECT_EQ(r.status, 400) << body.substr(0, 60);
+    EXPECT_EQ(parse(r).at("code"), 400);
+  }
+}
+
+// The developer portal revokes an API key by its jti (TokensRepository::revoke_jti), exactly as
+// an OAuth token: gateways that start after the revocation learn it from this list.
+TEST_F(InternalApiTest, RevokedTokensListRevokedApiKeysUntilTheyExpire) {
+  store::TokensRepository tokens(*db_);
+  std::int64_t now = unix_now();
+  tokens.revoke_jti("api-key-jti", now + 3600, now);
+  tokens.revoke_jti("expired-api-key-jti", now - 1, now - 100);
+  auto r = internal("GET", "/revoked-tokens");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto list = parse(r).at("list").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("jti"), "api-key-jti");
+  EXPECT_EQ(list[0].at("expiresAt"), now + 3600);
+}
+
+TEST_F(AdminTest, DeletingAUserPublishesUserDeleted) {
+  auto user = key_manager_->users().create("doomed", "doomed-password", {"subscriber"});
+  ASSERT_EQ(call("DELETE", "/scim2/Users/" + user.id).status, 204);
+  ASSERT_EQ(event_types(), (std::vector<std::string>{"user.deleted"}));
+  EXPECT_EQ(json::value(payload(0)), json::parse(R"({"username":"doomed"})"));
+  // Refused deletions publish nothing.
+  clear_events();
+  EXPECT_EQ(call("DELETE", "/scim2/Users/" + user.id).status, 404);
+  auto self = key_manager_->users().find("admin");
+  ASSERT_TRUE(self);
+  EXPECT_EQ(call("DELETE", "/scim2/Users/" + self->id).status, 409);
+  EXPECT_TRUE(event_types().empty());
+}
+
+TEST_F(AdminTest, ChangingAPasswordOrRolesPublishesUserUpdated) {
+  auto user = key_manager_->users().create("changing", "old-password", {"subscriber"});
+  const std::string path = "/scim2/Users/" + user.id;
+  auto patch = [&](const std::string& operations) {
+    return call("PATCH", path,
+                R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":)" +
+                    operations + "}");
+  };
+  ASSERT_EQ(patch(R"([{"op":"replace","path":"password","value":"new-password"}])").status, 200);
+  ASSERT_EQ(patch(R"([{"op":"add","path":"roles","value":[{"value":"creator"}]}])").status, 200);
+  // Nothing changes: no event.
+  ASSERT_EQ(patch(R"([{"op":"add","path":"roles","value":[{"value":"creator"}]}])").status, 200);
+  EXPECT_EQ(event_types(), (std::vector<std::string>{"user.updated", "user.updated"}));
+  EXPECT_EQ(json::value(payload(1)), json::parse(R"({"username":"changing"})"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "common/api_error.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/json_body.h"
 
 namespace portico::admin {
 namespace {
@@ -23,6 +24,11 @@ constexpr std::string_view kInternalBase = "/internal/data/v1";
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 constexpr std::size_t kMaxAfterLength = 128;
+// users/authenticate: a {username, password} body is a few hundred bytes; the user store's own
+// limits (100-character names, 1024-character passwords) bound what is worth hashing.
+constexpr std::size_t kMaxAuthenticateBody = 4096;
+constexpr std::size_t kMaxUsername = 100;
+constexpr std::size_t kMaxPassword = 1024;
 
 struct Keyset {
   std::string after;
@@ -228,6 +234,35 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                                          {"api", parse_or_null(r.document)},
                                          {"openapi", r.openapi}};
                    });
+             }));
+
+  // A gateway checking an API call's HTTP Basic credential (securityScheme basic_auth) against
+  // the user store. A wrong user credential is 401 without WWW-Authenticate, so that the gateway
+  // tells it apart from a refusal of its own credential (which carries one).
+  router.add("POST", base + "/users/authenticate",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               if (request.body.size() > kMaxAuthenticateBody)
+                 throw ApiError::bad_request("the body is larger than " +
+                                             std::to_string(kMaxAuthenticateBody) + " bytes");
+               json::object body = json_body::parse_object(request.body);
+               // Both must be strings; empty or over-long ones cannot belong to any user and
+               // are refused unhashed, as a mismatch.
+               auto username = json_body::optional_string(body, "username", kMaxAuthenticateBody);
+               auto password = json_body::optional_string(body, "password", kMaxAuthenticateBody);
+               if (!username || !password)
+                 throw ApiError::bad_request("the body must be {\"username\", \"password\"}");
+               std::optional<store::UserRecord> user;
+               if (!username->empty() && username->size() <= kMaxUsername && !password->empty() &&
+                   password->size() <= kMaxPassword)
+                 user = key_manager.users().authenticate(*username, *password);
+               if (!user)
+                 throw ApiError(401, 900901, "Invalid Credentials",
+                                "The username or password is not valid");
+               json::array roles;
+               for (const auto& role : user->roles) roles.push_back(json::string(role));
+               return json_response(
+                   200, json::object{{"username", user->username}, {"roles", std::move(roles)}});
              }));
 }
 

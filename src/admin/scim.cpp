@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/json_body.h"
 #include "common/log.h"
+#include "events/event_types.h"
 #include "keymanager/scopes.h"
 
 namespace portico::admin {
@@ -206,6 +207,7 @@ void Admin::Impl::add_scim_routes(http::Router& router) {
                  throw ScimError{409, "mutability", "you cannot delete your own user"};
                if (!users.remove(user.id))
                  throw ScimError{404, "", "no user with id '" + user.id + "'"};
+               publish(events::types::kUserDeleted, json::object{{"username", user.username}});
                http::Response response;
                response.status = 204;
                return response;
@@ -295,6 +297,9 @@ void Admin::Impl::add_scim_routes(http::Router& router) {
           throw ScimError{409, "mutability", "you cannot remove your own admin role"};
         if (password) users.set_password(user.id, *password);
         auto updated = users.set_roles(user.id, new_roles);
+        std::set<std::string> before(user.roles.begin(), user.roles.end());
+        if (password || before != roles)
+          publish(events::types::kUserUpdated, json::object{{"username", user.username}});
         return scim_json(200, user_json(updated));
       }));
 }

@@ -41,5 +41,9 @@ inline constexpr std::string_view kEnvironmentDeleted = "environment.deleted";
 inline constexpr std::string_view kTokenRevoked = "token.revoked";
 // {jti, expires_at, application_id}
 inline constexpr std::string_view kApiKeyRevoked = "api_key.revoked";
+// {username}: the user is gone; gateways drop what they cached for it (Basic credentials).
+inline constexpr std::string_view kUserDeleted = "user.deleted";
+// {username}: the user's password or roles changed; cached Basic credentials are stale.
+inline constexpr std::string_view kUserUpdated = "user.updated";
 
 }  // namespace portico::events::types
