@@ -1,5 +1,6 @@
 // OpenAPI definitions, documents, thumbnails and the API-level subscription view.
 #include <algorithm>
+#include <map>
 
 #include "common/api_error.h"
 #include "common/clock.h"
@@ -52,6 +53,25 @@ void merge_definition(json::object& body, const openapi::Definition& d) {
     ops.push_back(std::move(op));
   }
   body["operations"] = std::move(ops);
+}
+
+// A new definition replaces the operations; those it keeps (same verb and target) keep the
+// operation policies they had, which a definition does not carry.
+void keep_operation_policies(json::object& body, const json::object& existing) {
+  const json::value* old_ops = existing.if_contains("operations");
+  if (old_ops == nullptr || !old_ops->is_array()) return;
+  std::map<std::string, const json::value*> policies;
+  for (const auto& op : old_ops->get_array()) {
+    if (!op.is_object()) continue;
+    const json::value* p = op.get_object().if_contains("operationPolicies");
+    if (p != nullptr)
+      policies[string_at(op.get_object(), "verb") + " " + string_at(op.get_object(), "target")] = p;
+  }
+  for (auto& op : body["operations"].get_array()) {
+    auto& o = op.get_object();
+    auto it = policies.find(string_at(o, "verb") + " " + string_at(o, "target"));
+    if (it != policies.end()) o["operationPolicies"] = *it->second;
+  }
 }
 
 const std::vector<std::string_view> kDocTypes = {
@@ -238,6 +258,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       json::object body;
       merge_definition(body, d);
       json::object existing = parse_document(current.document);
+      keep_operation_policies(body, existing);
       json::object api = apply_api_fields(body, &existing);
       std::int64_t now = unix_now();
       api["lastUpdatedTime"] = millis_text(now);

@@ -15,6 +15,7 @@
 #include "keymanager/scopes.h"
 #include "publisher/lifecycle.h"
 #include "publisher/openapi.h"
+#include "publisher/runtime_fields.h"
 #include "publisher/service.h"
 
 namespace portico::publisher {
@@ -316,6 +317,7 @@ json::array default_operations() {
     op["authType"] = "Application & Application User";
     op["throttlingPolicy"] = "Unlimited";
     op["scopes"] = json::array{};
+    op["operationPolicies"] = runtime_fields::no_operation_policies();
     ops.push_back(std::move(op));
   }
   return ops;
@@ -333,18 +335,14 @@ json::object default_cors() {
   return c;
 }
 
-void check_endpoint(const json::value& v, const std::string& where) {
-  if (!v.is_object()) throw ApiError::bad_request(where + " must be an object with a url");
-  auto* url = v.get_object().if_contains("url");
-  if (url == nullptr || !url->is_string() || !valid_http_url(url->get_string()))
-    throw ApiError::bad_request(where + ".url must be an http or https URL");
-}
-
-void check_endpoint_list(const json::value& v, const std::string& where) {
-  if (v.is_object()) return check_endpoint(v, where);
+// An endpoint, or for load balancing a list of 1 to 50, each validated and normalized.
+json::value endpoint_or_list(const json::value& v, const std::string& where) {
+  if (v.is_object()) return runtime_fields::endpoint(v, where);
   if (!v.is_array() || v.get_array().empty() || v.get_array().size() > 50)
     throw ApiError::bad_request(where + " must be an endpoint or a list of 1 to 50 endpoints");
-  for (const auto& e : v.get_array()) check_endpoint(e, where + "[]");
+  json::array out;
+  for (const auto& e : v.get_array()) out.push_back(runtime_fields::endpoint(e, where + "[]"));
+  return out;
 }
 
 json::object validate_endpoint_config(const json::object& config) {
@@ -357,11 +355,8 @@ json::object validate_endpoint_config(const json::object& config) {
     auto* v = config.if_contains(key);
     if (v == nullptr || v->is_null()) continue;
     std::string where = std::string("endpointConfig.") + key;
-    if (type == "load_balance")
-      check_endpoint_list(*v, where);
-    else
-      check_endpoint(*v, where);
-    out[key] = *v;
+    out[key] = type == "load_balance" ? endpoint_or_list(*v, where)
+                                      : json::value(runtime_fields::endpoint(*v, where));
     any = true;
   }
   if (!any)
@@ -373,8 +368,10 @@ json::object validate_endpoint_config(const json::object& config) {
       if (!v->is_array() || v->get_array().size() > 50)
         throw ApiError::bad_request(std::string("endpointConfig.") + key +
                                     " must be a list of at most 50 endpoints");
-      for (const auto& e : v->get_array()) check_endpoint(e, std::string("endpointConfig.") + key);
-      out[key] = *v;
+      json::array failovers;
+      for (const auto& e : v->get_array())
+        failovers.push_back(runtime_fields::endpoint(e, std::string("endpointConfig.") + key));
+      out[key] = std::move(failovers);
     }
   }
   if (type == "load_balance") {
@@ -466,7 +463,10 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
     api["policies"] = json::array{};
     api["apiThrottlingPolicy"] = nullptr;
     api["authorizationHeader"] = "Authorization";
-    api["apiKeyHeader"] = "ApiKey";
+    // The reference's API key header and query parameter; header names match in any case.
+    api["apiKeyHeader"] = "apikey";
+    api["enableApiKeyQueryParam"] = false;
+    api["maxTps"] = nullptr;
     api["securityScheme"] = json::array{"oauth2", "oauth_basic_auth_api_key_mandatory"};
     api["visibility"] = "PUBLIC";
     api["visibleRoles"] = json::array{};
@@ -512,8 +512,27 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
       api["apiThrottlingPolicy"] = p;
     }
   }
-  if (auto h = optional_string(body, "authorizationHeader", 128)) api["authorizationHeader"] = *h;
-  if (auto h = optional_string(body, "apiKeyHeader", 128)) api["apiKeyHeader"] = *h;
+  // APIs stored before these fields existed get their defaults on their next write.
+  if (!api.contains("enableApiKeyQueryParam")) api["enableApiKeyQueryParam"] = false;
+  if (!api.contains("maxTps")) api["maxTps"] = nullptr;
+  for (const char* key : {"authorizationHeader", "apiKeyHeader"}) {
+    if (auto h = optional_string(body, key, 1024)) {
+      runtime_fields::check_header_name(*h, key);
+      api[key] = *h;
+    }
+  }
+  {
+    auto lower = [](std::string v) {
+      std::transform(v.begin(), v.end(), v.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return v;
+    };
+    // One header cannot carry both an OAuth token and an API key.
+    if (lower(string_at(api, "authorizationHeader")) == lower(string_at(api, "apiKeyHeader")))
+      throw ApiError::bad_request("apiKeyHeader must differ from authorizationHeader");
+  }
+  if (auto b = optional_bool(body, "enableApiKeyQueryParam")) api["enableApiKeyQueryParam"] = *b;
+  if (auto* v = body.if_contains("maxTps")) api["maxTps"] = runtime_fields::max_tps(*v);
   if (auto schemes = optional_string_array(body, "securityScheme", 10, 64)) {
     for (const auto& s : *schemes)
       one_of("securityScheme", s,
@@ -621,6 +640,10 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
           throw ApiError::bad_request("operation " + verb + " " + target + " uses scope '" + s +
                                       "', which the API's scopes do not define");
       op["scopes"] = string_array(scopes);
+      const json::value* policies = o.if_contains("operationPolicies");
+      op["operationPolicies"] =
+          runtime_fields::operation_policies(policies != nullptr ? *policies : json::value(nullptr),
+                                             "operation " + verb + " " + target);
       out.push_back(std::move(op));
     }
     api["operations"] = std::move(out);
