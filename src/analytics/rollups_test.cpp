@@ -3,8 +3,10 @@
 #include <soci/soci.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "analytics/analytics.h"
@@ -211,6 +213,42 @@ TEST_P(RollupsTest, SpillsWhileTheDatabaseFailsAndReplaysExactlyOnce) {
   recorder.stop();
   EXPECT_EQ(total_requests(), 18);
   EXPECT_TRUE(std::filesystem::is_empty(data_dir_ / "analytics-spill"));
+}
+
+TEST_P(RollupsTest, ALockedDatabaseSpillsToo) {
+  // Another process holds SQLite's write lock past the busy timeout: the write fails with
+  // store::UnavailableError, as with a database that is down.
+  if (GetParam() != store::Backend::sqlite) GTEST_SKIP() << "SQLite's write lock";
+  auto other = open_again(1);
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool locked = false, release = false;
+  std::thread holder([&] {
+    other->in_transaction([&](soci::session& sql) {
+      sql << "INSERT INTO analytics_batches (batch_id, applied_at) VALUES ('holder', 0)";
+      std::unique_lock lock(mutex);
+      locked = true;
+      changed.notify_all();
+      changed.wait(lock, [&] { return release; });
+    });
+  });
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return locked; });
+  }
+  Recorder recorder(options_, db_.get());
+  record(recorder, 4);
+  recorder.flush_now();  // waits out the busy timeout, then spills
+  EXPECT_EQ(recorder.pending_spill_files(), 1u);
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  holder.join();
+  recorder.flush_now();
+  EXPECT_EQ(recorder.pending_spill_files(), 0u);
+  EXPECT_EQ(total_requests(), 4);
 }
 
 TEST_P(RollupsTest, OutageThroughTheWriterThreadLosesNothing) {
