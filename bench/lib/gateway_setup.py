@@ -21,6 +21,7 @@ import time
 
 import requests
 
+from cpu import pinned
 from node import free_port
 
 ADMIN = ("admin", "bench-admin-password")
@@ -79,9 +80,7 @@ class GatewayNode:
             return "(no output)"
 
     def start(self):
-        cmd = [self.binary, "serve", "--config", self.config]
-        if self.cpu is not None:
-            cmd = ["taskset", "-c", str(self.cpu)] + cmd
+        cmd = pinned([self.binary, "serve", "--config", self.config], self.cpu)
         # PORTICO_* variables would override the file; the benchmark's configuration is the file.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTICO_")}
         env.update(self.env)

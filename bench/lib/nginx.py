@@ -14,6 +14,7 @@ import tempfile
 import time
 import urllib.request
 
+from cpu import pinned
 from node import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -46,9 +47,7 @@ class Nginx:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, probe_path="/"):
-        cmd = [NGINX, "-c", self.conf, "-p", self.dir]
-        if self.cpu is not None:
-            cmd = ["taskset", "-c", str(self.cpu)] + cmd
+        cmd = pinned([NGINX, "-c", self.conf, "-p", self.dir], self.cpu)
         env = dict(os.environ, **(self.env or {}))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=env)

@@ -3,6 +3,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from cpu import pinned
+
 UNITS_US = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0, "m": 60_000_000.0}
 
 
@@ -46,9 +48,7 @@ def run(url, connections, duration, cpu=None, headers=(), timeout="5s"):
     for h in headers:
         cmd += ["-H", h]
     cmd.append(url)
-    if cpu is not None:
-        cmd = ["taskset", "-c", str(cpu)] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True, check=True).stdout
     result = parse(out)
     if result.errors:
         raise RuntimeError(f"wrk {url}: {result.errors}\n{out}")
