@@ -17,7 +17,7 @@ using testing::EventSpec;
 using testing::make_event;
 using testing::parse_exposition;
 
-class RecorderTest : public ::testing::Test {
+class AnalyticsRecorderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -43,7 +43,7 @@ class RecorderTest : public ::testing::Test {
   Options options_;
 };
 
-TEST_F(RecorderTest, EventsFromSeveralThreadsAreAllCounted) {
+TEST_F(AnalyticsRecorderTest, EventsFromSeveralThreadsAreAllCounted) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 5000;
   options_.queue_capacity = kPerThread;
@@ -61,7 +61,7 @@ TEST_F(RecorderTest, EventsFromSeveralThreadsAreAllCounted) {
   EXPECT_EQ(counted(recorder), kThreads * kPerThread);
 }
 
-TEST_F(RecorderTest, ConcurrentDrainingLosesNothingUncounted) {
+TEST_F(AnalyticsRecorderTest, ConcurrentDrainingLosesNothingUncounted) {
   // Small queues drained every millisecond while eight threads push: every event is either
   // counted or dropped, none vanishes and none is counted twice.
   constexpr int kThreads = 8;
@@ -81,7 +81,7 @@ TEST_F(RecorderTest, ConcurrentDrainingLosesNothingUncounted) {
   EXPECT_EQ(counted(recorder) + static_cast<double>(recorder.dropped()), kThreads * kPerThread);
 }
 
-TEST_F(RecorderTest, FullQueueDropsAndCountsInsteadOfBlocking) {
+TEST_F(AnalyticsRecorderTest, FullQueueDropsAndCountsInsteadOfBlocking) {
   options_.queue_capacity = 4;
   Recorder recorder(options_, nullptr);  // not started: nothing drains
   auto begin = std::chrono::steady_clock::now();
@@ -103,7 +103,7 @@ TEST_F(RecorderTest, FullQueueDropsAndCountsInsteadOfBlocking) {
   EXPECT_EQ(parsed->sum("portico_analytics_queue_capacity"), 4);
 }
 
-TEST_F(RecorderTest, EventsOfAThreadThatExitedAreCounted) {
+TEST_F(AnalyticsRecorderTest, EventsOfAThreadThatExitedAreCounted) {
   Recorder recorder(options_, nullptr);
   for (int round = 0; round < 3; ++round) {
     std::thread([&recorder] {
@@ -115,7 +115,7 @@ TEST_F(RecorderTest, EventsOfAThreadThatExitedAreCounted) {
   EXPECT_EQ(counted(recorder), 30);
 }
 
-TEST_F(RecorderTest, PrometheusTextParsesWithEscapedLabelsAndCumulativeBuckets) {
+TEST_F(AnalyticsRecorderTest, PrometheusTextParsesWithEscapedLabelsAndCumulativeBuckets) {
   Recorder recorder(options_, nullptr);
   recorder.set_snapshot_version(42);
   const std::string odd = "we\"ird\\na\nme";
@@ -172,7 +172,7 @@ TEST_F(RecorderTest, PrometheusTextParsesWithEscapedLabelsAndCumulativeBuckets) 
   EXPECT_NEAR(parsed->sum("portico_request_duration_seconds_sum", {{"api", odd}}), 24.215, 1e-9);
 }
 
-TEST_F(RecorderTest, PrometheusTextIsSafeToReadWhileTheFlusherRuns) {
+TEST_F(AnalyticsRecorderTest, PrometheusTextIsSafeToReadWhileTheFlusherRuns) {
   options_.drain_interval_ms = 1;
   Recorder recorder(options_, nullptr);
   recorder.start();
@@ -193,7 +193,7 @@ TEST_F(RecorderTest, PrometheusTextIsSafeToReadWhileTheFlusherRuns) {
   EXPECT_EQ(counted(recorder) + static_cast<double>(recorder.dropped()), 20000);
 }
 
-TEST_F(RecorderTest, FileSinkWritesOneJsonLinePerEvent) {
+TEST_F(AnalyticsRecorderTest, FileSinkWritesOneJsonLinePerEvent) {
   options_.file_sink_path = (dir_ / "logs" / "analytics.jsonl").string();
   {
     Recorder recorder(options_, nullptr);
@@ -213,7 +213,7 @@ TEST_F(RecorderTest, FileSinkWritesOneJsonLinePerEvent) {
   EXPECT_EQ(lines, 5);
 }
 
-TEST_F(RecorderTest, FileSinkThatCannotBeOpenedFailsStart) {
+TEST_F(AnalyticsRecorderTest, FileSinkThatCannotBeOpenedFailsStart) {
   std::filesystem::create_directories(dir_);
   options_.file_sink_path = dir_.string();  // a directory
   Recorder recorder(options_, nullptr);

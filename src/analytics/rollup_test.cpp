@@ -25,7 +25,7 @@ std::pair<double, double> bucket_bounds(std::int64_t latency_ms) {
   return {lower, upper};
 }
 
-TEST(RollupTest, StatusClassOfEachCode) {
+TEST(AnalyticsRollupTest, StatusClassOfEachCode) {
   EXPECT_EQ(status_class(200), "2xx");
   EXPECT_EQ(status_class(204), "2xx");
   EXPECT_EQ(status_class(302), "3xx");
@@ -36,7 +36,7 @@ TEST(RollupTest, StatusClassOfEachCode) {
   EXPECT_EQ(status_class(999), "5xx");
 }
 
-TEST(RollupTest, LatencyBucketsIncludeTheirUpperBound) {
+TEST(AnalyticsRollupTest, LatencyBucketsIncludeTheirUpperBound) {
   EXPECT_EQ(latency_bucket(0), 0u);
   EXPECT_EQ(latency_bucket(1), 0u);
   EXPECT_EQ(latency_bucket(2), 1u);
@@ -46,7 +46,7 @@ TEST(RollupTest, LatencyBucketsIncludeTheirUpperBound) {
   EXPECT_EQ(latency_bucket(60001), kLatencyBuckets - 1);
 }
 
-TEST(RollupTest, EventCountsAsErrorThrottledAndInItsMinute) {
+TEST(AnalyticsRollupTest, EventCountsAsErrorThrottledAndInItsMinute) {
   Event e;
   e.api_id = "a1";
   e.proxy_response_code = 429;
@@ -76,7 +76,7 @@ TEST(RollupTest, EventCountsAsErrorThrottledAndInItsMinute) {
   EXPECT_EQ(rollup_counters(coded).throttled, 0);
 }
 
-TEST(RollupTest, QuantilesFallInTheRightBucket) {
+TEST(AnalyticsRollupTest, QuantilesFallInTheRightBucket) {
   std::vector<std::int64_t> latencies;
   for (std::int64_t i = 1; i <= 1000; ++i) latencies.push_back(i);
   std::array<std::int64_t, kLatencyBuckets> h{};
@@ -91,7 +91,7 @@ TEST(RollupTest, QuantilesFallInTheRightBucket) {
   }
 }
 
-TEST(RollupTest, QuantileOfOneValueAndOfNothing) {
+TEST(AnalyticsRollupTest, QuantileOfOneValueAndOfNothing) {
   EXPECT_FALSE(latency_quantile(histogram_of({}), 0.5));
   auto p = latency_quantile(histogram_of({40}), 0.99);
   ASSERT_TRUE(p);
@@ -101,7 +101,7 @@ TEST(RollupTest, QuantileOfOneValueAndOfNothing) {
   EXPECT_EQ(*latency_quantile(histogram_of({120000}), 0.5), 60000.0);
 }
 
-TEST(RollupTest, CleanTextKeepsValidUtf8AndCutsOnCharacters) {
+TEST(AnalyticsRollupTest, CleanTextKeepsValidUtf8AndCutsOnCharacters) {
   EXPECT_EQ(clean_text("plain", 100), "plain");
   EXPECT_EQ(clean_text("caf\xC3\xA9", 100), "caf\xC3\xA9");
   EXPECT_EQ(clean_text("caf\xC3\xA9", 4), "caf");  // é would not fit whole
@@ -110,7 +110,7 @@ TEST(RollupTest, CleanTextKeepsValidUtf8AndCutsOnCharacters) {
   EXPECT_EQ(clean_text("\xED\xA0\x80", 100), "???");  // a UTF-16 surrogate is not UTF-8
 }
 
-TEST(RollupTest, SpillLineRoundTrips) {
+TEST(AnalyticsRollupTest, SpillLineRoundTrips) {
   RollupKey key{1'700'000'040, "id",  "Pets \"API\"", "1.0", "GET",
                 "/pets/{id}",  "app", "App",          "sam", "2xx"};
   RollupCounters c;
@@ -132,12 +132,12 @@ TEST(RollupTest, SpillLineRoundTrips) {
   EXPECT_FALSE(parse_rollup_line("not json"));
 }
 
-TEST(EventJsonTest, TimesAsTheReferenceWritesThem) {
+TEST(AnalyticsEventJsonTest, TimesAsTheReferenceWritesThem) {
   EXPECT_EQ(iso_time_ms(1'642'649'676'451), "2022-01-20T03:34:36.451Z");
   EXPECT_EQ(iso_time_ms(0), "1970-01-01T00:00:00.000Z");
 }
 
-TEST(EventJsonTest, ParsesUnixMillisecondsAndIso8601) {
+TEST(AnalyticsEventJsonTest, ParsesUnixMillisecondsAndIso8601) {
   EXPECT_EQ(parse_time_ms("1642649676451"), 1'642'649'676'451);
   EXPECT_EQ(parse_time_ms("2022-01-20T03:34:36.451Z"), 1'642'649'676'451);
   EXPECT_EQ(parse_time_ms("2022-01-20T03:34:36Z"), 1'642'649'676'000);
@@ -155,7 +155,7 @@ TEST(EventJsonTest, ParsesUnixMillisecondsAndIso8601) {
   EXPECT_FALSE(parse_time_ms("99999999999999999999999"));
 }
 
-TEST(EventJsonTest, LineHasTheReferenceFieldNames) {
+TEST(AnalyticsEventJsonTest, LineHasTheReferenceFieldNames) {
   Event e;
   e.api_id = "43d030dc";
   e.api_name = "SampleAPI";

@@ -24,7 +24,7 @@ using testing::make_event;
 constexpr std::int64_t kMinute0 = 1'700'000'040;  // a minute's start, unix seconds
 constexpr std::int64_t kMs0 = kMinute0 * 1000;
 
-class RollupsTest : public store::testing::StoreTest {
+class AnalyticsRollupsTest : public store::testing::StoreTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
@@ -97,9 +97,9 @@ class RollupsTest : public store::testing::StoreTest {
   std::filesystem::path data_dir_;
   Options options_;
 };
-PORTICO_STORE_BACKENDS(RollupsTest);
+PORTICO_STORE_BACKENDS(AnalyticsRollupsTest);
 
-TEST_P(RollupsTest, RollupsPerGroupAndPerMinute) {
+TEST_P(AnalyticsRollupsTest, RollupsPerGroupAndPerMinute) {
   Recorder recorder(options_, db_.get());
   const std::int64_t t0 = kMs0 + 5'000, t1 = kMs0 + 65'000;
   record(recorder, 3, {.api = "A", .app = "app-1", .owner = "sam", .timestamp_ms = t0});
@@ -160,7 +160,7 @@ TEST_P(RollupsTest, RollupsPerGroupAndPerMinute) {
   EXPECT_EQ(totals(GroupBy::api)["A 1.0.0"].requests, 7);
 }
 
-TEST_P(RollupsTest, HistogramsAddUpAcrossFlushesAndAnswerPercentiles) {
+TEST_P(AnalyticsRollupsTest, HistogramsAddUpAcrossFlushesAndAnswerPercentiles) {
   Recorder recorder(options_, db_.get());
   for (std::int64_t latency = 1; latency <= 1000; ++latency) {
     recorder.record(make_event({.latency_ms = latency, .timestamp_ms = kMs0}));
@@ -186,7 +186,7 @@ TEST_P(RollupsTest, HistogramsAddUpAcrossFlushesAndAnswerPercentiles) {
   EXPECT_LE(*p99, 1000);
 }
 
-TEST_P(RollupsTest, SpillsWhileTheDatabaseFailsAndReplaysExactlyOnce) {
+TEST_P(AnalyticsRollupsTest, SpillsWhileTheDatabaseFailsAndReplaysExactlyOnce) {
   Recorder recorder(options_, db_.get());
   recorder.start();
   record(recorder, 10);
@@ -215,7 +215,7 @@ TEST_P(RollupsTest, SpillsWhileTheDatabaseFailsAndReplaysExactlyOnce) {
   EXPECT_TRUE(std::filesystem::is_empty(data_dir_ / "analytics-spill"));
 }
 
-TEST_P(RollupsTest, ALockedDatabaseSpillsToo) {
+TEST_P(AnalyticsRollupsTest, ALockedDatabaseSpillsToo) {
   // Another process holds SQLite's write lock past the busy timeout: the write fails with
   // store::UnavailableError, as with a database that is down.
   if (GetParam() != store::Backend::sqlite) GTEST_SKIP() << "SQLite's write lock";
@@ -251,7 +251,7 @@ TEST_P(RollupsTest, ALockedDatabaseSpillsToo) {
   EXPECT_EQ(total_requests(), 4);
 }
 
-TEST_P(RollupsTest, OutageThroughTheWriterThreadLosesNothing) {
+TEST_P(AnalyticsRollupsTest, OutageThroughTheWriterThreadLosesNothing) {
   options_.flush_interval_ms = 10;
   options_.drain_interval_ms = 2;
   Recorder recorder(options_, db_.get());
@@ -270,7 +270,7 @@ TEST_P(RollupsTest, OutageThroughTheWriterThreadLosesNothing) {
   EXPECT_EQ(recorder.pending_spill_files(), 0u);
 }
 
-TEST_P(RollupsTest, SpillFilesSurviveARestart) {
+TEST_P(AnalyticsRollupsTest, SpillFilesSurviveARestart) {
   {
     Recorder first(options_, db_.get());
     first.start();
@@ -288,7 +288,7 @@ TEST_P(RollupsTest, SpillFilesSurviveARestart) {
   EXPECT_EQ(second.pending_spill_files(), 0u);
 }
 
-TEST_P(RollupsTest, ABatchWhoseCommitWentThroughIsNotAddedAgain) {
+TEST_P(AnalyticsRollupsTest, ABatchWhoseCommitWentThroughIsNotAddedAgain) {
   // The write committed but its answer was lost: the writer spilled it under its batch id.
   RollupMap rollups;
   add_event(rollups, make_event({.timestamp_ms = kMs0}));
@@ -309,7 +309,7 @@ TEST_P(RollupsTest, ABatchWhoseCommitWentThroughIsNotAddedAgain) {
   EXPECT_EQ(total_requests(), 2);
 }
 
-TEST_P(RollupsTest, ASpillFileThatDoesNotParseIsSetAside) {
+TEST_P(AnalyticsRollupsTest, ASpillFileThatDoesNotParseIsSetAside) {
   std::filesystem::create_directories(data_dir_ / "analytics-spill");
   std::ofstream(data_dir_ / "analytics-spill" / "0000000000001-000001-00000000.jsonl")
       << "not json\n";
@@ -323,7 +323,7 @@ TEST_P(RollupsTest, ASpillFileThatDoesNotParseIsSetAside) {
       std::filesystem::exists(data_dir_ / "analytics-spill" / "0000000000001-000001-00000000.bad"));
 }
 
-TEST_P(RollupsTest, WithoutTheDatabaseSinkNothingIsWritten) {
+TEST_P(AnalyticsRollupsTest, WithoutTheDatabaseSinkNothingIsWritten) {
   options_.database_sink = false;
   Recorder recorder(options_, db_.get());
   recorder.start();
