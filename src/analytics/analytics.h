@@ -54,8 +54,9 @@ class Recorder {
  public:
   // `db` may be null (a gateway without database): then there are no rollups.
   Recorder(Options options, store::Database* db);
-  // Stops (flushing what is queued) when still running. Threads that record must be done
-  // recording before the Recorder goes away.
+  // Stops (flushing what is queued, into the database) when still running: destroy or stop
+  // the Recorder before the Database. Threads that record must be done recording before the
+  // Recorder goes away.
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
