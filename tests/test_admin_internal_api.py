@@ -1,14 +1,18 @@
-"""The internal data API gateways pull from (/internal/data/v1/...): its credential and its
-keyset paging."""
+"""The internal data API gateways pull from (/internal/data/v1/...): its credential, its
+keyset paging, the runtime artifacts' lifecycle state, user authentication for Basic-secured
+APIs, and revocations that outlive a restart."""
 
 import base64
 import uuid
 
+import jwt
 import pytest
 
-from admin_support import (INTERNAL_PASSWORD, INTERNAL_USER, admin, call, execute, insert_api,
-                           insert_application, new_name, request_count_limit,
+import publisher_support as publisher
+from admin_support import (INTERNAL_PASSWORD, INTERNAL_USER, admin, call, create_user, execute,
+                           insert_api, insert_application, new_name, request_count_limit,
                            subscription_statement)
+from devportal_support import sign_up
 
 GATEWAY = (INTERNAL_USER, INTERNAL_PASSWORD)
 
@@ -158,3 +162,95 @@ def test_runtime_artifacts_of_an_environment(gw_node):
                 auth=GATEWAY).status_code == 400
     assert call(gw_node, "GET", "/internal/data/v1/runtime-artifacts", auth=GATEWAY,
                 params={"environment": "nowhere"}).status_code == 404
+
+
+def test_runtime_artifacts_carry_the_apis_current_lifecycle_state(gw_node):
+    # A lifecycle change makes no revision: the gateway learns it from lifeCycleStatus.
+    env = new_name("life-")
+    assert admin(gw_node, "POST", "/environments",
+                 json={"name": env, "vhosts": [{"host": "life.example"}]}).status_code == 201
+    api = publisher.create_api(gw_node)
+    revision = publisher.call(gw_node, "POST", f"/apis/{api['id']}/revisions", json={})
+    assert revision.status_code == 201, revision.text
+    deployed = publisher.call(gw_node, "POST", f"/apis/{api['id']}/deploy-revision",
+                              params={"revisionId": revision.json()["id"]}, json=[{"name": env}])
+    assert deployed.status_code == 201, deployed.text
+
+    [artifact], _ = pull(gw_node, "/runtime-artifacts", environment=env)
+    assert artifact["lifeCycleStatus"] == "CREATED"
+    for action in ("Publish", "Block"):
+        assert publisher.change_lifecycle(gw_node, api["id"], action).status_code == 200
+    [artifact], _ = pull(gw_node, "/runtime-artifacts", environment=env)
+    assert artifact["lifeCycleStatus"] == "BLOCKED"
+    assert artifact["revisionId"] == revision.json()["id"]
+    assert artifact["api"]["lifeCycleStatus"] == "CREATED"  # the revision's own copy
+
+
+def authenticate(node, body, auth=GATEWAY, **kwargs):
+    return call(node, "POST", "/internal/data/v1/users/authenticate", auth=auth, json=body,
+                **kwargs)
+
+
+def test_users_authenticate_answers_the_user_and_its_roles(gw_node):
+    user = create_user(gw_node, ["subscriber", "creator"])
+    response = authenticate(gw_node, {"username": user["userName"],
+                                      "password": user["password"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["username"] == user["userName"]
+    assert sorted(body["roles"]) == ["creator", "subscriber"]
+
+
+def test_users_authenticate_refuses_wrong_credentials(gw_node):
+    user = create_user(gw_node, ["subscriber"])
+    for body in ({"username": user["userName"], "password": "not-the-password"},
+                 {"username": new_name("nobody"), "password": user["password"]},
+                 {"username": user["userName"], "password": ""},
+                 {"username": user["userName"], "password": "p" * 1025}):
+        response = authenticate(gw_node, body)
+        assert response.status_code == 401, body
+        assert response.json()["code"] == 900901
+        assert "WWW-Authenticate" not in response.headers
+    # The gateway's own credential refused is told apart by its challenge.
+    for auth in [(), ("gateway", "wrong"), ("admin", "e2e-admin-password")]:
+        response = authenticate(gw_node, {"username": user["userName"],
+                                          "password": user["password"]}, auth=auth)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_users_authenticate_refuses_malformed_bodies(gw_node):
+    for body in ([], {"username": "someone"}, {"username": 1, "password": "x"},
+                 {"username": "someone", "password": "p" * 5000}):
+        response = authenticate(gw_node, body)
+        assert response.status_code == 400, body
+        assert response.json()["code"] == 400
+    response = call(gw_node, "POST", "/internal/data/v1/users/authenticate", auth=GATEWAY,
+                    data="{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_a_deleted_user_no_longer_authenticates(gw_node):
+    user = create_user(gw_node, ["subscriber"])
+    credentials = {"username": user["userName"], "password": user["password"]}
+    assert authenticate(gw_node, credentials).status_code == 200
+    assert call(gw_node, "DELETE", f"/scim2/Users/{user['id']}").status_code == 204
+    assert authenticate(gw_node, credentials).status_code == 401
+
+
+def test_revoked_api_keys_are_listed_also_after_a_restart(launcher):
+    node = launcher.new(sections={"internal_api": {"username": INTERNAL_USER,
+                                                   "password": INTERNAL_PASSWORD}})
+    developer = sign_up(node)
+    app_id = developer.create_app()["applicationId"]
+    path = f"/applications/{app_id}/api-keys/PRODUCTION"
+    key = developer.post(path + "/generate", json={"validityPeriod": 3600}).json()["apikey"]
+    jti = jwt.decode(key, options={"verify_signature": False})["jti"]
+    assert developer.post(path + "/revoke", json={"apikey": key}).status_code == 200
+
+    revoked, _ = pull(node, "/revoked-tokens")
+    assert jti in {r["jti"] for r in revoked}
+    node.restart()
+    revoked, _ = pull(node, "/revoked-tokens")
+    [entry] = [r for r in revoked if r["jti"] == jti]
+    assert entry["expiresAt"] > 0

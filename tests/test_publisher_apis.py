@@ -62,6 +62,39 @@ def test_create_returns_the_api_with_defaults_and_the_caller_as_provider(node, u
      "undefined_scope"),
     ({"additionalProperties": [{"name": "a b", "value": "x"}]}, "additionalProperties"),
     ({"tags": "food"}, "tags"),
+    ({"maxTps": {"production": -1}}, "maxTps.production"),
+    ({"maxTps": {"sandbox": "lots"}}, "maxTps.sandbox"),
+    ({"maxTps": [10]}, "maxTps"),
+    ({"enableApiKeyQueryParam": "true"}, "enableApiKeyQueryParam"),
+    ({"apiKeyHeader": "api key"}, "apiKeyHeader"),
+    ({"authorizationHeader": "Authorization:"}, "authorizationHeader"),
+    ({"apiKeyHeader": "AUTHORIZATION"}, "differ"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"request": [
+        {"policyName": "jsonToXml", "parameters": {}}]}}]}, "jsonToXml"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"request": [
+        {"policyName": "addHeader", "parameters": {"headerName": "X-A"}}]}}]}, "headerValue"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"request": [
+        {"policyName": "addHeader", "parameters": {"headerName": "X-A",
+                                                   "headerValue": "a\r\nX-B: b"}}]}}]},
+     "control character"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"response": [
+        {"policyName": "removeHeader", "parameters": {"headerName": "Content-Length"}}]}}]},
+     "managed by the gateway"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"request": [
+        {"policyName": "removeHeader", "parameters": {"headerName": "X-A"}}] * 21}}]},
+     "more than 20"),
+    ({"operations": [{"target": "/a", "verb": "GET", "operationPolicies": {"fault": [
+        {"policyName": "removeHeader", "parameters": {"headerName": "X-A"}}]}}]}, "fault"),
+    ({"endpointConfig": {"endpoint_type": "http", "production_endpoints": {
+        "url": "https://x.example", "config": {"actionDuration": "soon"}}}}, "actionDuration"),
+    ({"endpointConfig": {"endpoint_type": "http", "production_endpoints": {
+        "url": "https://x.example", "config": {"actionSelect": "neverTimeout"}}}},
+     "actionSelect"),
+    ({"endpointConfig": {"endpoint_type": "http", "production_endpoints": {
+        "url": "https://x.example", "config": {"suspendErrorCode": ["500"]}}}},
+     "suspendErrorCode"),
+    ({"endpointConfig": {"endpoint_type": "http", "production_endpoints": {
+        "url": "https://x.example", "config": {"retryTimeOut": 1000}}}}, "retryTimeOut"),
 ])
 def test_create_refuses_invalid_fields_and_stores_nothing(node, fields, fragment):
     body = api_body(**fields)
@@ -327,3 +360,89 @@ def test_authorization_matrix(node, users, role, operation, expected):
     }
     response = requests_by_operation[operation]()
     assert response.status_code == expected[role], response.text
+
+
+def test_gateway_fields_have_defaults(node):
+    api = create_api(node)
+    assert api["apiKeyHeader"] == "apikey"
+    assert api["authorizationHeader"] == "Authorization"
+    assert api["enableApiKeyQueryParam"] is False
+    assert api["maxTps"] is None
+    assert all(op["operationPolicies"] == {"request": [], "response": [], "fault": []}
+               for op in api["operations"])
+
+
+def test_gateway_fields_are_stored_normalized_and_round_trip(node):
+    # Numbers as the reference's publisher sends them (strings, "" for empty fields).
+    config = {"actionDuration": "30000", "actionSelect": "fault", "suspendDuration": "",
+              "suspendMaxDuration": "60000", "factor": "2", "suspendErrorCode": ["101503"],
+              "retryTimeOut": "3", "retryDelay": "", "retryErroCode": [],
+              "connectTimeout": 2000, "format": "soap11"}
+    api = create_api(node, maxTps={"production": 1000, "sandbox": "10"},
+                     securityScheme=["api_key", "oauth2"], apiKeyHeader="X-Api-Key",
+                     enableApiKeyQueryParam=True,
+                     endpointConfig={"endpoint_type": "load_balance", "production_endpoints": [
+                         {"url": "https://a.example", "config": config,
+                          "endpoint_type": "http", "template_not_supported": False},
+                         {"url": "https://b.example"}]},
+                     operations=[{"target": "/orders", "verb": "POST", "operationPolicies": {
+                         "request": [{"policyName": "addHeader", "policyId": "ignored",
+                                      "parameters": {"headerName": "X-Tenant",
+                                                     "headerValue": "acme"}}],
+                         "response": [{"policyName": "removeHeader", "policyVersion": "v1",
+                                       "parameters": {"headerName": "Server"}}],
+                         "fault": []}}])
+    assert api["maxTps"] == {"production": 1000, "sandbox": 10}
+    assert api["apiKeyHeader"] == "X-Api-Key"
+    assert api["enableApiKeyQueryParam"] is True
+    assert api["endpointConfig"]["production_endpoints"] == [
+        {"url": "https://a.example",
+         "config": {"actionDuration": 30000, "actionSelect": "fault",
+                    "suspendMaxDuration": 60000, "factor": 2.0,
+                    "suspendErrorCode": ["101503"], "retryTimeOut": 3,
+                    "connectTimeout": 2000}},
+        {"url": "https://b.example"}]
+    assert api["operations"][0]["operationPolicies"] == {
+        "request": [{"policyName": "addHeader", "policyVersion": "v1",
+                     "parameters": {"headerName": "X-Tenant", "headerValue": "acme"}}],
+        "response": [{"policyName": "removeHeader", "policyVersion": "v1",
+                      "parameters": {"headerName": "Server"}}],
+        "fault": []}
+    path = f"/apis/{api['id']}"
+    assert call(node, "GET", path).json() == api
+    # What a client reads it writes back unchanged.
+    again = call(node, "PUT", path, json=api)
+    assert again.status_code == 200, again.text
+    assert {k: v for k, v in again.json().items() if k != "lastUpdatedTime"} == \
+        {k: v for k, v in api.items() if k != "lastUpdatedTime"}
+    cleared = call(node, "PUT", path, json={"maxTps": None})
+    assert cleared.json()["maxTps"] is None
+
+
+def test_refused_gateway_fields_leave_the_api_as_it_was(node):
+    api = create_api(node, maxTps={"production": 5})
+    path = f"/apis/{api['id']}"
+    before = call(node, "GET", path).json()
+    for body in ({"maxTps": {"production": 1.5}},
+                 {"operations": [{"target": "/a", "verb": "GET", "operationPolicies": []}]},
+                 {"endpointConfig": {"endpoint_type": "failover", "production_endpoints": {
+                     "url": "https://a.example"}, "production_failovers": [
+                     {"url": "https://b.example", "config": {"factor": 0}}]}}):
+        assert_error(call(node, "PUT", path, json=body), 400)
+    assert call(node, "GET", path).json() == before
+
+
+def test_a_new_definition_keeps_the_policies_of_the_operations_it_keeps(node):
+    policies = {"request": [{"policyName": "removeHeader",
+                             "parameters": {"headerName": "X-Debug"}}]}
+    api = create_api(node, operations=[{"target": "/a", "verb": "GET",
+                                        "operationPolicies": policies}])
+    definition = ("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n"
+                  "  /a:\n    get:\n      responses: {'200': {description: ok}}\n"
+                  "  /b:\n    get:\n      responses: {'200': {description: ok}}\n")
+    response = call(node, "PUT", f"/apis/{api['id']}/swagger",
+                    files={"apiDefinition": (None, definition)})
+    assert response.status_code == 200, response.text
+    ops = {op["target"]: op for op in call(node, "GET", f"/apis/{api['id']}").json()["operations"]}
+    assert ops["/a"]["operationPolicies"]["request"][0]["parameters"] == {"headerName": "X-Debug"}
+    assert ops["/b"]["operationPolicies"]["request"] == []
