@@ -188,3 +188,18 @@ def wait_for_gateway(node, token):
         node.wait_until(probe, "a 200 from the API through the gateway")
     except RuntimeError as e:
         raise RuntimeError(f"{e}\nlast answer: {last[0] if last else '(none)'}") from None
+    refused = s.get(url, timeout=2)
+    if refused.status_code != 401:
+        raise RuntimeError(f"the API answered {refused.status_code} without a token: "
+                           "authentication is not on")
+
+
+def metrics(node):
+    """The gateway's Prometheus counters, summed over labels: {name: value}."""
+    out = {}
+    for line in session().get(node.gateway_admin + "/metrics", timeout=5).text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            name = name.split("{", 1)[0]
+            out[name] = out.get(name, 0) + float(value)
+    return out
