@@ -32,6 +32,7 @@ POLICY = "Bench100MPerMin"
 API_CONTEXT = "/benchgw"
 API_VERSION = "1.0.0"
 RESOURCE = "/items"
+API_PATH = f"{API_CONTEXT}/{API_VERSION}{RESOURCE}"  # what clients call on the gateway
 
 
 class GatewayNode:
@@ -68,10 +69,6 @@ class GatewayNode:
     @property
     def gateway_admin(self):
         return f"http://127.0.0.1:{self.gw_admin_port}"
-
-    @property
-    def api_path(self):
-        return f"{API_CONTEXT}/{API_VERSION}{RESOURCE}"
 
     def stderr_tail(self):
         try:
@@ -175,7 +172,7 @@ def wait_for_gateway(node, token):
     s = session()
     node.wait_until(lambda: s.get(node.gateway_admin + "/health/ready", timeout=1).ok,
                     "the gateway's /health/ready")
-    url = node.gateway + node.api_path
+    url = node.gateway + API_PATH
     headers = {"Authorization": "Bearer " + token}
     last = []
 
