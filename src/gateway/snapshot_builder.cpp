@@ -57,12 +57,6 @@ std::optional<bool> bool_at(const json::object& o, std::string_view key) {
   return std::nullopt;
 }
 
-bool first_bool(const json::object& o, std::initializer_list<std::string_view> keys) {
-  for (auto key : keys)
-    if (auto b = bool_at(o, key)) return *b;
-  return false;
-}
-
 // Numbers arrive as JSON numbers or, in documents shaped like the reference's, as strings.
 std::optional<double> number_of(const json::value& v) {
   if (v.is_int64()) return static_cast<double>(v.get_int64());
@@ -168,6 +162,12 @@ void apply_endpoint_config(const json::object& config, Endpoint& e) {
   if (auto* v = config.if_contains("suspendErrorCode"))
     if (auto codes = error_codes(*v)) e.suspend.codes = std::move(*codes);
   if (e.suspend.max < e.suspend.initial) e.suspend.max = e.suspend.initial;
+  // suspendDuration -1 is the reference's "never suspend" (what it asks of failover
+  // endpoints): no failure code suspends.
+  if (auto d = number_at(config, "suspendDuration"); d && *d < 0) {
+    e.suspend.codes.clear();
+    e.suspend.initial = e.suspend.max = std::chrono::milliseconds(0);
+  }
 }
 
 // What makes two endpoints share a slot: everything the per-thread state depends on.
@@ -328,9 +328,9 @@ CompiledApi compile_artifact(const json::value& item, std::size_t order, Endpoin
                          first_string(*doc, {"lifeCycleStatus", "lifecycleStatus"}, "CREATED")));
   api->revision_id = string_at(artifact, "revisionId");
   api->default_version = bool_at(*doc, "isDefaultVersion").value_or(false);
-  api->prototype_without_auth =
-      first_bool(*doc, {"prototypeWithoutAuth", "enablePrototypeWithoutAuth",
-                        "prototypedWithoutAuth", "invokePrototypeWithoutAuth"});
+  // The API document has no such flag: as in the reference, a prototype is opened to calls
+  // without credentials by giving its operations authType None. Left false.
+  api->prototype_without_auth = false;
 
   // Security scheme: the publisher's default when absent.
   if (auto* schemes = array_at(*doc, "securityScheme")) {
@@ -349,8 +349,7 @@ CompiledApi compile_artifact(const json::value& item, std::size_t order, Endpoin
   }
   api->authorization_header = first_string(*doc, {"authorizationHeader"}, "Authorization");
   api->api_key_header = first_string(*doc, {"apiKeyHeader"}, "apikey");
-  api->api_key_in_query = first_bool(
-      *doc, {"apiKeyInQuery", "enableApiKeyInQuery", "apiKeyQueryParameter", "allowApiKeyInQuery"});
+  api->api_key_in_query = bool_at(*doc, "enableApiKeyQueryParam").value_or(false);
 
   if (auto* cors = object_at(*doc, "corsConfiguration")) {
     api->cors.enabled = bool_at(*cors, "corsConfigurationEnabled").value_or(false);

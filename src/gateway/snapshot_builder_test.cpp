@@ -33,6 +33,8 @@ json::object api_document(const std::string& id, const std::string& context,
     "apiThrottlingPolicy": null,
     "authorizationHeader": "Authorization",
     "apiKeyHeader": "ApiKey",
+    "enableApiKeyQueryParam": false,
+    "maxTps": null,
     "securityScheme": ["oauth2", "oauth_basic_auth_api_key_mandatory"],
     "visibility": "PUBLIC",
     "visibleRoles": [],
@@ -56,7 +58,8 @@ json::object api_document(const std::string& id, const std::string& context,
                           "description": "", "bindings": []}, "shared": false}],
     "operations": [
       {"target": "/menu", "verb": "GET", "authType": "Application & Application User",
-       "throttlingPolicy": "Unlimited", "scopes": ["pizza_read"]},
+       "throttlingPolicy": "Unlimited", "scopes": ["pizza_read"],
+       "operationPolicies": {"request": [], "response": [], "fault": []}},
       {"target": "/order/{orderId}", "verb": "post", "authType": "Application",
        "throttlingPolicy": "10KPerMin", "scopes": []}
     ],
@@ -267,9 +270,17 @@ TEST_F(BuilderTest, EndpointConfigSetsTimeoutsAndSuspension) {
     "sandbox_endpoints": {"url": "http://sandbox/", "config": {
       "actionDuration": "soon", "suspendErrorCode": "101503, 101508", "factor": 0}}
   })");
+  auto never = api_document("a2", "/never", "1.0.0");
+  never["endpointConfig"] = json::parse(R"({"endpoint_type": "failover",
+    "production_endpoints": {"url": "http://primary/"},
+    "production_failovers": [{"url": "http://second/", "config": {"suspendDuration": -1,
+                                                                  "suspendErrorCode": [101503]}}]
+  })");
   sources_.runtime_artifacts.push_back(artifact(doc));
-  auto api = only_api(*build());
-  ASSERT_TRUE(api);
+  sources_.runtime_artifacts.push_back(artifact(never));
+  auto s = build();
+  ASSERT_EQ(s->apis.size(), 2u);
+  auto api = s->apis[0];
   const Endpoint& p = api->production->endpoints[0];
   EXPECT_EQ(p.read_timeout, std::chrono::milliseconds(15000));
   EXPECT_EQ(p.connect_timeout, std::chrono::milliseconds(700));
@@ -277,10 +288,14 @@ TEST_F(BuilderTest, EndpointConfigSetsTimeoutsAndSuspension) {
   EXPECT_EQ(p.suspend.max, std::chrono::milliseconds(8000));
   EXPECT_DOUBLE_EQ(p.suspend.factor, 2.5);
   EXPECT_EQ(p.suspend.codes, (std::vector<long>{101504, 101505}));
-  const Endpoint& s = api->sandbox->endpoints[0];
-  EXPECT_EQ(s.read_timeout, Endpoint{}.read_timeout);  // unreadable: the default
-  EXPECT_DOUBLE_EQ(s.suspend.factor, 1.0);             // below 1: the default
-  EXPECT_EQ(s.suspend.codes, (std::vector<long>{101503, 101508}));
+  const Endpoint& sb = api->sandbox->endpoints[0];
+  EXPECT_EQ(sb.read_timeout, Endpoint{}.read_timeout);  // unreadable: the default
+  EXPECT_DOUBLE_EQ(sb.suspend.factor, 1.0);             // below 1: the default
+  EXPECT_EQ(sb.suspend.codes, (std::vector<long>{101503, 101508}));
+  // suspendDuration -1: never suspended, whatever the codes say.
+  const Endpoint& failover = s->apis[1]->production->endpoints[1];
+  EXPECT_TRUE(failover.suspend.codes.empty());
+  EXPECT_TRUE(s->apis[1]->production->endpoints[0].suspend.codes.size() > 0);
 }
 
 TEST_F(BuilderTest, LoadBalanceAndFailoverGroups) {
@@ -436,6 +451,7 @@ TEST_F(BuilderTest, SecuritySchemeHeadersAndFlags) {
   doc["apiKeyHeader"] = "X-Key";
   doc["apiThrottlingPolicy"] = "50KPerMin";
   doc["maxTps"] = json::object{{"production", 100}, {"sandbox", "20"}};
+  doc["enableApiKeyQueryParam"] = true;
   sources_.runtime_artifacts.push_back(artifact(doc));
   auto no_scheme = api_document("a2", "/plain", "1.0.0");
   no_scheme.erase("securityScheme");
@@ -454,6 +470,7 @@ TEST_F(BuilderTest, SecuritySchemeHeadersAndFlags) {
   EXPECT_EQ(a.api_throttling_policy, "50KPerMin");
   EXPECT_EQ(a.max_tps_production, 100);
   EXPECT_EQ(a.max_tps_sandbox, 20);
+  EXPECT_TRUE(a.api_key_in_query);
   const Api& b = *s->apis[1];
   EXPECT_TRUE(b.oauth2);
   EXPECT_TRUE(b.mandatory_all);
@@ -461,6 +478,8 @@ TEST_F(BuilderTest, SecuritySchemeHeadersAndFlags) {
   EXPECT_EQ(b.authorization_header, "Authorization");
   EXPECT_EQ(b.api_key_header, "apikey");
   EXPECT_EQ(b.max_tps_production, 0);
+  EXPECT_FALSE(b.api_key_in_query);
+  EXPECT_FALSE(b.prototype_without_auth);
 }
 
 TEST_F(BuilderTest, LifecycleOfTheArtifactWinsOverTheRevisionDocument) {

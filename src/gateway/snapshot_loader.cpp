@@ -522,7 +522,8 @@ bool SnapshotLoader::refresh_now() {
 void SnapshotLoader::on_event(const events::Event& event) {
   if (event.type == events::types::kTokenRevoked || event.type == events::types::kApiKeyRevoked) {
     impl_->apply_revocation(event);
-  } else if (event.type == "user.deleted") {
+  } else if (event.type == events::types::kUserDeleted ||
+             event.type == events::types::kUserUpdated) {
     if (impl_->options.on_user_deleted) impl_->options.on_user_deleted(event);
   } else if (!impl_->concerns_other_environment(event)) {
     impl_->schedule(Clock::now() + std::chrono::milliseconds(impl_->options.debounce_ms));

@@ -24,8 +24,8 @@ struct LoaderOptions {
   std::string snapshot_file;  // last-known configuration (JSON); "" keeps none
   int debounce_ms = 100;      // events within this window share one re-pull
   int resync_seconds = 300;   // full re-pull even without events; 0 disables it
-  // Called (on the thread that delivered it) for `user.deleted`, which concerns the
-  // authenticator's caches, not the snapshot. Optional.
+  // Called (on the thread that delivered it) for `user.deleted` and `user.updated` (a changed
+  // password or roles), which concern the authenticator's caches, not the snapshot. Optional.
   std::function<void(const events::Event&)> on_user_deleted;
 };
 
@@ -44,8 +44,8 @@ class SnapshotLoader {
   // (pulled or from the file). Either way, failed pulls are retried with backoff.
   bool load_initial();
 
-  // From any thread, returns at once: revocations are applied immediately, user.deleted is
-  // forwarded, anything else schedules a debounced re-pull.
+  // From any thread, returns at once: revocations are applied immediately, user.deleted and
+  // user.updated are forwarded, anything else schedules a debounced re-pull.
   void on_event(const events::Event& event);
 
   // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.

@@ -411,7 +411,7 @@ TEST_F(LoaderTest, DeploymentsToAnotherEnvironmentAreIgnored) {
   EXPECT_TRUE(eventually([&] { return cp_.page_calls("subscriptions") > 0; }));
 }
 
-TEST_F(LoaderTest, UserDeletedIsForwarded) {
+TEST_F(LoaderTest, UserEventsAreForwardedNotPulled) {
   std::atomic<int> forwarded{0};
   auto o = options();
   o.on_user_deleted = [&](const events::Event& e) {
@@ -422,6 +422,8 @@ TEST_F(LoaderTest, UserDeletedIsForwarded) {
   cp_.reset_counts();
   loader.on_event({1, "user.deleted", R"({"username":"alice"})", now()});
   EXPECT_EQ(forwarded.load(), 1);
+  loader.on_event({2, "user.updated", R"({"username":"alice"})", now()});
+  EXPECT_EQ(forwarded.load(), 2);
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(cp_.page_calls("applications"), 0);
 }
