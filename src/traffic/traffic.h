@@ -194,8 +194,8 @@ struct BandwidthCounter {
   std::int64_t window_ms = 0;
 };
 
-// The answer for one request. On a refusal `status`, `code`, `message` and `description`
-// are the reference's (static storage: no allocation); `retry_after_seconds` is the time to
+// The answer for one request. On a refusal `status`, `code` and `message` are the reference's
+// and `description` Portico's (static storage: no allocation); `retry_after_seconds` is the time to
 // the end of the window that refused, at least 1 (0 for blocking conditions, which do not
 // end by themselves: send no Retry-After then).
 struct ThrottleDecision {
@@ -225,7 +225,7 @@ struct ThrottlerOptions {
 struct ThrottlerStats {
   std::uint64_t untracked = 0;          // counter operations let through because the table was full
                                         // or a slot stayed contended (fail open)
-  std::uint64_t slots_in_use = 0;       // approximate
+  std::uint64_t slots_in_use = 0;       // slots ever claimed (reused ones count once)
   std::uint64_t bandwidth_dropped = 0;  // bandwidth counters beyond kMaxBandwidthCounters
 };
 
