@@ -117,11 +117,15 @@ class Node:
         self.log_path = self.directory / "portico.log"
         self.database_url = database_url
         self.admin_password = admin_password
-        self.https_port, self.http_port = free_ports(2)
+        (self.https_port, self.http_port, self.gateway_http_port, self.gateway_https_port,
+         self.gateway_admin_port) = free_ports(5)
         self.process: subprocess.Popen | None = None
         self.sections: dict[str, dict[str, Any]] = {
             "server": {"host": "127.0.0.1", "https_port": self.https_port,
                        "http_port": self.http_port, "threads": 2},
+            "gateway": {"host": "127.0.0.1", "http_port": self.gateway_http_port,
+                        "https_port": self.gateway_https_port,
+                        "admin_port": self.gateway_admin_port, "threads": 2},
             "admin": {"username": ADMIN_USERNAME, "password": admin_password},
             "log": {"level": "info"},
         }
@@ -144,6 +148,18 @@ class Node:
     @property
     def https_url(self) -> str:
         return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_http_port}"
+
+    @property
+    def gateway_https_url(self) -> str:
+        return f"https://127.0.0.1:{self.gateway_https_port}"
+
+    @property
+    def gateway_admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_admin_port}"
 
     @property
     def cert(self) -> str:

@@ -4,10 +4,13 @@
 #include <thread>
 
 #include "admin/admin.h"
+#include "analytics/analytics.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "common/tls_material.h"
 #include "devportal/devportal.h"
 #include "events/event_bus.h"
+#include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
 #include "publisher/publisher.h"
@@ -25,8 +28,43 @@ struct Node::Impl {
   std::unique_ptr<admin::Admin> admin;
   std::unique_ptr<publisher::Publisher> publisher;
   std::unique_ptr<devportal::DevPortal> devportal;
+  std::unique_ptr<analytics::Recorder> recorder;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<gateway::Gateway> gateway;
 };
+
+namespace {
+
+gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
+  const GatewayConfig& g = c.gateway;
+  gateway::GatewayOptions o;
+  o.environment = g.environment;
+  o.host = g.host;
+  o.http_port = g.http_port;
+  o.https_port = g.https_port;
+  o.admin_port = g.admin_port;
+  o.admin_host = g.admin_host;
+  o.tls_cert_file = tls.cert_file;
+  o.tls_key_file = tls.key_file;
+  o.threads = g.threads > 0 ? g.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.max_body_bytes = g.max_body_bytes;
+  o.read_timeout = std::chrono::seconds(g.read_timeout_seconds);
+  o.idle_timeout = std::chrono::seconds(g.idle_timeout_seconds);
+  o.max_idle_upstream_per_endpoint = static_cast<std::size_t>(g.upstream_max_idle_per_endpoint);
+  o.upstream_idle_timeout = std::chrono::seconds(g.upstream_idle_timeout_seconds);
+  o.strip_authorization = g.strip_authorization;
+  o.backend_jwt = g.backend_jwt;
+  o.backend_jwt_header = g.backend_jwt_header;
+  o.data_dir = c.data_dir;
+  o.issuer = c.issuer();
+  o.jwt_leeway_seconds = g.jwt_leeway_seconds;
+  o.introspection_cache_seconds = g.introspection_cache_seconds;
+  o.throttle_counter_slots = static_cast<std::size_t>(g.throttle_counter_slots);
+  return o;
+}
+
+}  // namespace
 
 Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>()) {
   // The gateway, traffic-manager and control-plane profiles arrive with their components.
@@ -49,9 +87,16 @@ void Node::start() {
   impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, impl_->bus);
   impl_->key_manager->initialize();
 
+  bool all_in_one = impl_->profile == "all-in-one";
+  bool with_gateway = all_in_one && c.gateway.enabled;
+  if (with_gateway && c.internal_api.password.empty()) {
+    // The in-process gateway reads the internal data API like any other gateway; with no
+    // password configured, remote gateways stay refused and only this process knows this one.
+    c.internal_api.password = crypto::random_token(32);
+  }
   auto router = std::make_shared<http::Router>();
   impl_->key_manager->register_routes(*router);
-  if (impl_->profile == "all-in-one") {
+  if (all_in_one) {
     // Control-plane components: construct, initialize and register routes here, in
     // dependency order (admin, then publisher and developer portal).
     impl_->admin = std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
@@ -63,6 +108,16 @@ void Node::start() {
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);
+    if (c.analytics.enabled) {
+      analytics::Options a;
+      a.data_dir = c.data_dir;
+      a.queue_capacity = static_cast<std::size_t>(c.analytics.queue_capacity);
+      a.flush_interval_ms = c.analytics.flush_interval_ms;
+      a.file_sink_path = c.analytics.file;
+      impl_->recorder = std::make_unique<analytics::Recorder>(a, impl_->db.get());
+      impl_->recorder->start();
+      analytics::register_routes(*router, *impl_->recorder, *impl_->key_manager, *impl_->db);
+    }
   }
 
   auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file);
@@ -79,6 +134,13 @@ void Node::start() {
   options.idle_timeout = std::chrono::seconds(c.server.idle_timeout_seconds);
   impl_->server = std::make_unique<http::Server>(options, router);
   impl_->server->start();
+  if (with_gateway) {
+    impl_->gateway = std::make_unique<gateway::Gateway>(
+        gateway_options(c, tls),
+        gateway::in_process_control_plane(router, c.internal_api.username, c.internal_api.password),
+        &impl_->bus, impl_->recorder.get());
+    impl_->gateway->start();
+  }
   spdlog::info("portico {} ready: https://{}:{} http://{}:{} ({} threads)", impl_->profile,
                c.server.host, impl_->server->https_port(), c.server.host,
                impl_->server->http_port(), options.threads);
@@ -93,7 +155,10 @@ void Node::run_until_signalled() {
   sigwait(&signals, &received);
   spdlog::info("{} received: draining for at most {} s", strsignal(received),
                impl_->config.server.drain_timeout_seconds);
-  impl_->server->stop(std::chrono::seconds(impl_->config.server.drain_timeout_seconds));
+  auto drain = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
+  if (impl_->gateway) impl_->gateway->stop(drain);
+  impl_->server->stop(drain);
+  if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
 }

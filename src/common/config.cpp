@@ -209,6 +209,77 @@ const std::vector<KeySpec>& key_specs() {
                            &InternalApiConfig::password, {},
                            "Password gateways present to the internal data API; empty refuses "
                            "every caller."));
+    // [gateway]
+    s.push_back(bool_key("gateway", "enabled", &Config::gateway, &GatewayConfig::enabled,
+                         "Whether the all-in-one profile runs the API gateway."));
+    s.push_back(string_key("gateway", "environment", &Config::gateway, &GatewayConfig::environment,
+                           {}, "The gateway environment whose deployed APIs this gateway serves."));
+    s.push_back(string_key("gateway", "host", &Config::gateway, &GatewayConfig::host, {},
+                           "Address the gateway listens on for API calls."));
+    s.push_back(int_key("gateway", "http_port", &Config::gateway, &GatewayConfig::http_port, -1,
+                        kMaxPort, "Port for API calls over HTTP; -1 turns it off; 0 picks one."));
+    s.push_back(int_key("gateway", "https_port", &Config::gateway, &GatewayConfig::https_port, -1,
+                        kMaxPort, "Port for API calls over HTTPS; -1 turns it off; 0 picks one."));
+    s.push_back(int_key("gateway", "admin_port", &Config::gateway, &GatewayConfig::admin_port, -1,
+                        kMaxPort,
+                        "Port of /metrics, /health/live and /health/ready; -1 turns it off."));
+    s.push_back(string_key("gateway", "admin_host", &Config::gateway, &GatewayConfig::admin_host,
+                           {}, "Address the admin port listens on."));
+    s.push_back(int_key("gateway", "threads", &Config::gateway, &GatewayConfig::threads, 0, 256,
+                        "Gateway I/O threads; 0 means one per core."));
+    s.push_back(int_key("gateway", "max_body_bytes", &Config::gateway,
+                        &GatewayConfig::max_body_bytes, 0, std::int64_t{1} << 50,
+                        "Largest request body proxied (413 beyond); 0: no limit, bodies stream."));
+    s.push_back(int_key("gateway", "read_timeout_seconds", &Config::gateway,
+                        &GatewayConfig::read_timeout_seconds, 1, 3600,
+                        "How long a client may take between bytes of a request or response."));
+    s.push_back(int_key("gateway", "idle_timeout_seconds", &Config::gateway,
+                        &GatewayConfig::idle_timeout_seconds, 1, 3600,
+                        "How long an idle client keep-alive connection stays open."));
+    s.push_back(bool_key("gateway", "strip_authorization", &Config::gateway,
+                         &GatewayConfig::strip_authorization,
+                         "Whether the Authorization header of an API call is removed before "
+                         "the call goes to the backend."));
+    s.push_back(bool_key("gateway", "backend_jwt", &Config::gateway, &GatewayConfig::backend_jwt,
+                         "Whether backends receive a signed JWT describing the caller."));
+    s.push_back(string_key("gateway", "backend_jwt_header", &Config::gateway,
+                           &GatewayConfig::backend_jwt_header, {},
+                           "Header that carries the backend JWT."));
+    s.push_back(int_key("gateway", "jwt_leeway_seconds", &Config::gateway,
+                        &GatewayConfig::jwt_leeway_seconds, 0, 600,
+                        "Clock skew allowed on the exp and nbf of access tokens."));
+    s.push_back(int_key("gateway", "introspection_cache_seconds", &Config::gateway,
+                        &GatewayConfig::introspection_cache_seconds, 0, 86400,
+                        "Longest time an introspected opaque token is trusted without asking "
+                        "the Key Manager again (never beyond its expiry)."));
+    s.push_back(int_key("gateway", "throttle_counter_slots", &Config::gateway,
+                        &GatewayConfig::throttle_counter_slots, 1024, 1 << 24,
+                        "Throttling counters kept in memory; when full, limits fail open."));
+    s.push_back(int_key("gateway", "upstream_max_idle_per_endpoint", &Config::gateway,
+                        &GatewayConfig::upstream_max_idle_per_endpoint, 0, 100000,
+                        "Idle keep-alive connections kept per backend endpoint and thread."));
+    s.push_back(int_key("gateway", "upstream_idle_timeout_seconds", &Config::gateway,
+                        &GatewayConfig::upstream_idle_timeout_seconds, 1, 3600,
+                        "How long an idle backend connection is kept for reuse."));
+    s.push_back(string_key("gateway", "control_plane_url", &Config::gateway,
+                           &GatewayConfig::control_plane_url, {},
+                           "Gateway profile: the control plane's base URL (internal data API, "
+                           "JWKS, introspection), e.g. https://cp.example.com:9443."));
+    s.push_back(bool_key("gateway", "control_plane_verify_tls", &Config::gateway,
+                         &GatewayConfig::control_plane_verify_tls,
+                         "Whether the control plane's TLS certificate is verified."));
+    // [analytics]
+    s.push_back(bool_key("analytics", "enabled", &Config::analytics, &AnalyticsConfig::enabled,
+                         "Whether API calls are recorded (rollups, metrics, file)."));
+    s.push_back(string_key("analytics", "file", &Config::analytics, &AnalyticsConfig::file, {},
+                           "JSON-lines file receiving one event per API call; empty: none."));
+    s.push_back(int_key("analytics", "queue_capacity", &Config::analytics,
+                        &AnalyticsConfig::queue_capacity, 16, 1 << 20,
+                        "Events queued per gateway thread; beyond it events are dropped "
+                        "(counted), never waited for."));
+    s.push_back(int_key("analytics", "flush_interval_ms", &Config::analytics,
+                        &AnalyticsConfig::flush_interval_ms, 10, 60000,
+                        "How often queued events are written out."));
     // [log]
     s.push_back(string_key("log", "level", &Config::log, &LogConfig::level,
                            {"trace", "debug", "info", "warn", "error", "off"}, "Log level."));

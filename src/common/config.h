@@ -54,6 +54,37 @@ struct InternalApiConfig {
   std::string password;  // empty: the internal data API refuses every caller
 };
 
+struct GatewayConfig {
+  bool enabled = true;  // all-in-one: run the gateway in the same process
+  std::string environment = "Default";
+  std::string host = "0.0.0.0";
+  int http_port = 8280;
+  int https_port = 8243;
+  int admin_port = 9280;
+  std::string admin_host = "127.0.0.1";
+  int threads = 0;                  // 0: one per core
+  std::int64_t max_body_bytes = 0;  // 0: no limit (bodies stream)
+  int read_timeout_seconds = 60;
+  int idle_timeout_seconds = 60;
+  bool strip_authorization = true;
+  bool backend_jwt = false;
+  std::string backend_jwt_header = "X-JWT-Assertion";
+  int jwt_leeway_seconds = 60;
+  int introspection_cache_seconds = 900;
+  int throttle_counter_slots = 65536;
+  int upstream_max_idle_per_endpoint = 64;
+  int upstream_idle_timeout_seconds = 30;
+  std::string control_plane_url;  // gateway profile: where the internal data API is
+  bool control_plane_verify_tls = true;
+};
+
+struct AnalyticsConfig {
+  bool enabled = true;
+  std::string file;  // JSON lines, one event a line; empty: none
+  int queue_capacity = 8192;
+  int flush_interval_ms = 1000;
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";
@@ -68,6 +99,8 @@ struct Config {
   OAuthConfig oauth;
   DevPortalConfig devportal;
   InternalApiConfig internal_api;
+  GatewayConfig gateway;
+  AnalyticsConfig analytics;
   LogConfig log;
 
   // The SQLite path or PostgreSQL URL the node uses.

@@ -129,7 +129,11 @@ class Listener {
                                });
                                return;
                              }
-                             detail::start_session(context_, worker, std::move(socket), tls_);
+                             if (context_.starter) {
+                               context_.starter->start(context_, worker, std::move(socket), tls_);
+                             } else {
+                               detail::start_session(context_, worker, std::move(socket), tls_);
+                             }
                              accept();
                            });
   }
@@ -156,8 +160,9 @@ class Listener {
 // are bound to, and the workers' io_contexts, whose pending handlers may still hold
 // sessions, go before the context and TLS context those sessions use.
 struct Server::Impl {
-  Impl(ServerOptions options, std::shared_ptr<const Router> router)
-      : context(std::move(options), std::move(router)) {}
+  Impl(ServerOptions options, std::shared_ptr<const Router> router,
+       std::shared_ptr<detail::SessionStarter> starter)
+      : context(std::move(options), std::move(router), std::move(starter)) {}
 
   detail::ServerContext context;
   std::unique_ptr<ssl::context> tls;
@@ -174,7 +179,10 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, std::shared_ptr<const Router> router)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), nullptr)) {}
+
+Server::Server(ServerOptions options, std::shared_ptr<detail::SessionStarter> starter)
+    : impl_(std::make_unique<Impl>(std::move(options), nullptr, std::move(starter))) {}
 
 Server::~Server() {
   if (impl_->started && !impl_->stopped) stop(std::chrono::seconds(0));

@@ -24,9 +24,16 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};
 };
 
+namespace detail {
+class SessionStarter;
+}
+
 class Server {
  public:
   Server(ServerOptions options, std::shared_ptr<const Router> router);
+  // A server whose connections `starter` serves (see http/session.h), with the same
+  // listeners, I/O threads, TLS and drain as the Router's.
+  Server(ServerOptions options, std::shared_ptr<detail::SessionStarter> starter);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

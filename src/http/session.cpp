@@ -401,11 +401,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
 }  // namespace
 
-ServerContext::ServerContext(ServerOptions opts, std::shared_ptr<const Router> r)
+ServerContext::ServerContext(ServerOptions opts, std::shared_ptr<const Router> r,
+                             std::shared_ptr<SessionStarter> s)
     : options(std::move(opts)),
       limits{options.max_request_line_bytes, options.max_header_bytes, options.max_header_count,
              options.max_body_bytes},
-      router(std::move(r)) {}
+      router(std::move(r)),
+      starter(std::move(s)) {}
 
 void ServerContext::session_started() {
   std::lock_guard lock(mutex_);

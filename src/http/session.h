@@ -1,6 +1,7 @@
 #pragma once
-// Internal to src/http: one accepted connection (plain or TLS) and what the connections of
-// a server share. Only server.cpp and session.cpp include this.
+// Internal to src/http and to servers built on its listeners: one accepted connection (plain
+// or TLS) and what the connections of a server share. server.cpp and session.cpp include
+// this, and the gateway, whose proxy sessions replace the Router's.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -18,9 +19,23 @@
 
 namespace portico::http::detail {
 
+struct ServerContext;
+struct Worker;
+
+// Serves accepted connections in place of the Router's HTTP/1.1 session (the gateway's
+// proxy). Called on `worker`'s thread; a session it starts registers in worker.sessions and
+// calls context.session_started()/session_ended() so that stop() can drain it.
+class SessionStarter {
+ public:
+  virtual ~SessionStarter() = default;
+  virtual void start(ServerContext& context, Worker& worker, boost::asio::ip::tcp::socket socket,
+                     boost::asio::ssl::context* tls) = 0;
+};
+
 // State shared by every connection of one server; it outlives them all.
 struct ServerContext {
-  ServerContext(ServerOptions opts, std::shared_ptr<const Router> r);
+  ServerContext(ServerOptions opts, std::shared_ptr<const Router> r,
+                std::shared_ptr<SessionStarter> s = nullptr);
 
   void session_started();
   void session_ended();
@@ -30,6 +45,7 @@ struct ServerContext {
   const ServerOptions options;
   const HeadLimits limits;
   const std::shared_ptr<const Router> router;
+  const std::shared_ptr<SessionStarter> starter;  // null: the Router's sessions
   // Set once by Server::stop: sessions finish the request at hand, then close.
   std::atomic<bool> stopping{false};
 

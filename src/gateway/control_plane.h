@@ -1,0 +1,52 @@
+#pragma once
+// How a gateway talks to the control plane (internal data API, JWKS, introspection, Basic
+// credential checks). Calls block, so they run only on the gateway's control-plane thread,
+// never on an I/O thread; results go back to the requesting I/O thread by posting.
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace portico::gateway {
+
+struct ControlPlaneResponse {
+  int status = 0;  // 0: the control plane could not be reached
+  std::string body;
+};
+
+class ControlPlane {
+ public:
+  virtual ~ControlPlane() = default;
+  // One request. `internal_credential`: send HTTP Basic with the [internal_api] credential.
+  // Blocking; never throws (an unreachable control plane answers status 0).
+  virtual ControlPlaneResponse call(std::string_view method, std::string_view path_and_query,
+                                    std::string_view content_type, std::string_view body,
+                                    bool internal_credential) = 0;
+};
+
+// All-in-one: dispatches into the node's own router, no socket.
+std::unique_ptr<ControlPlane> in_process_control_plane(std::shared_ptr<const http::Router> router,
+                                                       std::string internal_username,
+                                                       std::string internal_password);
+
+// A separate gateway: HTTP or HTTPS to `base_url` (e.g. "https://cp.example:9443"), keeping one
+// keep-alive connection. TLS certificates are verified unless `verify_tls` is false.
+std::unique_ptr<ControlPlane> http_control_plane(std::string base_url,
+                                                 std::string internal_username,
+                                                 std::string internal_password, bool verify_tls);
+
+// One thread that runs blocking control-plane work in order.
+class ControlPlaneWorker {
+ public:
+  ControlPlaneWorker();
+  ~ControlPlaneWorker();  // finishes the task at hand, drops the rest
+  void post(std::function<void()> task);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portico::gateway

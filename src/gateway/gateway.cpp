@@ -1,0 +1,232 @@
+#include "gateway/gateway.h"
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "analytics/analytics.h"
+#include "common/jwt.h"
+#include "common/log.h"
+#include "gateway/authenticator.h"
+#include "gateway/filter_chain.h"
+#include "gateway/proxy_session.h"
+#include "gateway/snapshot_loader.h"
+#include "gateway/snapshot_store.h"
+#include "http/server.h"
+#include "traffic/traffic.h"
+
+namespace portico::gateway {
+
+namespace {
+
+constexpr std::string_view kBackendJwtKeyFile = "backend-jwt-key.pem";
+
+// Verifies backends' certificates against the system's trust store, as a browser would.
+std::unique_ptr<net::ssl::context> make_upstream_tls() {
+  auto context = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
+  context->set_default_verify_paths();
+  context->set_verify_mode(net::ssl::verify_peer);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  return context;
+}
+
+// The key that signs X-JWT-Assertion: made on first use, kept in the data directory so that
+// backends keep trusting it across restarts.
+jwt::SigningKey backend_jwt_key(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  fs::path path = fs::path(data_dir) / kBackendJwtKeyFile;
+  if (fs::exists(path)) {
+    std::ifstream in(path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    return jwt::SigningKey::from_private_pem(pem.str(), jwt::Algorithm::RS256, "gateway-backend");
+  }
+  fs::create_directories(data_dir);
+  auto key = jwt::SigningKey::generate(jwt::Algorithm::RS256, "gateway-backend");
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << key.private_pem();
+  }
+  fs::permissions(temporary, fs::perms::owner_read | fs::perms::owner_write);
+  fs::rename(temporary, path);
+  return key;
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  GatewayOptions options;
+  std::unique_ptr<ControlPlane> control_plane;
+  events::EventBus* bus = nullptr;
+  analytics::Recorder* recorder = nullptr;
+
+  // Declaration order is construction order; the servers go first at destruction (below).
+  ControlPlaneWorker worker;
+  SnapshotStore store;
+  std::unique_ptr<SnapshotLoader> loader;
+  std::unique_ptr<Authenticator> authenticator;
+  traffic::Throttler throttler;
+  std::optional<jwt::SigningKey> backend_key;
+  std::vector<std::unique_ptr<Filter>> chain;
+  std::unique_ptr<net::ssl::context> upstream_tls;
+  std::unique_ptr<GatewayShared> shared;
+  std::unique_ptr<http::Server> admin_server;
+  std::unique_ptr<http::Server> server;
+  bool started = false;
+  bool stopped = false;
+
+  Impl(GatewayOptions o, std::unique_ptr<ControlPlane> cp, events::EventBus* b,
+       analytics::Recorder* r)
+      : options(std::move(o)),
+        control_plane(std::move(cp)),
+        bus(b),
+        recorder(r),
+        throttler(traffic::ThrottlerOptions{options.throttle_counter_slots}) {}
+
+  std::shared_ptr<http::Router> admin_routes() {
+    auto router = std::make_shared<http::Router>();
+    router->add("GET", "/health/live",
+                [](http::Request&) { return http::Response::json(200, R"({"status":"live"})"); });
+    router->add("GET", "/health/ready", [this](http::Request&) {
+      if (!store.ready()) {
+        return http::Response::error(503, 503, "Service Unavailable",
+                                     "No configuration snapshot is loaded yet");
+      }
+      return http::Response::json(200, R"({"status":"ready","snapshotVersion":)" +
+                                           std::to_string(store.snapshot()->version) + "}");
+    });
+    router->add("GET", "/metrics", [this](http::Request&) {
+      http::Response response;
+      response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      if (recorder) {
+        recorder->set_snapshot_version(store.snapshot()->version);
+        response.body = recorder->prometheus_text();
+      }
+      return response;
+    });
+    if (backend_key) {
+      // Backends verify X-JWT-Assertion with this key set.
+      router->add("GET", "/backend-jwt/jwks", [this](http::Request&) {
+        return http::Response::json(200, R"({"keys":[)" + backend_key->public_jwk_json() + "]}");
+      });
+    }
+    return router;
+  }
+};
+
+Gateway::Gateway(GatewayOptions options, std::unique_ptr<ControlPlane> control_plane,
+                 events::EventBus* bus, analytics::Recorder* recorder)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(control_plane), bus, recorder)) {}
+
+Gateway::~Gateway() {
+  if (impl_->started && !impl_->stopped) stop(std::chrono::seconds(0));
+}
+
+void Gateway::start() {
+  Impl& impl = *impl_;
+  const GatewayOptions& o = impl.options;
+
+  AuthenticatorOptions auth;
+  auth.leeway_seconds = o.jwt_leeway_seconds;
+  auth.issuer = o.issuer;
+  auth.introspection_cache_seconds = o.introspection_cache_seconds;
+  impl.authenticator = std::make_unique<Authenticator>(auth, *impl.control_plane, impl.worker);
+
+  LoaderOptions loader;
+  loader.environment = o.environment;
+  loader.snapshot_file =
+      (std::filesystem::path(o.data_dir) / ("gateway-snapshot-" + o.environment + ".json"))
+          .string();
+  loader.on_user_deleted = [this](const events::Event& event) {
+    boost::system::error_code ec;
+    auto payload = boost::json::parse(event.payload_json, ec);
+    if (ec || !payload.is_object()) return;
+    if (auto* user = payload.as_object().if_contains("username"); user && user->is_string())
+      impl_->authenticator->forget_user(user->as_string());
+  };
+  std::filesystem::create_directories(o.data_dir);
+  impl.loader =
+      std::make_unique<SnapshotLoader>(loader, *impl.control_plane, impl.worker, impl.store);
+  if (impl.bus) {
+    impl.bus->subscribe([this](const events::Event& event) { impl_->loader->on_event(event); });
+  }
+  if (!impl.loader->load_initial()) {
+    spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",
+                 o.environment);
+  }
+  if (!impl.authenticator->load_jwks()) {
+    spdlog::warn(
+        "gateway: the Key Manager's JWKS is not reachable yet; tokens are checked once "
+        "it is");
+  }
+
+  if (o.backend_jwt) impl.backend_key = backend_jwt_key(o.data_dir);
+  ChainOptions chain;
+  chain.strip_authorization = o.strip_authorization;
+  chain.backend_jwt = o.backend_jwt;
+  chain.backend_jwt_header = o.backend_jwt_header;
+  impl.chain =
+      build_filter_chain(chain, ChainDeps{*impl.authenticator, impl.throttler, impl.recorder,
+                                          impl.backend_key ? &*impl.backend_key : nullptr});
+
+  impl.upstream_tls = make_upstream_tls();
+  impl.shared = std::make_unique<GatewayShared>(
+      GatewayShared{impl.options, impl.store, impl.chain, *impl.upstream_tls});
+
+  http::ServerOptions server;
+  server.host = o.host;
+  server.http_port = o.http_port;
+  server.https_port = o.https_port;
+  server.tls_cert_file = o.tls_cert_file;
+  server.tls_key_file = o.tls_key_file;
+  server.threads = o.threads;
+  // The head scanner refuses a Content-Length over this at once (413); 0 means no limit.
+  server.max_body_bytes = o.max_body_bytes > 0 ? static_cast<std::size_t>(o.max_body_bytes)
+                                               : std::numeric_limits<std::size_t>::max();
+  server.read_timeout = o.read_timeout;
+  server.idle_timeout = o.idle_timeout;
+  impl.server =
+      std::make_unique<http::Server>(server, std::make_shared<ProxySessionStarter>(*impl.shared));
+
+  if (o.admin_port >= 0) {
+    http::ServerOptions admin;
+    admin.host = o.admin_host;
+    admin.http_port = o.admin_port;
+    admin.https_port = -1;
+    admin.threads = 1;
+    impl.admin_server = std::make_unique<http::Server>(admin, impl.admin_routes());
+    impl.admin_server->start();
+  }
+  impl.server->start();
+  impl.started = true;
+  spdlog::info("gateway '{}' ready: http {} https {} admin {} ({} threads, snapshot {})",
+               o.environment, impl.server->http_port(), impl.server->https_port(),
+               impl.admin_server ? impl.admin_server->http_port() : -1, o.threads,
+               impl.store.snapshot()->version);
+}
+
+void Gateway::stop(std::chrono::seconds drain) {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) return;
+  impl.stopped = true;
+  impl.server->stop(drain);
+  if (impl.admin_server) impl.admin_server->stop(std::chrono::seconds(0));
+}
+
+int Gateway::http_port() const {
+  return impl_->server ? impl_->server->http_port() : -1;
+}
+int Gateway::https_port() const {
+  return impl_->server ? impl_->server->https_port() : -1;
+}
+int Gateway::admin_port() const {
+  return impl_->admin_server ? impl_->admin_server->http_port() : -1;
+}
+
+}  // namespace portico::gateway

@@ -1,0 +1,68 @@
+#pragma once
+// The API Gateway (data plane): accepts API calls on 8280/8243, authenticates, checks
+// subscriptions, throttles, mediates and proxies them to the backends of the APIs deployed to
+// its environment, and records analytics. Its configuration comes from the control plane
+// (internal data API + events) as immutable snapshots; the request path never blocks.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "events/event_bus.h"
+#include "gateway/control_plane.h"
+
+namespace portico::analytics {
+class Recorder;
+}
+
+namespace portico::gateway {
+
+struct GatewayOptions {
+  std::string environment = "Default";
+  std::string host = "0.0.0.0";
+  int http_port = 8280;   // -1: off; 0: a free port
+  int https_port = 8243;  // -1: off; 0: a free port
+  int admin_port = 9280;  // /metrics, /health/live, /health/ready; -1: off
+  std::string admin_host = "127.0.0.1";
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int threads = 1;
+  std::int64_t max_body_bytes = 0;                  // 0: no limit (bodies stream)
+  std::chrono::seconds read_timeout{60};            // client: head and body inactivity
+  std::chrono::seconds idle_timeout{60};            // client keep-alive
+  std::size_t max_idle_upstream_per_endpoint = 64;  // pooled keep-alive connections per thread
+  std::chrono::seconds upstream_idle_timeout{30};
+  bool strip_authorization = true;
+  bool backend_jwt = false;
+  std::string backend_jwt_header = "X-JWT-Assertion";
+  std::string data_dir = "data";  // snapshot file, backend JWT key
+  std::string issuer;             // expected `iss` of access tokens; "" accepts any
+  std::int64_t jwt_leeway_seconds = 60;
+  std::int64_t introspection_cache_seconds = 900;
+  std::size_t throttle_counter_slots = 65536;
+};
+
+class Gateway {
+ public:
+  // `bus` may be null (no events: periodic resync only); `recorder` may be null (no analytics).
+  Gateway(GatewayOptions options, std::unique_ptr<ControlPlane> control_plane,
+          events::EventBus* bus, analytics::Recorder* recorder);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Loads the first snapshot (control plane, else the snapshot file), then listens. Serving
+  // starts even without a snapshot; /health/ready says 503 until one is loaded.
+  void start();
+  void stop(std::chrono::seconds drain);
+
+  int http_port() const;
+  int https_port() const;
+  int admin_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portico::gateway
