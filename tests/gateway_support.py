@@ -197,3 +197,114 @@ def wait_for_status(node: Node, method: str, path: str, status: int, token: str 
 
 def error_code(response: requests.Response) -> int:
     return int(response.json()["code"])
+
+
+# ---- throttling, deny policies and concurrency (tests/test_gateway_throttling.py,
+# tests/test_gateway_mediation.py) ------------------------------------------------------
+
+def request_limit(count: int, unit: str = "min", unit_time: int = 1) -> dict:
+    """An Admin v4 REQUESTCOUNTLIMIT."""
+    return {"type": "REQUESTCOUNTLIMIT",
+            "requestCount": {"timeUnit": unit, "unitTime": unit_time, "requestCount": count}}
+
+
+def bandwidth_limit(amount: int, data_unit: str = "KB", unit: str = "min") -> dict:
+    """An Admin v4 BANDWIDTHLIMIT."""
+    return {"type": "BANDWIDTHLIMIT", "bandwidth": {
+        "timeUnit": unit, "unitTime": 1, "dataAmount": amount, "dataUnit": data_unit}}
+
+
+def create_policy(node: Node, level: str, limit: dict, **fields) -> dict:
+    """A throttling policy of `level` (subscription, application, advanced) through the
+    Admin v4 API, with a fresh name; returns its representation."""
+    body = {"policyName": fields.pop("policyName", "T" + uuid.uuid4().hex[:10]),
+            "defaultLimit": limit}
+    body.update(fields)
+    response = admin(node, "POST", f"/throttling/policies/{level}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_deny_policy(node: Node, condition_type: str, value) -> dict:
+    response = admin(node, "POST", "/throttling/deny-policies",
+                     json={"conditionType": condition_type, "conditionValue": value})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def set_deny_policy(node: Node, policy: dict, enabled: bool) -> None:
+    response = admin(node, "PATCH", f"/throttling/deny-policy/{policy['conditionId']}",
+                     json={"conditionStatus": enabled})
+    assert response.status_code == 200, response.text
+
+
+def delete_deny_policy(node: Node, policy: dict) -> None:
+    response = admin(node, "DELETE", f"/throttling/deny-policy/{policy['conditionId']}")
+    assert response.status_code == 200, response.text
+
+
+def wait_for_window(window: float = 60.0, margin: float = 8.0) -> float:
+    """Sleeps, when fewer than `margin` seconds remain in the current epoch-aligned window,
+    into the next one; returns the start (Unix seconds) of the window the caller is in."""
+    remaining = window - time.time() % window
+    if remaining < margin:
+        time.sleep(remaining + 0.05)
+    return time.time() // window * window
+
+
+def timed(call, *args, **kwargs) -> tuple[requests.Response, float, float]:
+    """The response of `call(*args, **kwargs)` with the wall-clock time before and after."""
+    start = time.time()
+    response = call(*args, **kwargs)
+    return response, start, time.time()
+
+
+def counted_in_window(calls: list[tuple[float, float]], window: float = 60.0,
+                      margin: float = 8.0) -> int:
+    """Waits as wait_for_window does, then says how many of the admitted `calls` (their
+    start and end times) count in the current window. A call that straddles the window's
+    start is undecidable: then waits for the next window, where none count."""
+    while True:
+        start = wait_for_window(window, margin)
+        if not any(s < start <= e for s, e in calls):
+            return sum(1 for s, _ in calls if s >= start)
+        time.sleep(start + window - time.time() + 0.05)
+
+
+def concurrently(count: int, call, workers: int = 8) -> list[requests.Response]:
+    """`count` calls of `call()` from a pool of `workers` threads, their responses in order."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda _: call(), range(count)))
+
+
+def retry_after(response: requests.Response) -> int:
+    """The Retry-After of a refusal, as integer seconds (asserting its form)."""
+    value = response.headers.get("Retry-After")
+    assert value is not None, f"no Retry-After on {response.status_code} {response.text}"
+    assert value.isdigit(), f"Retry-After {value!r} is not integer seconds"
+    return int(value)
+
+
+class _SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, source_ip: str):
+        self.source_ip = source_ip
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source_ip, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def gateway_from(source_ip: str, node: Node, method: str, path: str, token: str | None = None,
+                 **kwargs) -> requests.Response:
+    """A call through the gateway from another loopback address (127.0.0.0/8 is all
+    local on Linux), so that IP conditions can tell callers apart."""
+    headers = kwargs.pop("headers", {}) or {}
+    if token:
+        headers = {"Authorization": f"Bearer {token}", **headers}
+    kwargs.setdefault("timeout", 30)
+    with requests.Session() as s:
+        s.trust_env = False
+        s.mount("http://", _SourceAddressAdapter(source_ip))
+        return s.request(method, node.gateway_url + path, headers=headers, **kwargs)
