@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "gateway/filter_testing.h"
 
 namespace portico::gateway {
@@ -96,6 +100,32 @@ TEST(AnalyticsFilter, ACallForNoApiStillHasItsRequestFields) {
   EXPECT_EQ(e.api_method, "GET");
   EXPECT_EQ(e.error_code, 404);
   EXPECT_EQ(e.user_ip, "192.0.2.10");
+}
+
+TEST(AnalyticsFilter, OnCompletionTheEventGoesToTheRecorder) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("portico-filter-analytics-" + crypto::uuid_v4());
+  analytics::Options options;
+  options.data_dir = dir.string();
+  options.file_sink_path = (dir / "events.jsonl").string();
+  options.database_sink = false;
+  {
+    analytics::Recorder recorder(options, nullptr);
+    recorder.start();
+    AnalyticsFilter filter(recorder);
+    auto c = call(snapshot_with(), "GET", "/pets/1.0.0/items");
+    c->ctx.correlation_id = "corr-recorded";
+    c->ctx.proxy_status = 200;
+    filter.on_complete(c->ctx);
+    recorder.flush_now();
+    recorder.stop();
+    EXPECT_EQ(recorder.dropped(), 0u);
+  }
+  std::ifstream in(options.file_sink_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("corr-recorded"), std::string::npos) << text.str();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

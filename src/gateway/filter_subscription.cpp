@@ -34,7 +34,10 @@ bool token_has_scope(const Principal& principal, const Resource& resource) {
 bool user_holds_scope(const Principal& principal, const Api& api, const Resource& resource) {
   for (const auto& scope : resource.scopes) {
     auto bound = api.scope_roles.find(scope);
-    if (bound == api.scope_roles.end() || bound->second.empty()) return true;
+    // A scope the API does not list is nobody's: refusing keeps a snapshot that lost its
+    // bindings from opening every scoped resource to every user.
+    if (bound == api.scope_roles.end()) continue;
+    if (bound->second.empty()) return true;
     for (const auto& role : bound->second) {
       for (const auto& held : principal.roles) {
         // Role names compare as the user store does: without regard to case.

@@ -9,7 +9,8 @@ namespace portico::gateway {
 // with a production key, is 401 900907; one awaiting approval (ON_HOLD) or REJECTED is 401
 // 900909, as the reference's key validation answers SUBSCRIPTION_INACTIVE for both. Then the
 // resource's scopes: an OAuth token needs one of them; a Basic-authenticated user needs a role
-// bound to one of them (a scope without bindings is open); else 403 900910. API keys carry no
+// bound to one of them (a scope the API lists without bindings is open; one it does not list
+// at all is held by nobody); else 403 900910. API keys carry no
 // scopes and, as in the reference, are not checked against them. Basic-authenticated callers
 // need no subscription; anonymous calls pass.
 class SubscriptionFilter final : public Filter {

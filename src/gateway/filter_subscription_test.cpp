@@ -152,6 +152,17 @@ TEST_F(SubscriptionFilterTest, BasicUsersNeedNoSubscriptionButARoleBoundToTheSco
   EXPECT_EQ(run_basic("GET", "/pets/1.0.0/admin", {"admin"}).first, FilterStatus::kContinue);
 }
 
+TEST_F(SubscriptionFilterTest, AScopeTheApiDoesNotListIsHeldByNoBasicUser) {
+  auto api = pet_api();
+  api->scope_roles.clear();  // bindings lost on the way: fail closed, not open
+  snapshot_ = snapshot_with(api);
+  auto c = call(snapshot_, "POST", "/pets/1.0.0/items");
+  c->ctx.principal = basic_user({"writer", "admin"});
+  c->ctx.user = "erin";
+  EXPECT_EQ(run(filter_, c->ctx), FilterStatus::kReply);
+  EXPECT_EQ(c->ctx.reply.code, 900910);
+}
+
 TEST_F(SubscriptionFilterTest, AnonymousCallsPass) {
   snapshot_->subscriptions.clear();
   auto c = call(snapshot_, "GET", "/pets/1.0.0/open");
