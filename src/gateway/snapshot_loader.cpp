@@ -155,6 +155,11 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // Serializes read-modify-publish of the revoked tokens (events and pulls).
   std::mutex revoked_mutex;
 
+  bool stopped() {
+    std::lock_guard lock(mutex);
+    return stopping;
+  }
+
   void schedule(Clock::time_point when) {
     {
       std::lock_guard lock(mutex);
@@ -239,6 +244,9 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   bool pull_list(const ListSpec& spec, json::array& out) {
     std::string after;
     for (int page = 0; page < kMaxPages; ++page) {
+      // A loader being destroyed waits for the pull under way: make that one call, not a
+      // whole pull of calls.
+      if (stopped()) return false;
       std::string target = std::string(kInternalBase) + std::string(spec.path) +
                            "?limit=" + std::to_string(kPageLimit);
       if (spec.per_environment)
