@@ -51,7 +51,7 @@ class SnapshotLoader {
   // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.
   bool refresh_now();
 
-  // What the last pull did (for logs, metrics and tests).
+  // Counts since the loader started (for logs, metrics and tests).
   struct Stats {
     std::uint64_t pulls_ok = 0;
     std::uint64_t pulls_failed = 0;
