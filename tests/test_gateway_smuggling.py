@@ -406,10 +406,6 @@ def test_a_target_the_gateway_does_not_serve_is_refused_and_never_forwarded(
     assert_backend_untouched(raw_backend, mark)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a request-target the gateway refuses (absolute-form naming another host, a path "
-    "normalize_path refuses) is answered 400 on a connection kept open, where every other "
-    "malformed request closes it"))
 @pytest.mark.parametrize("case", list(TARGET_CASES))
 def test_a_target_the_gateway_does_not_serve_closes_the_connection(node, raw_backend, target,
                                                                    case):

@@ -132,8 +132,8 @@ void Node::start() {
   options.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
   options.read_timeout = std::chrono::seconds(c.server.read_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(c.server.idle_timeout_seconds);
-  impl_->server = std::make_unique<http::Server>(options, router);
-  impl_->server->start();
+  // The gateway listens before the control plane does: once the control plane answers,
+  // the node is fully up (scripts and tests wait for that one signal).
   if (with_gateway) {
     impl_->gateway = std::make_unique<gateway::Gateway>(
         gateway_options(c, tls),
@@ -141,6 +141,8 @@ void Node::start() {
         &impl_->bus, impl_->recorder.get());
     impl_->gateway->start();
   }
+  impl_->server = std::make_unique<http::Server>(options, router);
+  impl_->server->start();
   spdlog::info("portico {} ready: https://{}:{} http://{}:{} ({} threads)", impl_->profile,
                c.server.host, impl_->server->https_port(), c.server.host,
                impl_->server->http_port(), options.threads);

@@ -74,14 +74,36 @@ bool is_hop_by_hop(bhttp::field f) {
   }
 }
 
-// Whether `name` is listed in a Connection header (those fields are hop-by-hop too).
-bool named_in_connection(std::string_view connection, std::string_view name) {
-  if (connection.empty()) return false;
-  for (auto token : bhttp::token_list(connection)) {
-    if (iequals(token, name)) return true;
+// Fields a message's Connection header lines name are hop-by-hop too (RFC 9110 §7.6.1).
+// The list may span several lines; most messages name nothing but keep-alive or close.
+class ConnectionOptions {
+ public:
+  template <class Fields>
+  explicit ConnectionOptions(const Fields& fields) {
+    auto [line, last] = fields.equal_range(bhttp::field::connection);
+    for (; line != last; ++line) {
+      for (auto token : bhttp::token_list(line->value())) {
+        if (iequals(token, "keep-alive") || iequals(token, "close")) continue;
+        if (count_ < names_.size()) {
+          names_[count_++] = token;
+        } else {
+          overflow_ = true;  // more names than anyone sends: drop every unknown field
+        }
+      }
+    }
   }
-  return false;
-}
+  bool names(std::string_view field) const {
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (iequals(names_[i], field)) return true;
+    }
+    return overflow_;
+  }
+
+ private:
+  std::array<std::string_view, 8> names_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;
+};
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
@@ -234,6 +256,7 @@ class ProxySession : public http::detail::SessionBase,
   // ---- Filters ----------------------------------------------------------------------------
 
   void start_request(std::uint64_t content_length) {
+    close_after_reply_ = false;
     auto& ctx = ctx_.emplace();
     ctx.started = Clock::now();
     ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -273,6 +296,8 @@ class ProxySession : public http::detail::SessionBase,
       auto url = boost::urls::parse_absolute_uri(target);
       auto host = message[bhttp::field::host];
       if (!url || !url->has_authority() || !iequals(url->encoded_authority(), host)) {
+        // As every malformed request: answered, then the connection closes.
+        close_after_reply_ = true;
         local_reply(400, 400, "Bad Request", "The request target is not a path on this gateway",
                     "OTHER");
         return false;
@@ -283,6 +308,7 @@ class ProxySession : public http::detail::SessionBase,
     }
     auto normalized = normalize_path(path);
     if (!normalized) {
+      close_after_reply_ = true;
       local_reply(400, 400, "Bad Request", "The request path is malformed or not allowed", "OTHER");
       return false;
     }
@@ -362,7 +388,7 @@ class ProxySession : public http::detail::SessionBase,
 
   void acquire_connection() {
     ctx_->upstream_started = Clock::now();
-    if (auto pooled = thread_.pool->take(*endpoint_)) {
+    if (auto pooled = thread_.pool->take(*endpoint_, !request_->is_done())) {
       upstream_ = std::move(pooled);
       return send_upstream_head();
     }
@@ -393,8 +419,9 @@ class ProxySession : public http::detail::SessionBase,
     out.append(" HTTP/1.1\r\n");
     append_field(out, "Host", endpoint_->host_header);
 
-    std::string_view connection = message[bhttp::field::connection];
-    std::string_view forwarded_for;
+    ConnectionOptions connection(message);
+    std::string& trail = forwarded_for_;
+    trail.clear();
     for (const auto& field : message) {
       bhttp::field f = field.name();
       if (is_hop_by_hop(f) || f == bhttp::field::host || f == bhttp::field::expect) continue;
@@ -402,12 +429,14 @@ class ProxySession : public http::detail::SessionBase,
       if (f == bhttp::field::unknown && name.size() > 2 && name[1] == '-' &&
           (name[0] == 'X' || name[0] == 'x')) {
         if (iequals(name, "X-Forwarded-For")) {
-          forwarded_for = field.value();
+          // Every line of the trail, in order, then this hop's client.
+          trail.append(field.value());
+          trail.append(", ");
           continue;
         }
         if (iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host")) continue;
       }
-      if (named_in_connection(connection, name)) continue;
+      if (connection.names(name)) continue;
       if (ctx.strip_authorization && !ctx.credential_header.empty() &&
           iequals(name, ctx.credential_header))
         continue;
@@ -418,10 +447,7 @@ class ProxySession : public http::detail::SessionBase,
       if (!edit.remove) append_field(out, edit.name, edit.value);
     }
     out.append("X-Forwarded-For: ");
-    if (!forwarded_for.empty()) {
-      out.append(forwarded_for);
-      out.append(", ");
-    }
+    out.append(trail);
     out.append(ctx.client_ip);
     out.append(kCrlf);
     append_field(out, "X-Forwarded-Proto", ctx.secure ? "https" : "http");
@@ -464,15 +490,18 @@ class ProxySession : public http::detail::SessionBase,
     }
   }
 
+  // The head goes out with the first piece of the body, if any: one write instead of two.
   void send_upstream_head() {
     build_upstream_head();
+    upstream_head_pending_ = true;
+    if (!request_->is_done()) return relay_request_body();
     upstream_->lowest().expires_after(endpoint_->read_timeout);
     upstream_->visit([this](auto& s) {
       net::async_write(s, net::buffer(upstream_head_),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->upstream_head_pending_ = false;
                          if (ec) return self->upstream_io_failed(ec, false);
-                         if (self->request_->is_done()) return self->read_upstream_head();
-                         self->relay_request_body();
+                         self->read_upstream_head();
                        });
     });
   }
@@ -506,6 +535,7 @@ class ProxySession : public http::detail::SessionBase,
     bool done = request_->is_done();
     auto& pieces = pieces_;
     std::size_t count = 0;
+    if (upstream_head_pending_) pieces[count++] = net::buffer(upstream_head_);
     if (upstream_chunked_ && got > 0) {
       auto [end, ec] = std::to_chars(chunk_head_, chunk_head_ + sizeof chunk_head_ - 2, got, 16);
       *end++ = '\r';
@@ -521,6 +551,10 @@ class ProxySession : public http::detail::SessionBase,
     upstream_->visit([&](auto& s) {
       net::async_write(s, std::span<const net::const_buffer>(pieces.data(), count),
                        [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
+                         self->upstream_head_pending_ = false;
+                         // A pooled connection found closed on the first write: nothing of
+                         // the body was consumed by the backend, but it was read from the
+                         // client, so it cannot be sent again.
                          if (ec) return self->upstream_io_failed(ec, true);
                          if (done) return self->read_upstream_head();
                          self->relay_request_body();
@@ -635,12 +669,12 @@ class ProxySession : public http::detail::SessionBase,
     if (reason.empty()) reason = bhttp::obsolete_reason(message.result());
     out.append(reason);
     out.append(kCrlf);
-    std::string_view connection = message[bhttp::field::connection];
+    ConnectionOptions connection(message);
     for (const auto& field : message) {
       bhttp::field f = field.name();
       if (is_hop_by_hop(f)) continue;
       std::string_view name = field.name_string();
-      if (named_in_connection(connection, name)) continue;
+      if (connection.names(name)) continue;
       if (!ctx.response_edits.empty() && removed_by(ctx.response_edits, name)) continue;
       append_field(out, name, field.value());
     }
@@ -676,12 +710,16 @@ class ProxySession : public http::detail::SessionBase,
 
     response_started_ = true;
     ctx.proxy_status = static_cast<int>(status);
+    // The head goes out with the first piece of the body (usually already read with the
+    // head): one write instead of two.
+    response_head_pending_ = true;
+    if (!parser.is_done()) return relay_response_body();
     lowest().expires_after(context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->response_head_pending_ = false;
                        if (ec) return self->abort();
-                       if (self->response_->is_done()) return self->finish_response();
-                       self->relay_response_body();
+                       self->finish_response();
                      });
   }
 
@@ -711,6 +749,7 @@ class ProxySession : public http::detail::SessionBase,
     ctx_->response_bytes += static_cast<std::int64_t>(got);
     auto& pieces = pieces_;
     std::size_t count = 0;
+    if (response_head_pending_) pieces[count++] = net::buffer(response_head_);
     if (downstream_chunked_ && got > 0) {
       auto [end, ec] = std::to_chars(chunk_head_, chunk_head_ + sizeof chunk_head_ - 2, got, 16);
       *end++ = '\r';
@@ -725,6 +764,7 @@ class ProxySession : public http::detail::SessionBase,
     lowest().expires_after(context_.options.read_timeout);
     net::async_write(stream_, std::span<const net::const_buffer>(pieces.data(), count),
                      [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
+                       self->response_head_pending_ = false;
                        if (ec) return self->abort();
                        if (done) return self->finish_response();
                        self->relay_response_body();
@@ -761,7 +801,8 @@ class ProxySession : public http::detail::SessionBase,
     const LocalReply& reply = ctx.reply;
     bool head_request = request_->get().method() == bhttp::verb::head;
     // An unread request body would be taken for the next request: close instead.
-    keep_alive_ = request_->get().keep_alive() && request_->is_done() && !context_.stopping;
+    keep_alive_ = request_->get().keep_alive() && request_->is_done() && !context_.stopping &&
+                  !close_after_reply_;
     std::string& out = response_head_;
     out.clear();
     std::string body =
@@ -903,17 +944,22 @@ class ProxySession : public http::detail::SessionBase,
   std::size_t attempts_ = 0;
   std::unique_ptr<UpstreamConnection> upstream_;
   std::string upstream_head_;
+  std::string forwarded_for_;
   std::string response_head_;
   std::array<char, kBodyChunk> body_buffer_{};
   char chunk_head_[24] = {};
-  std::array<net::const_buffer, 4> pieces_;  // one body piece with its chunk framing
+  // One write: a pending head, then a body piece with its chunk framing.
+  std::array<net::const_buffer, 5> pieces_;
 
   State state_ = State::kIdle;
   int version_minor_ = 1;
   bool expect_continue_ = false;
   bool upstream_chunked_ = false;
+  bool upstream_head_pending_ = false;
+  bool response_head_pending_ = false;
   bool downstream_chunked_ = false;
   bool keep_alive_ = false;
+  bool close_after_reply_ = false;  // a malformed request: answer, then close
   bool response_started_ = false;
   bool first_request_ = true;
   bool registered_ = false;

@@ -358,6 +358,17 @@ CompiledApi compile_artifact(const json::value& item, std::size_t order, Endpoin
     api->cors.allow_headers = join(strings_at(*cors, "accessControlAllowHeaders"));
     api->cors.allow_methods = join(strings_at(*cors, "accessControlAllowMethods"));
   }
+  // scopes: [{scope: {name, bindings: [role...]}}]. Basic-authenticated callers hold a scope
+  // through one of its roles; OAuth callers through their token.
+  if (auto* scopes = array_at(*doc, "scopes")) {
+    for (const auto& entry : *scopes) {
+      const json::object* scope =
+          entry.is_object() ? object_at(entry.get_object(), "scope") : nullptr;
+      if (scope == nullptr) continue;
+      std::string name = string_at(*scope, "name");
+      if (!name.empty()) api->scope_roles[name] = strings_at(*scope, "bindings");
+    }
+  }
   api->api_throttling_policy = string_at(*doc, "apiThrottlingPolicy");
   if (auto* tps = object_at(*doc, "maxTps")) {
     api->max_tps_production = int_at(*tps, "production");

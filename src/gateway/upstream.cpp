@@ -43,7 +43,7 @@ UpstreamPool::UpstreamPool(net::io_context& io, net::ssl::context& tls_client,
                            UpstreamOptions options)
     : io_(io), tls_client_(tls_client), options_(options) {}
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Endpoint& endpoint) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Endpoint& endpoint, bool verify_open) {
   auto it = idle_.find(endpoint.slot);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -52,7 +52,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Endpoint& endpoint)
     // Most recently used first: it is the likeliest to be open still.
     std::unique_ptr<UpstreamConnection> c = std::move(list.back());
     list.pop_back();
-    if (now - c->idle_since < options_.idle_timeout && looks_open(*c)) {
+    if (now - c->idle_since < options_.idle_timeout && (!verify_open || looks_open(*c))) {
       c->reused = true;
       return c;
     }

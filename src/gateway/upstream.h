@@ -70,8 +70,10 @@ class UpstreamPool {
 
   UpstreamPool(net::io_context& io, net::ssl::context& tls_client, UpstreamOptions options);
 
-  // An idle pooled connection to the endpoint that still looks open, or null.
-  std::unique_ptr<UpstreamConnection> take(const Endpoint& endpoint);
+  // An idle pooled connection to the endpoint, or null. `verify_open` peeks at the socket
+  // (one system call) to skip connections the backend closed while idle: worth it when the
+  // request has a body, which cannot be replayed on a fresh connection once sent.
+  std::unique_ptr<UpstreamConnection> take(const Endpoint& endpoint, bool verify_open);
   // Back to the pool after a complete exchange on a connection the backend keeps alive.
   void give_back(std::unique_ptr<UpstreamConnection> connection);
   // Opens a new connection (TCP connect, then the TLS handshake for https). transport_code 0
