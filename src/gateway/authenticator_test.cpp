@@ -175,17 +175,19 @@ class AuthenticatorTest : public ::testing::Test {
     return (auth ? *auth : *auth_).try_now(Credential{Credential::Kind::kBearer, value}, now);
   }
 
-  // resolve() with an io_context on this thread, as an I/O thread would run it.
+  // resolve() with the fixture's io_context run on this thread, as an I/O thread would run
+  // it. The io_context outlives the worker (declared before it), as a gateway's do: the
+  // worker may still be inside post() when the answer has already run.
   AuthResult resolve(Credential credential, std::int64_t now = kNow,
                      Authenticator* auth = nullptr) {
-    boost::asio::io_context io;
-    auto guard = boost::asio::make_work_guard(io);
+    io_.restart();
+    auto guard = boost::asio::make_work_guard(io_);
     std::optional<AuthResult> out;
-    (auth ? *auth : *auth_).resolve(credential, now, io.get_executor(), [&](AuthResult r) {
+    (auth ? *auth : *auth_).resolve(credential, now, io_.get_executor(), [&](AuthResult r) {
       out = std::move(r);
       guard.reset();
     });
-    io.run_for(std::chrono::seconds(10));
+    io_.run_for(std::chrono::seconds(10));
     EXPECT_TRUE(out.has_value()) << "resolve never answered";
     return out.value_or(AuthResult{});
   }
@@ -203,6 +205,7 @@ class AuthenticatorTest : public ::testing::Test {
   static inline jwt::SigningKey* attacker_ = nullptr;  // same kid as rsa_, another key
 
   FakeControlPlane cp_;
+  boost::asio::io_context io_;
   ControlPlaneWorker worker_;
   std::unique_ptr<Authenticator> auth_;
 };
@@ -467,6 +470,26 @@ TEST_F(AuthenticatorTest, EachThreadHasItsOwnCache) {
   std::thread([&] { there = bearer(t)->principal; }).join();
   ASSERT_NE(there, nullptr);
   EXPECT_NE(there, here->principal);
+}
+
+TEST_F(AuthenticatorTest, IoThreadsKeepAnsweringWhileKeysAndUsersChange) {
+  auto t = token(access_claims());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      for (int n = 0; n < 2000; ++n) {
+        auto r = bearer(t, kNow + n % 100);
+        if (!r || r->status != AuthResult::Status::kOk) ++failures;
+      }
+    });
+  }
+  for (int n = 0; n < 20; ++n) {
+    EXPECT_TRUE(auth_->load_jwks());
+    auth_->forget_user("user" + std::to_string(n));
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
 }
 
 TEST_F(AuthenticatorTest, ABoundedCacheStillAnswers) {
