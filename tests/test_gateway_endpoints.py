@@ -488,11 +488,7 @@ def test_a_backend_that_closes_without_answering_is_502_101505(node, caller, tok
 
 
 @pytest.mark.parametrize("body", [pytest.param({"json": {"n": 1}}, id="with-body"),
-                                  pytest.param({}, id="without-body", marks=pytest.mark.xfail(
-                                      strict=True, reason="gateway bug: a bodiless request the "
-                                      "backend received and then lost is sent again to the next "
-                                      "endpoint (upstream_io_failed moves on unless a body "
-                                      "was sent)"))])
+                                  pytest.param({}, id="without-body")])
 def test_a_post_the_backend_received_is_not_sent_to_the_failover(node, caller, token,
                                                                   raw_servers, backends, body):
     """docs/gateway.md: a connection failure moves on to the next endpoint; a failure after

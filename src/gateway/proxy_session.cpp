@@ -388,7 +388,7 @@ class ProxySession : public http::detail::SessionBase,
 
   void acquire_connection() {
     ctx_->upstream_started = Clock::now();
-    if (auto pooled = thread_.pool->take(*endpoint_, !request_->is_done())) {
+    if (auto pooled = thread_.pool->take(*endpoint_, !request_->is_done() || !idempotent())) {
       upstream_ = std::move(pooled);
       return send_upstream_head();
     }
@@ -578,7 +578,7 @@ class ProxySession : public http::detail::SessionBase,
   }
 
   void on_upstream_head(beast::error_code ec) {
-    if (ec) return upstream_io_failed(ec, request_had_body());
+    if (ec) return upstream_io_failed(ec, true);
     auto& message = response_->get();
     unsigned status = message.result_int();
     if (status >= 100 && status < 200) {
@@ -597,20 +597,39 @@ class ProxySession : public http::detail::SessionBase,
 
   bool request_had_body() const { return ctx_->request_bytes > 0 || upstream_chunked_; }
 
-  // A failure talking to the backend. Nothing has reached the client yet here, so it gets the
-  // reference's transport error; a fresh connection is tried instead when a pooled one turns
-  // out closed before the request had a body to lose.
-  void upstream_io_failed(beast::error_code ec, bool body_sent) {
+  // RFC 9110 §9.2.2: a repeated request has the effect of one.
+  bool idempotent() const {
+    switch (request_->get().method()) {
+      case bhttp::verb::get:
+      case bhttp::verb::head:
+      case bhttp::verb::options:
+      case bhttp::verb::put:
+      case bhttp::verb::delete_:
+      case bhttp::verb::trace:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // A failure talking to the backend before any answer reached the client: it gets the
+  // reference's transport error, unless the request can safely go out again. A body read
+  // from the client cannot be sent twice; a request the backend may have received is not
+  // sent to another endpoint. A pooled connection found closed is the one case retried on
+  // the same endpoint: the backend closed it while idle, so it saw nothing of an idempotent
+  // request (non-idempotent ones check the pooled socket before using it, see take()).
+  void upstream_io_failed(beast::error_code ec, bool request_sent) {
     bool timed_out = ec == beast::error::timeout;
     bool reused = upstream_ && upstream_->reused;
+    bool replayable = !request_had_body() && !response_started_;
     upstream_.reset();
-    if (reused && !timed_out && !body_sent && !response_started_) {
+    if (reused && !timed_out && replayable && (!request_sent || idempotent())) {
       --attempts_;  // the same endpoint again, freshly connected
       return acquire_fresh();
     }
     long code = timed_out ? kUpstreamTimedOut : kUpstreamClosed;
     thread_.pool->record_failure(*endpoint_, code, Clock::now());
-    if (!body_sent && !timed_out && attempts_ < group_->endpoints.size()) {
+    if (!request_sent && !timed_out && replayable && attempts_ < group_->endpoints.size()) {
       return try_next_endpoint(code);
     }
     upstream_failed(code);

@@ -13,6 +13,7 @@ namespace portico::gateway {
 
 namespace {
 
+constexpr std::size_t kReadReserve = 16 * 1024;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -33,6 +34,9 @@ UpstreamConnection::UpstreamConnection(net::io_context& io, net::ssl::context* t
                                        std::size_t slot)
     : plain_(io), slot_(slot) {
   if (tls != nullptr) tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *tls);
+  // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room
+  // reserved, a body would be relayed in pieces the size of the response head.
+  buffer_.reserve(kReadReserve);
 }
 
 beast::tcp_stream& UpstreamConnection::lowest() {
