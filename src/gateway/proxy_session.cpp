@@ -10,6 +10,7 @@
 #include <charconv>
 #include <optional>
 #include <span>
+#include <stdexcept>
 
 #include "common/log.h"
 #include "gateway/error_body.h"
@@ -34,13 +35,20 @@ constexpr std::string_view kCrlf = "\r\n";
 
 // One I/O thread's own gateway state: its view of the snapshot and its backend connections.
 struct ThreadState {
+  net::io_context* io = nullptr;  // the worker whose thread this is
   std::unique_ptr<SnapshotReader> reader;
   std::unique_ptr<UpstreamPool> pool;
 };
 
+// Per connection, on the session's worker thread (the server calls starters there). A session
+// built on any other thread would share that thread's pool and reader with other workers,
+// unlocked: refused loudly instead.
 ThreadState& thread_state(GatewayShared& shared, net::io_context& io) {
   thread_local ThreadState state;
-  if (!state.pool) {
+  if (!io.get_executor().running_in_this_thread() || (state.io != nullptr && state.io != &io))
+    throw std::logic_error("gateway: a proxy session was started off its worker's thread");
+  if (state.io == nullptr) {
+    state.io = &io;
     state.reader = std::make_unique<SnapshotReader>(shared.store);
     UpstreamOptions options;
     options.max_idle_per_endpoint = shared.options.max_idle_upstream_per_endpoint;

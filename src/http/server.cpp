@@ -129,11 +129,17 @@ class Listener {
                                });
                                return;
                              }
-                             if (context_.starter) {
-                               context_.starter->start(context_, worker, std::move(socket), tls_);
-                             } else {
-                               detail::start_session(context_, worker, std::move(socket), tls_);
-                             }
+                             // A session is built, run and destroyed on its worker's thread
+                             // only: its registry and a starter's per-thread state (the
+                             // gateway's upstream pool) have no lock.
+                             net::post(worker.io, [&context = context_, &worker, tls = tls_,
+                                                   socket = std::move(socket)]() mutable {
+                               if (context.starter) {
+                                 context.starter->start(context, worker, std::move(socket), tls);
+                               } else {
+                                 detail::start_session(context, worker, std::move(socket), tls);
+                               }
+                             });
                              accept();
                            });
   }

@@ -4,12 +4,17 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "common/api_error.h"
 #include "common/log.h"
+#include "http/session.h"
 #include "http/testing/raw_client.h"
 
 namespace portico::http {
@@ -556,6 +561,45 @@ TEST(ServerLifecycle, StartThrowsNamingAddressWhenPortIsTaken) {
         << e.what();
   }
   first.stop(1s);
+}
+
+// A starter (the gateway's proxy) keeps per-thread state without locks: it must be called on
+// the thread of the worker it is given, whichever worker that is.
+class RecordingStarter final : public detail::SessionStarter {
+ public:
+  void start(detail::ServerContext&, detail::Worker& worker, boost::asio::ip::tcp::socket socket,
+             boost::asio::ssl::context*) override {
+    std::lock_guard lock(mutex_);
+    on_worker_thread_.push_back(worker.io.get_executor().running_in_this_thread());
+    workers_.insert(&worker);
+    socket.close();
+    started_.notify_all();
+  }
+  // Waits for `count` calls; whether each ran on its worker's thread, and how many workers.
+  std::pair<std::vector<bool>, std::size_t> wait_for(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    started_.wait_for(lock, 10s, [&] { return on_worker_thread_.size() >= count; });
+    return {on_worker_thread_, workers_.size()};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable started_;
+  std::vector<bool> on_worker_thread_;
+  std::set<const detail::Worker*> workers_;
+};
+
+TEST(ServerLifecycle, ASessionStarterIsCalledOnTheThreadOfItsWorker) {
+  auto starter = std::make_shared<RecordingStarter>();
+  Server server(test_options(), starter);
+  server.start();
+  std::vector<std::unique_ptr<PlainConnection>> connections;
+  for (int i = 0; i < 6; ++i)
+    connections.push_back(std::make_unique<PlainConnection>(server.http_port()));
+  auto [on_worker_thread, workers] = starter->wait_for(6);
+  EXPECT_EQ(on_worker_thread, std::vector<bool>(6, true));
+  EXPECT_EQ(workers, 2u);  // both of the two workers were given connections
+  server.stop(1s);
 }
 
 TEST(ServerLifecycle, StopWithoutStartIsHarmless) {

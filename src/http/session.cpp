@@ -427,8 +427,6 @@ bool ServerContext::wait_for_no_sessions(std::chrono::milliseconds timeout) {
   return no_sessions_.wait_for(lock, timeout, [this] { return sessions_ == 0; });
 }
 
-// Runs on the accept thread. The session is moved into the posted handler, not copied: the
-// last reference must drop on the worker's thread, since the destructor touches its registry.
 void start_session(ServerContext& context, Worker& worker, tcp::socket socket, ssl::context* tls) {
   beast::error_code ec;
   // Control-plane responses are small and followed by a read: Nagle would only delay them.
@@ -436,13 +434,13 @@ void start_session(ServerContext& context, Worker& worker, tcp::socket socket, s
   auto endpoint = socket.remote_endpoint(ec);
   std::string remote = ec ? std::string() : endpoint.address().to_string();
   if (tls != nullptr) {
-    auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-        context, worker, std::move(remote), std::move(socket), *tls);
-    net::post(worker.io, [session = std::move(session)] { session->run(); });
+    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+        context, worker, std::move(remote), std::move(socket), *tls)
+        ->run();
   } else {
-    auto session = std::make_shared<Session<beast::tcp_stream>>(context, worker, std::move(remote),
-                                                                std::move(socket));
-    net::post(worker.io, [session = std::move(session)] { session->run(); });
+    std::make_shared<Session<beast::tcp_stream>>(context, worker, std::move(remote),
+                                                 std::move(socket))
+        ->run();
   }
 }
 

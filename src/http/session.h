@@ -73,7 +73,7 @@ struct Worker {
   boost::asio::io_context io{1};
 };
 
-// Starts serving an accepted socket on `worker`'s thread. `tls` null means plain HTTP.
+// Starts serving an accepted socket; called on `worker`'s thread. `tls` null means plain HTTP.
 void start_session(ServerContext& context, Worker& worker, boost::asio::ip::tcp::socket socket,
                    boost::asio::ssl::context* tls);
 
