@@ -134,7 +134,7 @@ bool removed_by(const std::vector<HeaderEdit>& edits, std::string_view name) {
 }
 
 template <class Stream>
-constexpr bool kIsTls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+constexpr bool kIsTls = !std::is_same_v<Stream, TcpStream>;
 
 template <class Stream>
 class ProxySession : public http::detail::SessionBase,
@@ -192,7 +192,7 @@ class ProxySession : public http::detail::SessionBase,
  private:
   enum class State { kHandshake, kIdle, kReading, kProxying, kClosing, kClosed };
 
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  TcpStream& lowest() { return beast::get_lowest_layer(stream_); }
   const GatewayOptions& options() const { return shared_.options; }
 
   // ---- Request head -----------------------------------------------------------------------
@@ -1001,13 +1001,17 @@ void ProxySessionStarter::start(http::detail::ServerContext& context, http::deta
   if (ec) return;  // already gone
   std::string client_ip = remote.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
+  // The listener's socket has the polymorphic executor; the session's stream, the worker's own.
+  auto handle = socket.release(ec);
+  if (ec) return;
+  TcpStream::socket_type typed(worker.io, remote.protocol(), handle);
   if (tls == nullptr) {
-    std::make_shared<ProxySession<beast::tcp_stream>>(context, worker, shared_,
-                                                      std::move(client_ip), std::move(socket))
+    std::make_shared<ProxySession<TcpStream>>(context, worker, shared_, std::move(client_ip),
+                                              std::move(typed))
         ->run();
   } else {
-    std::make_shared<ProxySession<beast::ssl_stream<beast::tcp_stream>>>(
-        context, worker, shared_, std::move(client_ip), std::move(socket), *tls)
+    std::make_shared<ProxySession<TlsStream>>(context, worker, shared_, std::move(client_ip),
+                                              std::move(typed), *tls)
         ->run();
   }
 }

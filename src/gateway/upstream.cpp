@@ -33,13 +33,13 @@ bool looks_open(UpstreamConnection& c) {
 UpstreamConnection::UpstreamConnection(net::io_context& io, net::ssl::context* tls,
                                        std::size_t slot)
     : plain_(io), slot_(slot) {
-  if (tls != nullptr) tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *tls);
+  if (tls != nullptr) tls_ = std::make_unique<TlsStream>(io, *tls);
   // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room
   // reserved, a body would be relayed in pieces the size of the response head.
   buffer_.reserve(kReadReserve);
 }
 
-beast::tcp_stream& UpstreamConnection::lowest() {
+TcpStream& UpstreamConnection::lowest() {
   return tls_ ? beast::get_lowest_layer(*tls_) : plain_;
 }
 

@@ -5,8 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
@@ -23,6 +23,11 @@ namespace portico::gateway {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 
+// Streams on an io_context's own executor type: TcpStream's polymorphic
+// any_io_executor costs a type-erased executor copy per operation on the request path.
+using TcpStream = beast::basic_stream<net::ip::tcp, net::io_context::executor_type>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+
 // One connection to one endpoint, plain or TLS, with its read buffer (bytes the backend sent
 // beyond a response stay with the connection).
 class UpstreamConnection {
@@ -30,9 +35,9 @@ class UpstreamConnection {
   UpstreamConnection(net::io_context& io, net::ssl::context* tls, std::size_t slot);
 
   bool is_tls() const { return tls_ != nullptr; }
-  beast::tcp_stream& lowest();
-  beast::tcp_stream& plain() { return plain_; }
-  beast::ssl_stream<beast::tcp_stream>& secure() { return *tls_; }
+  TcpStream& lowest();
+  TcpStream& plain() { return plain_; }
+  TlsStream& secure() { return *tls_; }
   beast::flat_buffer& buffer() { return buffer_; }
   std::size_t slot() const { return slot_; }
   bool reused = false;  // taken from the pool rather than freshly connected
@@ -46,8 +51,8 @@ class UpstreamConnection {
   }
 
  private:
-  beast::tcp_stream plain_;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+  TcpStream plain_;
+  std::unique_ptr<TlsStream> tls_;
   beast::flat_buffer buffer_;
   std::size_t slot_;
 };
