@@ -97,6 +97,25 @@ struct RequestContext {
   int proxy_status = 0;          // what the client got
   long upstream_error_code = 0;  // 101503, 101504...
   std::int64_t response_bytes = 0;
+
+  // Back to a new request's state, except for the memory of the strings and lists that most
+  // requests fill: the next request on a keep-alive connection reuses it instead of
+  // allocating. Every field is reset by assignment from a fresh context, so none is missed.
+  void reset_keeping_capacity() {
+    std::string path_memory = std::move(path);
+    std::string correlation_memory = std::move(correlation_id);
+    std::vector<HeaderEdit> upstream_memory = std::move(upstream_edits);
+    std::vector<HeaderEdit> response_memory = std::move(response_edits);
+    *this = RequestContext();
+    path = std::move(path_memory);
+    path.clear();
+    correlation_id = std::move(correlation_memory);
+    correlation_id.clear();
+    upstream_edits = std::move(upstream_memory);
+    upstream_edits.clear();
+    response_edits = std::move(response_memory);
+    response_edits.clear();
+  }
 };
 
 // What a filter tells the chain after looking at the request.

@@ -152,7 +152,8 @@ class ProxySession : public http::detail::SessionBase,
         scanner_(context.limits) {
     resume_ = [this] {
       auto hold = std::move(pause_hold_);
-      run_filters(paused_at_);
+      // The connection may have been closed (server stopping) while the filter waited.
+      if (in_request_) run_filters(paused_at_);
     };
   }
 
@@ -202,7 +203,6 @@ class ProxySession : public http::detail::SessionBase,
     scanner_.reset();
     request_.reset();
     response_.reset();
-    ctx_.reset();
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
       if (!first_request_) lowest().expires_after(context_.options.idle_timeout);
@@ -265,7 +265,8 @@ class ProxySession : public http::detail::SessionBase,
 
   void start_request(std::uint64_t content_length) {
     close_after_reply_ = false;
-    auto& ctx = ctx_.emplace();
+    in_request_ = true;
+    auto& ctx = ctx_;
     ctx.started = Clock::now();
     ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
@@ -291,7 +292,7 @@ class ProxySession : public http::detail::SessionBase,
   // Splits the request-target into the normalised path and the raw query. False when the
   // target cannot be served (the reply is under way).
   bool resolve_target(const bhttp::request_header<>& message) {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     std::string_view target = message.target();
     std::string_view path;
     if (!target.empty() && target.front() == '/') {
@@ -314,18 +315,16 @@ class ProxySession : public http::detail::SessionBase,
       if (path.empty()) path = "/";
       ctx.query = url->encoded_query();
     }
-    auto normalized = normalize_path(path);
-    if (!normalized) {
+    if (!normalize_path(path, ctx.path)) {
       close_after_reply_ = true;
       local_reply(400, 400, "Bad Request", "The request path is malformed or not allowed", "OTHER");
       return false;
     }
-    ctx.path = std::move(*normalized);
     return true;
   }
 
   void run_filters(std::size_t from) {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     const auto& chain = shared_.chain;
     for (std::size_t i = from; i < chain.size(); ++i) {
       switch (chain[i]->on_request(ctx, resume_)) {
@@ -357,7 +356,7 @@ class ProxySession : public http::detail::SessionBase,
   // ---- Upstream ---------------------------------------------------------------------------
 
   void pick_endpoint() {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     const Api& api = *ctx.route.api;
     const auto& group = ctx.key_type == "SANDBOX" ? api.sandbox : api.production;
     if (!group || group->endpoints.empty()) {
@@ -395,7 +394,7 @@ class ProxySession : public http::detail::SessionBase,
   }
 
   void acquire_connection() {
-    ctx_->upstream_started = Clock::now();
+    ctx_.upstream_started = Clock::now();
     if (auto pooled = thread_.pool->take(*endpoint_, !request_->is_done() || !idempotent())) {
       upstream_ = std::move(pooled);
       return send_upstream_head();
@@ -415,7 +414,7 @@ class ProxySession : public http::detail::SessionBase,
   // path, the client's fields minus hop-by-hop ones and the credential, the filters' edits,
   // and the X-Forwarded-* trail.
   void build_upstream_head() {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     const auto& message = request_->get();
     std::string& out = upstream_head_;
     out.clear();
@@ -477,7 +476,7 @@ class ProxySession : public http::detail::SessionBase,
 
   // The query as received, minus an API key that came in it.
   void append_query(std::string& out) {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     if (ctx.query.empty()) return;
     if (!ctx.credential_in_query) {
       out.push_back('?');
@@ -595,7 +594,7 @@ class ProxySession : public http::detail::SessionBase,
       if (status == 101) return upstream_io_failed(bhttp::error::bad_version, true);
       return read_upstream_head();
     }
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     ctx.upstream_head_received = Clock::now();
     ctx.target_status = static_cast<int>(status);
     thread_.pool->record_success(*endpoint_);
@@ -603,7 +602,7 @@ class ProxySession : public http::detail::SessionBase,
     write_response_head();
   }
 
-  bool request_had_body() const { return ctx_->request_bytes > 0 || upstream_chunked_; }
+  bool request_had_body() const { return ctx_.request_bytes > 0 || upstream_chunked_; }
 
   // RFC 9110 §9.2.2: a repeated request has the effect of one.
   bool idempotent() const {
@@ -657,7 +656,7 @@ class ProxySession : public http::detail::SessionBase,
   }
 
   void upstream_failed(long code) {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     ctx.upstream_error_code = code;
     if (response_started_) return abort();
     switch (code) {
@@ -680,7 +679,7 @@ class ProxySession : public http::detail::SessionBase,
   // ---- Response ---------------------------------------------------------------------------
 
   void write_response_head() {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     auto& parser = *response_;
     const auto& message = parser.get();
     bool head_request = request_->get().method() == bhttp::verb::head;
@@ -761,7 +760,7 @@ class ProxySession : public http::detail::SessionBase,
           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec == bhttp::error::need_buffer) ec = {};
             if (ec) {
-              self->ctx_->upstream_error_code =
+              self->ctx_.upstream_error_code =
                   ec == beast::error::timeout ? kUpstreamTimedOut : kUpstreamClosed;
               return self->abort();
             }
@@ -773,7 +772,7 @@ class ProxySession : public http::detail::SessionBase,
 
   void write_response_piece(std::size_t got) {
     bool done = response_->is_done();
-    ctx_->response_bytes += static_cast<std::int64_t>(got);
+    ctx_.response_bytes += static_cast<std::int64_t>(got);
     auto& pieces = pieces_;
     std::size_t count = 0;
     if (response_head_pending_) pieces[count++] = net::buffer(response_head_);
@@ -818,12 +817,12 @@ class ProxySession : public http::detail::SessionBase,
 
   void local_reply(int status, long code, std::string_view message, std::string_view description,
                    std::string_view error_type) {
-    reply_error(*ctx_, status, code, message, description, error_type);
+    reply_error(ctx_, status, code, message, description, error_type);
     send_local_reply();
   }
 
   void send_local_reply() {
-    auto& ctx = *ctx_;
+    auto& ctx = ctx_;
     for (const auto& filter : shared_.chain) filter->on_response(ctx);
     const LocalReply& reply = ctx.reply;
     bool head_request = request_->get().method() == bhttp::verb::head;
@@ -905,14 +904,16 @@ class ProxySession : public http::detail::SessionBase,
 
   // Once per request, however it ended: the filters record it.
   void complete() {
-    if (!ctx_) return;
-    auto& ctx = *ctx_;
+    if (!in_request_) return;
+    auto& ctx = ctx_;
     ctx.finished = Clock::now();
     // 499 as nginx logs it: the client went away before any answer.
     if (ctx.proxy_status == 0) ctx.proxy_status = 499;
     for (const auto& filter : shared_.chain) filter->on_complete(ctx);
     response_started_ = false;
-    ctx_.reset();
+    in_request_ = false;
+    // Drops the request's references (snapshot, principal) now, not at the next request.
+    ctx_.reset_keeping_capacity();
   }
 
   // ---- Closing ----------------------------------------------------------------------------
@@ -960,7 +961,8 @@ class ProxySession : public http::detail::SessionBase,
   RequestHeadScanner scanner_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> request_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> response_;
-  std::optional<RequestContext> ctx_;
+  RequestContext ctx_;
+  bool in_request_ = false;  // between start_request() and complete()
   std::function<void()> resume_;
   std::shared_ptr<ProxySession> pause_hold_;  // alive while a filter's async work runs
   std::size_t paused_at_ = 0;

@@ -88,45 +88,50 @@ std::optional<Specificity> match_template(std::string_view uri_template,
 
 }  // namespace
 
-std::optional<std::string> normalize_path(std::string_view raw) {
-  if (raw.empty() || raw.front() != '/') return std::nullopt;
-  // Decode what may be decoded, refusing what would change the path's structure.
-  std::string decoded;
-  decoded.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\' || c == '\0') return std::nullopt;
-    if (c != '%') {
-      decoded.push_back(c);
-      continue;
+bool normalize_path(std::string_view raw, std::string& out) {
+  out.clear();
+  if (raw.empty() || raw.front() != '/') return false;
+  // Decode what may be decoded, refusing what would change the path's structure. Most paths
+  // have nothing to decode (no escape, no '\\', no NUL) and are read in place.
+  std::string decoded_storage;
+  std::string_view decoded = raw;
+  if (raw.find_first_of(std::string_view("%\\\0", 3)) != std::string_view::npos) {
+    decoded_storage.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (c == '\\' || c == '\0') return false;
+      if (c != '%') {
+        decoded_storage.push_back(c);
+        continue;
+      }
+      if (i + 2 >= raw.size()) return false;
+      int hi = hex_value(raw[i + 1]);
+      int lo = hex_value(raw[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      auto byte = static_cast<unsigned char>(hi * 16 + lo);
+      if (byte == '/' || byte == '\\' || byte == 0) return false;
+      if (is_unreserved(byte)) {
+        decoded_storage.push_back(static_cast<char>(byte));
+      } else {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        decoded_storage.push_back('%');
+        decoded_storage.push_back(kHex[byte >> 4]);
+        decoded_storage.push_back(kHex[byte & 15]);
+      }
+      i += 2;
     }
-    if (i + 2 >= raw.size()) return std::nullopt;
-    int hi = hex_value(raw[i + 1]);
-    int lo = hex_value(raw[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    auto byte = static_cast<unsigned char>(hi * 16 + lo);
-    if (byte == '/' || byte == '\\' || byte == 0) return std::nullopt;
-    if (is_unreserved(byte)) {
-      decoded.push_back(static_cast<char>(byte));
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      decoded.push_back('%');
-      decoded.push_back(kHex[byte >> 4]);
-      decoded.push_back(kHex[byte & 15]);
-    }
-    i += 2;
+    decoded = decoded_storage;
   }
   // Resolve dot segments (RFC 3986 §5.2.4) and drop empty ones ("//" → "/"). A path that
   // ends in '/', "." or ".." keeps one trailing slash: backends may tell "/a/" from "/a".
-  std::string out;
   out.reserve(decoded.size());
-  std::string_view rest = std::string_view(decoded).substr(1);
+  std::string_view rest = decoded.substr(1);
   bool ends_with_slash = false;
   while (true) {
     bool last = rest.find('/') == std::string_view::npos;
     std::string_view segment = next_segment(rest);
     if (segment == "..") {
-      if (out.empty()) return std::nullopt;  // above the root
+      if (out.empty()) return false;  // above the root
       out.resize(out.rfind('/'));
       ends_with_slash = true;
     } else if (segment == "." || segment.empty()) {
@@ -138,8 +143,13 @@ std::optional<std::string> normalize_path(std::string_view raw) {
     }
     if (last) break;
   }
-  if (out.empty()) return std::string("/");
-  if (ends_with_slash) out.push_back('/');
+  if (out.empty() || ends_with_slash) out.push_back('/');
+  return true;
+}
+
+std::optional<std::string> normalize_path(std::string_view raw) {
+  std::string out;
+  if (!normalize_path(raw, out)) return std::nullopt;
   return out;
 }
 

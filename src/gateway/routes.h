@@ -17,6 +17,8 @@ namespace portico::gateway {
 // collapsed. nullopt when the path cannot be served: encoded '/' or '\', NUL, a '\', a ".."
 // above the root, malformed escapes, or not starting with '/'.
 std::optional<std::string> normalize_path(std::string_view raw_path);
+// The same into `out`, reusing its memory (the request path); false when it cannot be served.
+bool normalize_path(std::string_view raw_path, std::string& out);
 
 struct RouteMatch {
   enum class Status : std::uint8_t {
