@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@
 namespace portico::gateway {
 
 namespace bhttp = boost::beast::http;
+
+// Beast's fields allocate once per field; the proxy gives them its connection's arena instead,
+// released between requests.
+using FieldsAllocator = std::pmr::polymorphic_allocator<char>;
+using Fields = bhttp::basic_fields<FieldsAllocator>;
+using RequestHeader = bhttp::request_header<Fields>;
 
 // An answer the gateway gives itself instead of proxying, in the reference's error shape.
 // `message` and `description` point to static text (analytics records them as they are).
@@ -48,7 +55,7 @@ struct RequestContext {
   // Set by the session before the filters run.
   std::shared_ptr<const Snapshot> snapshot;
   std::shared_ptr<const RevokedTokens> revoked;
-  const bhttp::request_header<>* request = nullptr;  // method, target, fields as received
+  const RequestHeader* request = nullptr;  // method, target, fields as received
   std::string_view method;
   std::string path;        // normalised
   std::string_view query;  // raw query string without '?', "" when none

@@ -134,7 +134,7 @@ inline std::shared_ptr<Snapshot> snapshot_with(std::shared_ptr<Api> api = pet_ap
 // One request as the session hands it to the chain: parsed head, normalised path, raw query,
 // client address, clock, and (for filters after routing) the route already matched.
 struct Call {
-  bhttp::request_header<> head;
+  RequestHeader head;
   RequestContext ctx;
 };
 

@@ -8,6 +8,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstddef>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -29,6 +31,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kBodyChunk = 16 * 1024;
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::chrono::seconds kMaxLinger{2};
+// A request head with a JWT and a backend's response head fit; bigger ones spill to the heap.
+constexpr std::size_t kFieldsArenaBytes = 4096;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kCrlf = "\r\n";
@@ -203,6 +207,7 @@ class ProxySession : public http::detail::SessionBase,
     scanner_.reset();
     request_.reset();
     response_.reset();
+    fields_arena_.release();
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
       if (!first_request_) lowest().expires_after(context_.options.idle_timeout);
@@ -241,7 +246,8 @@ class ProxySession : public http::detail::SessionBase,
     const auto& info = scanner_.info();
     version_minor_ = info.version_minor;
     expect_continue_ = info.expect_continue;
-    auto& parser = request_.emplace();
+    auto& parser = request_.emplace(std::piecewise_construct, std::make_tuple(),
+                                    std::make_tuple(FieldsAllocator(&fields_arena_)));
     parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(scanner_.head_size() + 1, UINT32_MAX)));
     if (options().max_body_bytes > 0) {
@@ -291,7 +297,7 @@ class ProxySession : public http::detail::SessionBase,
 
   // Splits the request-target into the normalised path and the raw query. False when the
   // target cannot be served (the reply is under way).
-  bool resolve_target(const bhttp::request_header<>& message) {
+  bool resolve_target(const RequestHeader& message) {
     auto& ctx = ctx_;
     std::string_view target = message.target();
     std::string_view path;
@@ -570,7 +576,8 @@ class ProxySession : public http::detail::SessionBase,
   }
 
   void read_upstream_head() {
-    auto& parser = response_.emplace();
+    auto& parser = response_.emplace(std::piecewise_construct, std::make_tuple(),
+                                     std::make_tuple(FieldsAllocator(&fields_arena_)));
     parser.header_limit(kUpstreamHeaderLimit);
     parser.body_limit(boost::none);
     if (request_->get().method() == bhttp::verb::head) parser.skip(true);
@@ -959,8 +966,12 @@ class ProxySession : public http::detail::SessionBase,
   std::string client_ip_;
   beast::flat_buffer buffer_;
   RequestHeadScanner scanner_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> request_;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> response_;
+  // The fields of the exchange at hand (request and response heads) are allocated here,
+  // before the parsers that use it, and released between requests.
+  std::array<std::byte, kFieldsArenaBytes> fields_memory_;
+  std::pmr::monotonic_buffer_resource fields_arena_{fields_memory_.data(), fields_memory_.size()};
+  std::optional<bhttp::request_parser<bhttp::buffer_body, FieldsAllocator>> request_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body, FieldsAllocator>> response_;
   RequestContext ctx_;
   bool in_request_ = false;  // between start_request() and complete()
   std::function<void()> resume_;
