@@ -6,6 +6,10 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace portico::http::detail {
 
 namespace {
@@ -13,6 +17,32 @@ namespace {
 // RFC 9112 §2.2 asks servers to tolerate stray CRLFs before a request line (some clients
 // send one after a POST body); a few are enough, a stream of them is not a request.
 constexpr std::size_t kMaxLeadingEmptyBytes = 16;
+
+// A field value may hold HTAB, SP and visible characters (and obs-text); any other control
+// character is refused. Values are long (bearer tokens, cookies): 16 bytes at a time where
+// SSE2 is there (every x86-64), since GCC leaves the plain loop scalar at -O2.
+bool has_control_character(std::string_view value) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+#if defined(__SSE2__)
+  const __m128i max_control = _mm_set1_epi8(0x1f);
+  const __m128i tab = _mm_set1_epi8('\t');
+  const __m128i del = _mm_set1_epi8(0x7f);
+  for (; end - p >= 16; p += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Unsigned b <= 0x1f exactly when max(b, 0x1f) == 0x1f.
+    __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(bytes, max_control), max_control);
+    control = _mm_andnot_si128(_mm_cmpeq_epi8(bytes, tab), control);
+    control = _mm_or_si128(control, _mm_cmpeq_epi8(bytes, del));
+    if (_mm_movemask_epi8(control) != 0) return true;
+  }
+#endif
+  for (; p != end; ++p) {
+    auto u = static_cast<unsigned char>(*p);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
 
 bool is_tchar(unsigned char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
@@ -193,13 +223,8 @@ RequestHeadScanner::Status RequestHeadScanner::on_field_line(std::string_view li
   if (colon == std::string_view::npos) return fail(400, "Header line without a colon");
   // A space before the colon is one of the classic smuggling vectors (RFC 9112 §5.1).
   if (!is_token(line.substr(0, colon))) return fail(400, "Invalid header field name");
-  // Without an early exit the compiler vectorises this: values are long (tokens, cookies).
-  bool control = false;
-  for (char c : line.substr(colon + 1)) {
-    auto u = static_cast<unsigned char>(c);
-    control |= (u < 0x20 && u != '\t') | (u == 0x7f);
-  }
-  if (control) return fail(400, "Control character in a header field value");
+  if (has_control_character(line.substr(colon + 1)))
+    return fail(400, "Control character in a header field value");
   fields_.push_back({offset, colon, offset + colon + 1, line.size() - colon - 1});
   return Status::kNeedMore;
 }

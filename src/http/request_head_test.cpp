@@ -25,6 +25,30 @@ TEST(RequestHeadScanner, ByteByByteGivesTheSameResult) {
   EXPECT_EQ(scanner.info().content_length, 5u);
 }
 
+// Long values are checked 16 bytes at a time: a control character is found wherever it
+// sits (in a full block or in the tail), and HTAB, SP and obs-text pass everywhere.
+TEST(RequestHeadScanner, ControlCharacterAnywhereInALongValueIsRefused) {
+  const std::string value(40, 'v');
+  for (unsigned char bad : {0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f}) {
+    for (std::size_t at = 0; at < value.size(); ++at) {
+      std::string v = value;
+      v[at] = static_cast<char>(bad);
+      RequestHeadScanner scanner({});
+      std::string data = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + v + "\r\n\r\n";
+      ASSERT_EQ(scanner.scan(data), Status::kError) << int(bad) << " at " << at;
+      EXPECT_EQ(scanner.error().description, "Control character in a header field value");
+    }
+  }
+}
+
+TEST(RequestHeadScanner, TabSpaceAndObsTextAreAllowedInAValue) {
+  std::string value;
+  for (int i = 0; i < 40; ++i) value += "\t \x80\xff~"[i % 5];
+  RequestHeadScanner scanner({});
+  std::string data = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: a" + value + "z\r\n\r\n";
+  EXPECT_EQ(scanner.scan(data), Status::kComplete);
+}
+
 TEST(RequestHeadScanner, CrAtEndOfDataWaitsForTheNextByte) {
   RequestHeadScanner scanner({});
   EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r"), Status::kNeedMore);
