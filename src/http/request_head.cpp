@@ -44,6 +44,23 @@ bool has_control_character(std::string_view value) {
   return false;
 }
 
+// "name" or "name:port" with a name of letters, digits, '.' and '-' (every DNS name and IPv4
+// address): a valid authority without userinfo, the Host of nearly every request. Anything
+// else is left to Boost.URL's full grammar.
+bool is_plain_host(std::string_view host) {
+  std::size_t colon = host.find(':');
+  std::string_view name = host.substr(0, colon);
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-'))
+      return false;
+  }
+  if (colon == std::string_view::npos) return true;
+  std::string_view port = host.substr(colon + 1);
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool is_tchar(unsigned char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   switch (c) {
@@ -253,7 +270,7 @@ RequestHeadScanner::Status RequestHeadScanner::on_head_end(std::string_view data
 
   if (host_count > 1) return fail(400, "More than one Host header");
   if (host_count == 0 && info_.version_minor == 1) return fail(400, "Missing Host header");
-  if (host_count == 1 && !host.empty()) {
+  if (host_count == 1 && !host.empty() && !is_plain_host(host)) {
     auto authority = boost::urls::parse_authority(host);
     if (!authority || authority->has_userinfo()) return fail(400, "Invalid Host header");
   }

@@ -109,6 +109,21 @@ TEST(RequestHeadScanner, ResetStartsANewRequest) {
   EXPECT_EQ(scanner.info().version_minor, 0);
 }
 
+// Plain names take a shortcut past the full authority grammar; both must agree.
+TEST(RequestHeadScanner, HostIsAnAuthorityWithoutUserinfo) {
+  for (std::string host : {"a", "example.com:8080", "127.0.0.1:80", "my-host.local",
+                           "a:", "[::1]:8443", "xn--bcher-kva.example"}) {
+    RequestHeadScanner scanner({});
+    EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"), Status::kComplete)
+        << host;
+  }
+  for (std::string host : {"a b", "a:b", "a:80:80", "[::1", "a/b", "user@a:80", "a%zz"}) {
+    RequestHeadScanner scanner({});
+    EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"), Status::kError) << host;
+    EXPECT_EQ(scanner.error().status, 400) << host;
+  }
+}
+
 TEST(RequestHeadScanner, HostWithUserinfoIsRejected) {
   RequestHeadScanner scanner({});
   EXPECT_EQ(scanner.scan("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n"), Status::kError);
