@@ -2,11 +2,12 @@
 // Analytics: one event per API call from the gateway's I/O threads, per-minute rollups in the
 // database, an optional JSON-lines file, Prometheus metrics and the portals' query API.
 //
-// The request path only queues: record() moves the event into a bounded single-producer /
+// The request path only queues: record() puts the event into a bounded single-producer /
 // single-consumer ring owned by the calling thread. A flusher thread drains the rings, keeps
 // the metrics and writes the file; a writer thread upserts the rollups and spills them to disk
 // when the database fails. Nothing here blocks, throws or takes a shared lock on that path.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ struct Event {
                response_mediation_latency_ms = 0;
   std::int64_t request_timestamp_ms = 0;  // unix ms when the request arrived
   std::int64_t request_bytes = 0, response_bytes = 0;
+
+  // Back to a new event's values, keeping the strings' memory (an event reused in place).
+  void clear();
 };
 
 struct Options {
@@ -72,6 +76,11 @@ class Recorder {
   // first call on a thread registers that thread's queue, see prepare_thread()). Drops the
   // event, counted, when the thread's queue is full.
   void record(Event&& event) noexcept;
+  // The same, filled in place: `fill` gets the queue slot's event, which holds an earlier
+  // event whose strings keep their memory (a steady stream of events allocates nothing), and
+  // must set every field it means, after Event::clear(). Dropped, counted, when the queue is
+  // full or `fill` throws.
+  void record_in_place(const std::function<void(Event&)>& fill) noexcept;
   // Registers the calling thread's queue now, so that the first record() on this thread does
   // not allocate. Optional: an I/O thread may call it once when it starts.
   void prepare_thread();

@@ -1,5 +1,6 @@
 // The Recorder: per-thread queues in, a flusher thread draining them into metrics, the file
 // sink and pending rollups, a writer thread moving the rollups to the database or to disk.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -107,31 +108,39 @@ struct Recorder::Impl {
       std::lock_guard lock(queues_mutex);
       snapshot = queues;
     }
-    batch.clear();
+    // Events are read where they lie in the rings (their slots keep the strings' memory for
+    // the producers' next events), so all their uses happen here, queue by queue.
+    const std::int64_t now = unix_ms_now();
+    RollupMap local;
+    lines.clear();
+    std::size_t count = 0;
     for (const auto& queue : snapshot) {
       // Read before draining: when the thread had exited, everything it pushed is visible.
       const bool gone = queue->thread_gone.load(std::memory_order_acquire);
-      queue->ring.drain([&](Event&& e) { batch.push_back(std::move(e)); });
+      {
+        std::lock_guard lock(metrics_mutex);
+        count += queue->ring.consume([&](Event& e) {
+          if (e.request_timestamp_ms <= 0) e.request_timestamp_ms = now;
+          metrics.observe(e);
+          if (file != nullptr) {
+            lines += event_json_line(e);
+            lines += '\n';
+          }
+          if (rollups_enabled()) add_event(local, e);
+        });
+      }
       if (gone) retire(queue);
     }
-    if (batch.empty()) return;
-
-    const std::int64_t now = unix_ms_now();
-    for (Event& e : batch)
-      if (e.request_timestamp_ms <= 0) e.request_timestamp_ms = now;
+    if (count == 0) return;
     {
       std::lock_guard lock(metrics_mutex);
-      for (const Event& e : batch) metrics.observe(e);
-      events += batch.size();
+      events += count;
     }
     if (file != nullptr) write_lines();
     if (rollups_enabled()) {
-      RollupMap local;
-      for (const Event& e : batch) add_event(local, e);
       std::lock_guard lock(pending_mutex);
       merge(pending, local);
     }
-    batch.clear();
   }
 
   void retire(const std::shared_ptr<ThreadQueue>& queue) {
@@ -141,11 +150,6 @@ struct Recorder::Impl {
   }
 
   void write_lines() {
-    std::string lines;
-    for (const Event& e : batch) {
-      lines += event_json_line(e);
-      lines += '\n';
-    }
     bool ok = std::fwrite(lines.data(), 1, lines.size(), file) == lines.size();
     ok = std::fflush(file) == 0 && ok;
     if (!ok && file_ok) spdlog::error("analytics: cannot write to {}", options.file_sink_path);
@@ -323,7 +327,7 @@ struct Recorder::Impl {
 
   // Flusher (or flush_now): the single consumer.
   std::mutex drain_mutex;
-  std::vector<Event> batch;
+  std::string lines;  // the JSON lines of one drain (the flusher's)
   std::FILE* file = nullptr;
   bool file_ok = true;
 
@@ -434,6 +438,43 @@ void Recorder::record(Event&& event) noexcept {
     return;
   }
   if (!ring->push(std::move(event))) ring->count_drop();
+}
+
+void Recorder::record_in_place(const std::function<void(Event&)>& fill) noexcept {
+  SpscRing<Event>* ring = impl_->queue_for_this_thread();
+  if (ring == nullptr) {
+    impl_->registration_drops.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Event* slot = ring->claim();
+  if (slot == nullptr) return ring->count_drop();
+  try {
+    fill(*slot);
+  } catch (...) {
+    return ring->count_drop();  // out of memory for a string: the slot is not published
+  }
+  ring->publish();
+}
+
+void Event::clear() {
+  // Every field back to its initial value by assignment from a new event, so that none is
+  // missed; the strings listed here are moved out and back around it and keep their memory.
+  static constexpr std::string Event::*kStrings[] = {
+      &Event::api_id,           &Event::api_name,
+      &Event::api_version,      &Event::api_context,
+      &Event::api_method,       &Event::api_resource_template,
+      &Event::api_creator,      &Event::application_id,
+      &Event::application_name, &Event::application_owner,
+      &Event::key_type,         &Event::user_name,
+      &Event::user_ip,          &Event::user_agent,
+      &Event::correlation_id,   &Event::error_type};
+  std::array<std::string, std::size(kStrings)> kept;
+  for (std::size_t i = 0; i < kept.size(); ++i) kept[i] = std::move(this->*kStrings[i]);
+  *this = Event();
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    this->*kStrings[i] = std::move(kept[i]);
+    (this->*kStrings[i]).clear();
+  }
 }
 
 void Recorder::prepare_thread() {

@@ -20,18 +20,29 @@ class SpscRing {
 
   std::size_t capacity() const { return capacity_; }
 
-  // Producer only. False (and the value untouched) when full.
-  bool push(T&& value) noexcept {
+  // Producer only: the next free slot, to be filled in place, or null when full. The slot
+  // still holds an earlier value, whose memory the new one may reuse. publish() makes it
+  // visible to the consumer; a claimed slot that is not published is claimed again next time.
+  T* claim() noexcept {
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     if (tail - cached_head_ >= capacity_) {
       // The cached head is stale at worst; read the consumer's real one only when it seems full,
       // so that the producer does not touch the consumer's cache line on every push.
       cached_head_ = head_.load(std::memory_order_acquire);
-      if (tail - cached_head_ >= capacity_) return false;
+      if (tail - cached_head_ >= capacity_) return nullptr;
     }
-    // A moved-from slot holds no heap memory, so this move-assignment does not allocate.
-    slots_[tail % capacity_] = std::move(value);
-    tail_.store(tail + 1, std::memory_order_release);
+    return &slots_[tail % capacity_];
+  }
+  void publish() noexcept {
+    tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // Producer only. False (and the value untouched) when full.
+  bool push(T&& value) noexcept {
+    T* slot = claim();
+    if (slot == nullptr) return false;
+    *slot = std::move(value);
+    publish();
     return true;
   }
 
@@ -42,12 +53,13 @@ class SpscRing {
   }
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
-  // Consumer only: moves every queued value to `sink(T&&)`, returns how many.
+  // Consumer only: calls `sink(T&)` on every queued value where it lies, then frees their
+  // slots; returns how many. The values stay in the slots for claim() to reuse.
   template <class Sink>
-  std::size_t drain(Sink&& sink) {
+  std::size_t consume(Sink&& sink) {
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
     const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-    for (std::uint64_t i = head; i != tail; ++i) sink(std::move(slots_[i % capacity_]));
+    for (std::uint64_t i = head; i != tail; ++i) sink(slots_[i % capacity_]);
     head_.store(tail, std::memory_order_release);
     return static_cast<std::size_t>(tail - head);
   }

@@ -17,6 +17,12 @@ std::int64_t millis(Clock::time_point from, Clock::time_point to) {
 
 analytics::Event AnalyticsFilter::event_for(const RequestContext& ctx) {
   analytics::Event e;
+  fill_event(ctx, e);
+  return e;
+}
+
+void AnalyticsFilter::fill_event(const RequestContext& ctx, analytics::Event& e) {
+  e.clear();
   if (const Api* api = ctx.route.api) {
     e.api_id = api->id;
     e.api_name = api->name;
@@ -57,11 +63,10 @@ analytics::Event AnalyticsFilter::event_for(const RequestContext& ctx) {
   e.request_timestamp_ms = ctx.now_ms;
   e.request_bytes = ctx.request_bytes;
   e.response_bytes = ctx.response_bytes;
-  return e;
 }
 
 void AnalyticsFilter::on_complete(RequestContext& ctx) {
-  recorder_.record(event_for(ctx));
+  recorder_.record_in_place([&ctx](analytics::Event& e) { fill_event(ctx, e); });
 }
 
 }  // namespace portico::gateway

@@ -14,7 +14,9 @@ class AnalyticsFilter final : public Filter {
   std::string_view name() const override { return "analytics"; }
   void on_complete(RequestContext& ctx) override;
 
-  // The event for a completed context (exposed for tests).
+  // The event for a completed context, into `e` whatever it held before (the Recorder's
+  // queue slot), or new (exposed for tests).
+  static void fill_event(const RequestContext& ctx, analytics::Event& e);
   static analytics::Event event_for(const RequestContext& ctx);
 
  private:

@@ -72,6 +72,40 @@ TEST(AnalyticsFilter, ARefusalIsRecordedWithItsCodeAndType) {
   EXPECT_EQ(e.backend_latency_ms, 0);
 }
 
+// The Recorder's queue slots are reused: filling one that held an authenticated, proxied
+// call with an anonymous refusal leaves nothing of the earlier call behind.
+TEST(AnalyticsFilter, FillingAReusedEventLeavesNothingOfTheEarlierOne) {
+  auto proxied = call(snapshot_with(), "GET", "/pets/1.0.0/items", {{"User-Agent", "curl/8.0"}});
+  authenticated(proxied->ctx, oauth_principal());
+  proxied->ctx.correlation_id = "corr-1";
+  proxied->ctx.target_status = 200;
+  proxied->ctx.proxy_status = 200;
+  proxied->ctx.response_bytes = 345;
+  proxied->ctx.upstream_started = proxied->ctx.started;
+  proxied->ctx.upstream_head_received = proxied->ctx.started + milliseconds(40);
+  analytics::Event reused;
+  AnalyticsFilter::fill_event(proxied->ctx, reused);
+
+  auto refused = call(snapshot_with(), "GET", "/nowhere");
+  reply_error(refused->ctx, 404, 404, "Not Found", "...", "OTHER");
+  refused->ctx.proxy_status = 404;
+  AnalyticsFilter::fill_event(refused->ctx, reused);
+
+  EXPECT_EQ(reused.error_code, 404);
+  EXPECT_EQ(reused.proxy_response_code, 404);
+  EXPECT_TRUE(reused.api_id.empty());
+  EXPECT_TRUE(reused.api_name.empty());
+  EXPECT_TRUE(reused.api_resource_template.empty());
+  EXPECT_TRUE(reused.key_type.empty());
+  EXPECT_TRUE(reused.user_name.empty());
+  EXPECT_TRUE(reused.application_id.empty());
+  EXPECT_TRUE(reused.user_agent.empty());
+  EXPECT_TRUE(reused.correlation_id.empty());
+  EXPECT_EQ(reused.target_response_code, 0);
+  EXPECT_EQ(reused.response_bytes, 0);
+  EXPECT_EQ(reused.backend_latency_ms, 0);
+}
+
 TEST(AnalyticsFilter, AnUpstreamFailureIsTargetConnectivity) {
   auto c = call(snapshot_with(), "GET", "/pets/1.0.0/items");
   c->ctx.upstream_error_code = 101503;
