@@ -63,11 +63,19 @@ std::string escape_label_value(std::string_view value) {
 }
 
 void Metrics::observe(const Event& e) {
-  std::string api = api_label(e);
-  ++requests_[{api, clean_text(e.api_version, kMaxLabelBytes),
-               status_class(e.proxy_response_code)}];
+  std::string status = status_class(e.proxy_response_code);
+  if (previous_requests_ == nullptr || e.api_name != previous_api_name_ ||
+      e.api_version != previous_api_version_ || status != previous_status_) {
+    std::string api = api_label(e);
+    previous_requests_ = &requests_[{api, clean_text(e.api_version, kMaxLabelBytes), status}];
+    previous_duration_ = &durations_[api];
+    previous_api_name_ = e.api_name;
+    previous_api_version_ = e.api_version;
+    previous_status_ = std::move(status);
+  }
+  ++*previous_requests_;
 
-  Duration& d = durations_[api];
+  Duration& d = *previous_duration_;
   const double seconds =
       static_cast<double>(std::max<std::int64_t>(0, e.response_latency_ms)) / 1000.0;
   auto bucket =
@@ -77,12 +85,12 @@ void Metrics::observe(const Event& e) {
   ++d.count;
   d.sum_seconds += seconds;
 
-  if (is_throttled_code(e.error_code)) ++throttled_[{api, e.error_code}];
-  if (is_auth_failure_code(e.error_code)) ++auth_failures_[{api, e.error_code}];
+  if (is_throttled_code(e.error_code)) ++throttled_[{api_label(e), e.error_code}];
+  if (is_auth_failure_code(e.error_code)) ++auth_failures_[{api_label(e), e.error_code}];
   if (is_upstream_error_code(e.error_code) || e.error_type == "TARGET_CONNECTIVITY") {
     // A connectivity failure the gateway did not code is labelled with the status it answered.
     long code = e.error_code != 0 ? e.error_code : e.proxy_response_code;
-    ++upstream_errors_[{std::move(api), code}];
+    ++upstream_errors_[{api_label(e), code}];
   }
 }
 

@@ -44,6 +44,12 @@ class Metrics {
   std::map<ApiCode, std::uint64_t> throttled_;
   std::map<ApiCode, std::uint64_t> auth_failures_;
   std::map<ApiCode, std::uint64_t> upstream_errors_;
+
+  // The previous event's raw labels and its counters (std::map: addresses stay valid), so
+  // that consecutive events of one API and status class skip building labels and lookups.
+  std::string previous_api_name_, previous_api_version_, previous_status_;
+  std::uint64_t* previous_requests_ = nullptr;
+  Duration* previous_duration_ = nullptr;
 };
 
 // A label value escaped per the exposition format: backslash, double quote and line feed.

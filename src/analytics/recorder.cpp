@@ -112,6 +112,7 @@ struct Recorder::Impl {
     // the producers' next events), so all their uses happen here, queue by queue.
     const std::int64_t now = unix_ms_now();
     RollupMap local;
+    RollupAccumulator rollup(local);
     lines.clear();
     std::size_t count = 0;
     for (const auto& queue : snapshot) {
@@ -126,7 +127,7 @@ struct Recorder::Impl {
             lines += event_json_line(e);
             lines += '\n';
           }
-          if (rollups_enabled()) add_event(local, e);
+          if (rollups_enabled()) rollup.add(e);
         });
       }
       if (gone) retire(queue);

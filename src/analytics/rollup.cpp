@@ -100,10 +100,17 @@ void RollupCounters::add(const RollupCounters& other) {
   for (std::size_t i = 0; i < kLatencyBuckets; ++i) histogram[i] += other.histogram[i];
 }
 
+namespace {
+
+std::int64_t minute_of(std::int64_t ms) {
+  return (ms >= 0 ? ms / 60000 : -((-ms + 59999) / 60000)) * 60;
+}
+
+}  // namespace
+
 RollupKey rollup_key(const Event& e) {
   RollupKey key;
-  const std::int64_t ms = e.request_timestamp_ms;
-  key.minute = (ms >= 0 ? ms / 60000 : -((-ms + 59999) / 60000)) * 60;
+  key.minute = minute_of(e.request_timestamp_ms);
   key.api_id = clean_text(e.api_id, kMaxKeyField);
   key.api_name = clean_text(e.api_name, kMaxKeyField);
   key.api_version = clean_text(e.api_version, kMaxKeyField);
@@ -131,6 +138,37 @@ RollupCounters rollup_counters(const Event& e) {
 
 void add_event(RollupMap& rollups, const Event& event) {
   rollups[rollup_key(event)].add(rollup_counters(event));
+}
+
+bool RollupAccumulator::same_key_as_previous(const Event& e, std::int64_t minute,
+                                             std::string_view status) const {
+  return previous_counters_ != nullptr && minute == previous_minute_ &&
+         status == previous_status_ && e.api_id == previous_.api_id &&
+         e.api_name == previous_.api_name && e.api_version == previous_.api_version &&
+         e.api_method == previous_.api_method &&
+         e.api_resource_template == previous_.api_resource_template &&
+         e.application_id == previous_.application_id &&
+         e.application_name == previous_.application_name &&
+         e.application_owner == previous_.application_owner;
+}
+
+void RollupAccumulator::add(const Event& e) {
+  const std::int64_t minute = minute_of(e.request_timestamp_ms);
+  std::string status = status_class(e.proxy_response_code);
+  if (!same_key_as_previous(e, minute, status)) {
+    previous_counters_ = &rollups_[rollup_key(e)];  // std::map: the address stays valid
+    previous_minute_ = minute;
+    previous_status_ = std::move(status);
+    previous_.api_id = e.api_id;
+    previous_.api_name = e.api_name;
+    previous_.api_version = e.api_version;
+    previous_.api_method = e.api_method;
+    previous_.api_resource_template = e.api_resource_template;
+    previous_.application_id = e.application_id;
+    previous_.application_name = e.application_name;
+    previous_.application_owner = e.application_owner;
+  }
+  previous_counters_->add(rollup_counters(e));
 }
 
 void merge(RollupMap& into, const RollupMap& from) {

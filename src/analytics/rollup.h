@@ -76,6 +76,24 @@ RollupKey rollup_key(const Event& event);
 // What one event adds.
 RollupCounters rollup_counters(const Event& event);
 void add_event(RollupMap& rollups, const Event& event);
+
+// Adds a stream of events to `rollups`. Consecutive events with the same key (most of a busy
+// drain: one API, resource, application, status class and minute) add to the same counters
+// without building the key again: their raw fields are compared with the previous event's.
+class RollupAccumulator {
+ public:
+  explicit RollupAccumulator(RollupMap& rollups) : rollups_(rollups) {}
+  void add(const Event& event);
+
+ private:
+  bool same_key_as_previous(const Event& event, std::int64_t minute, std::string_view status) const;
+
+  RollupMap& rollups_;
+  RollupCounters* previous_counters_ = nullptr;
+  std::int64_t previous_minute_ = 0;
+  std::string previous_status_;
+  Event previous_;  // the key's raw fields of the previous event
+};
 void merge(RollupMap& into, const RollupMap& from);
 
 // The q-quantile (0 < q <= 1) of the latencies in `histogram`, interpolated linearly inside the

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <boost/json/parse.hpp>
 
 #include "analytics/event_json.h"
@@ -74,6 +76,55 @@ TEST(AnalyticsRollupTest, EventCountsAsErrorThrottledAndInItsMinute) {
   coded.error_code = 101503;
   EXPECT_EQ(rollup_counters(coded).errors, 1);
   EXPECT_EQ(rollup_counters(coded).throttled, 0);
+}
+
+// The accumulator skips building keys for runs of events with the same key; it must count
+// exactly as one add_event() per event does, whichever key field changes between events.
+TEST(AnalyticsRollupTest, AccumulatorCountsAsAddEventDoes) {
+  Event base;
+  base.api_id = "api-1";
+  base.api_name = "PetStore";
+  base.api_version = "1.0.0";
+  base.api_method = "GET";
+  base.api_resource_template = "/items";
+  base.application_id = "app-1";
+  base.application_name = "shop";
+  base.application_owner = "bob";
+  base.proxy_response_code = 200;
+  base.request_timestamp_ms = 1'700'000'000'000;
+  base.response_latency_ms = 3;
+  std::vector<Event> events;
+  auto vary = [&](auto change) {
+    Event e = base;
+    change(e);
+    events.push_back(e);
+    events.push_back(e);  // a run of two
+    events.push_back(base);
+  };
+  vary([](Event& e) { e.api_id = "api-2"; });
+  vary([](Event& e) { e.api_name = "Other"; });
+  vary([](Event& e) { e.api_version = "2.0.0"; });
+  vary([](Event& e) { e.api_method = "POST"; });
+  vary([](Event& e) { e.api_resource_template = "/items/{id}"; });
+  vary([](Event& e) { e.application_id = "app-2"; });
+  vary([](Event& e) { e.application_name = "store"; });
+  vary([](Event& e) { e.application_owner = "carol"; });
+  vary([](Event& e) { e.proxy_response_code = 503; });
+  vary([](Event& e) { e.request_timestamp_ms += 60'000; });
+  vary([](Event& e) { e.response_latency_ms = 900; });  // same key, other counters
+
+  RollupMap one_by_one, accumulated;
+  RollupAccumulator accumulator(accumulated);
+  for (const Event& e : events) {
+    add_event(one_by_one, e);
+    accumulator.add(e);
+  }
+  ASSERT_EQ(accumulated.size(), one_by_one.size());
+  EXPECT_EQ(one_by_one.size(), 11u);
+  for (const auto& [key, counters] : one_by_one) {
+    ASSERT_TRUE(accumulated.count(key)) << rollup_line(key, counters);
+    EXPECT_EQ(rollup_line(key, accumulated.at(key)), rollup_line(key, counters));
+  }
 }
 
 TEST(AnalyticsRollupTest, QuantilesFallInTheRightBucket) {
