@@ -105,7 +105,7 @@ TEST_F(AnalyticsRoutesTest, RequestsByApplicationInTheLastHour) {
   ASSERT_EQ(response.status, 200) << response.body;
   json::object o = body(response);
   EXPECT_EQ(o.at("groupBy").as_string(), "application");
-  ASSERT_EQ(o.at("count").as_int64(), 2);
+  ASSERT_EQ(o.at("count").as_int64(), 2) << response.body;
   const json::array& list = o.at("list").as_array();
   // Largest first.
   EXPECT_EQ(list[0].at("applicationId").as_string(), "app-1");

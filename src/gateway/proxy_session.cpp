@@ -173,7 +173,7 @@ class ProxySession : public http::detail::SessionBase,
     registered_ = true;
     context_.session_started();
     if (context_.stopping) return close_now();
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     if constexpr (kIsTls<Stream>) {
       state_ = State::kHandshake;
       stream_.async_handshake(ssl::stream_base::server,
@@ -210,10 +210,10 @@ class ProxySession : public http::detail::SessionBase,
     fields_arena_.release();
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
-      if (!first_request_) lowest().expires_after(context_.options.idle_timeout);
+      if (!first_request_) lowest().expires_at(coarse_now() + context_.options.idle_timeout);
     } else {
       state_ = State::kReading;
-      lowest().expires_after(context_.options.read_timeout);
+      lowest().expires_at(coarse_now() + context_.options.read_timeout);
     }
     scan_head();
   }
@@ -236,7 +236,7 @@ class ProxySession : public http::detail::SessionBase,
           self->buffer_.commit(bytes);
           if (self->state_ == State::kIdle) {
             self->state_ = State::kReading;
-            self->lowest().expires_after(self->context_.options.read_timeout);
+            self->lowest().expires_at(coarse_now() + self->context_.options.read_timeout);
           }
           self->scan_head();
         });
@@ -348,7 +348,7 @@ class ProxySession : public http::detail::SessionBase,
     if (expect_continue_ && !request_->is_done()) {
       // The request passed every check: now the client may send its body.
       expect_continue_ = false;
-      lowest().expires_after(context_.options.read_timeout);
+      lowest().expires_at(coarse_now() + context_.options.read_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->abort();
@@ -385,7 +385,7 @@ class ProxySession : public http::detail::SessionBase,
   // Tries the group's endpoints in order (failover) or from the round-robin position (load
   // balance), skipping suspended ones; `last_code` answers when none is left.
   void try_next_endpoint(long last_code) {
-    auto now = Clock::now();
+    auto now = coarse_now();
     const auto& endpoints = group_->endpoints;
     bool single = group_->type == EndpointGroup::Type::kHttp;
     while (attempts_ < endpoints.size()) {
@@ -408,7 +408,7 @@ class ProxySession : public http::detail::SessionBase,
     thread_.pool->connect(*endpoint_, [self = this->shared_from_this()](
                                           long code, std::unique_ptr<UpstreamConnection> c) {
       if (code != 0) {
-        self->thread_.pool->record_failure(*self->endpoint_, code, Clock::now());
+        self->thread_.pool->record_failure(*self->endpoint_, code, coarse_now());
         return self->try_next_endpoint(code);
       }
       self->upstream_ = std::move(c);
@@ -508,7 +508,7 @@ class ProxySession : public http::detail::SessionBase,
     build_upstream_head();
     upstream_head_pending_ = true;
     if (!request_->is_done()) return relay_request_body();
-    upstream_->lowest().expires_after(endpoint_->read_timeout);
+    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
     upstream_->visit([this](auto& s) {
       net::async_write(s, net::buffer(upstream_head_),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -523,7 +523,7 @@ class ProxySession : public http::detail::SessionBase,
     auto& parser = *request_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     bhttp::async_read_some(
         stream_, buffer_, parser,
         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -560,7 +560,7 @@ class ProxySession : public http::detail::SessionBase,
     if (upstream_chunked_ && done)
       pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
     if (count == 0) return done ? read_upstream_head() : relay_request_body();
-    upstream_->lowest().expires_after(endpoint_->read_timeout);
+    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
     upstream_->visit([&](auto& s) {
       net::async_write(s, std::span<const net::const_buffer>(pieces.data(), count),
                        [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
@@ -581,7 +581,7 @@ class ProxySession : public http::detail::SessionBase,
     parser.header_limit(kUpstreamHeaderLimit);
     parser.body_limit(boost::none);
     if (request_->get().method() == bhttp::verb::head) parser.skip(true);
-    upstream_->lowest().expires_after(endpoint_->read_timeout);
+    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
     upstream_->visit([this](auto& s) {
       bhttp::async_read_header(
           s, upstream_->buffer(), *response_,
@@ -642,7 +642,7 @@ class ProxySession : public http::detail::SessionBase,
       return acquire_fresh();
     }
     long code = timed_out ? kUpstreamTimedOut : kUpstreamClosed;
-    thread_.pool->record_failure(*endpoint_, code, Clock::now());
+    thread_.pool->record_failure(*endpoint_, code, coarse_now());
     if (!request_sent && !timed_out && replayable && attempts_ < group_->endpoints.size()) {
       return try_next_endpoint(code);
     }
@@ -654,7 +654,7 @@ class ProxySession : public http::detail::SessionBase,
                                           long code, std::unique_ptr<UpstreamConnection> c) {
       ++self->attempts_;
       if (code != 0) {
-        self->thread_.pool->record_failure(*self->endpoint_, code, Clock::now());
+        self->thread_.pool->record_failure(*self->endpoint_, code, coarse_now());
         return self->try_next_endpoint(code);
       }
       self->upstream_ = std::move(c);
@@ -747,7 +747,7 @@ class ProxySession : public http::detail::SessionBase,
     // head): one write instead of two.
     response_head_pending_ = true;
     if (!parser.is_done()) return relay_response_body();
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->response_head_pending_ = false;
@@ -760,7 +760,7 @@ class ProxySession : public http::detail::SessionBase,
     auto& parser = *response_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
-    upstream_->lowest().expires_after(endpoint_->read_timeout);
+    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
     upstream_->visit([this](auto& s) {
       bhttp::async_read_some(
           s, upstream_->buffer(), *response_,
@@ -794,7 +794,7 @@ class ProxySession : public http::detail::SessionBase,
     if (downstream_chunked_ && done)
       pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
     if (count == 0) return done ? finish_response() : relay_response_body();
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     net::async_write(stream_, std::span<const net::const_buffer>(pieces.data(), count),
                      [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
                        self->response_head_pending_ = false;
@@ -861,7 +861,7 @@ class ProxySession : public http::detail::SessionBase,
     if (!head_request) out.append(body);
     ctx.proxy_status = reply.status;
     response_started_ = true;
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->abort();
@@ -887,7 +887,7 @@ class ProxySession : public http::detail::SessionBase,
     out.append(body);
     state_ = State::kProxying;
     keep_alive_ = false;
-    lowest().expires_after(context_.options.read_timeout);
+    lowest().expires_at(coarse_now() + context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close_now();
@@ -927,8 +927,8 @@ class ProxySession : public http::detail::SessionBase,
 
   void graceful_close() {
     state_ = State::kClosing;
-    lowest().expires_after(
-        std::min<std::chrono::steady_clock::duration>(context_.options.read_timeout, kMaxLinger));
+    lowest().expires_at(coarse_now() + std::min<std::chrono::steady_clock::duration>(
+                                           context_.options.read_timeout, kMaxLinger));
     if constexpr (kIsTls<Stream>) {
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) { self->close_now(); });

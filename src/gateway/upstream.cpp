@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <algorithm>
+#include <ctime>
 
 namespace portico::gateway {
 
@@ -30,6 +31,13 @@ bool looks_open(UpstreamConnection& c) {
 
 }  // namespace
 
+std::chrono::steady_clock::time_point coarse_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return std::chrono::steady_clock::time_point(std::chrono::seconds(now.tv_sec) +
+                                               std::chrono::nanoseconds(now.tv_nsec));
+}
+
 UpstreamConnection::UpstreamConnection(net::io_context& io, net::ssl::context* tls,
                                        std::size_t slot)
     : plain_(io), slot_(slot) {
@@ -51,7 +59,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Endpoint& endpoint,
   auto it = idle_.find(endpoint.slot);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  auto now = Clock::now();
+  auto now = coarse_now();
   while (!list.empty()) {
     // Most recently used first: it is the likeliest to be open still.
     std::unique_ptr<UpstreamConnection> c = std::move(list.back());
@@ -70,7 +78,7 @@ void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> connection) {
     // The oldest goes: the pool keeps what recent traffic needed.
     list.erase(list.begin());
   }
-  connection->idle_since = Clock::now();
+  connection->idle_since = coarse_now();
   connection->lowest().expires_never();
   list.push_back(std::move(connection));
 }
@@ -79,7 +87,7 @@ void UpstreamPool::connect(const Endpoint& endpoint, ConnectHandler done) {
   auto connection = std::make_unique<UpstreamConnection>(io_, endpoint.tls ? &tls_client_ : nullptr,
                                                          endpoint.slot);
   auto* raw = connection.get();
-  raw->lowest().expires_after(endpoint.connect_timeout);
+  raw->lowest().expires_at(coarse_now() + endpoint.connect_timeout);
 
   // Called once the TCP connection is up (or failed).
   auto on_connected = [this, &endpoint, connection = std::move(connection),

@@ -28,6 +28,11 @@ namespace net = boost::asio;
 using TcpStream = beast::basic_stream<net::ip::tcp, net::io_context::executor_type>;
 using TlsStream = beast::ssl_stream<TcpStream>;
 
+// Now on steady_clock's scale, read from the kernel's coarse monotonic clock: up to a tick (a
+// few ms) behind, for a few nanoseconds instead of a TSC read. For deadlines, idle times and
+// suspensions, of which a request sets several; latencies are measured with steady_clock.
+std::chrono::steady_clock::time_point coarse_now();
+
 // One connection to one endpoint, plain or TLS, with its read buffer (bytes the backend sent
 // beyond a response stay with the connection).
 class UpstreamConnection {
