@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 from devportal_support import Developer, sign_up
@@ -308,3 +309,27 @@ def gateway_from(source_ip: str, node: Node, method: str, path: str, token: str 
         s.trust_env = False
         s.mount("http://", _SourceAddressAdapter(source_ip))
         return s.request(method, node.gateway_url + path, headers=headers, **kwargs)
+
+
+# ---- shared fixtures (a test module imports the ones it uses) ----------------------------
+
+def backend_fixture(name: str):
+    """A module-scoped fixture: one recording Backend called `name` for the module's tests,
+    closed after them."""
+    @pytest.fixture(scope="module")
+    def backend():
+        b = Backend(name)
+        yield b
+        b.close()
+    return backend
+
+
+@pytest.fixture(scope="module")
+def caller(node):
+    """One signed-up developer with an application, for the module's tests."""
+    return Caller(node)
+
+
+@pytest.fixture(scope="module")
+def token(caller):
+    return caller.token()

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from devportal_support import PASSWORD
-from gateway_support import (Backend, Caller, create_policy, deploy, error_code, gateway,
+from gateway_support import (backend_fixture, Caller, create_policy, deploy, error_code, gateway,
                              lifecycle, publisher, request_limit, wait_for)
 
 ANALYTICS = "/api/am/analytics/v1"
@@ -68,11 +68,7 @@ def anode(module_launcher, analytics_file):
                                                       "flush_interval_ms": 200}})
 
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("analytics")
-    yield b
-    b.close()
+echo_backend = backend_fixture("analytics")
 
 
 @pytest.fixture(scope="module")

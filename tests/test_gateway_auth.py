@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devportal_support import PASSWORD as DEV_PASSWORD
 from devportal_support import sign_up
-from gateway_support import (Backend, Caller, endpoint_config, error_code, gateway,
+from gateway_support import (backend_fixture, Caller, endpoint_config, error_code, gateway,
                              publish_api, publisher, wait_for_status)
 from portico_node import is_jwt
 
@@ -188,18 +188,10 @@ def set_subscription(node, subscription_id: str, state: str) -> None:
 
 # ---- the shared node's backends, APIs and callers -----------------------------------------
 
-@pytest.fixture(scope="module")
-def prod_backend():
-    b = Backend("prod")
-    yield b
-    b.close()
+prod_backend = backend_fixture("prod")
 
 
-@pytest.fixture(scope="module")
-def sandbox_backend():
-    b = Backend("sandbox")
-    yield b
-    b.close()
+sandbox_backend = backend_fixture("sandbox")
 
 
 def operations(*specs) -> list[dict]:

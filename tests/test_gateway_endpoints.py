@@ -24,7 +24,8 @@ import time
 import pytest
 import requests
 
-from gateway_support import (BACKEND_SCRIPT, Backend, Caller, endpoint_config, error_code,
+from gateway_support import caller, token  # noqa: F401 (module fixtures)
+from gateway_support import (BACKEND_SCRIPT, Backend, endpoint_config, error_code,
                              gateway, lifecycle, publish_api, wait_for, wait_for_status)
 
 VERSION = "1.0.0"
@@ -225,16 +226,6 @@ def raw_servers():
     yield start
     for s in started:
         s.close()
-
-
-@pytest.fixture(scope="module")
-def caller(node):
-    return Caller(node)
-
-
-@pytest.fixture(scope="module")
-def token(caller):
-    return caller.token()
 
 
 def serve(node, caller, token, endpoint: dict, probe: str = "/ready", status: int = 200,

@@ -2,23 +2,17 @@
 a developer's application subscribed through the Developer Portal, and calls through the
 gateway's own port to a real backend process."""
 
-import base64
 import time
-import uuid
 
 import pytest
 import requests
 
 from devportal_support import PASSWORD
-from gateway_support import (Backend, Caller, error_code, gateway, publish_api, publisher,
-                             wait_for, wait_for_status)
+from gateway_support import (backend_fixture, Caller, error_code, gateway, publish_api, publisher,
+                             wait_for_status)
 
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("echo")
-    yield b
-    b.close()
+echo_backend = backend_fixture("echo")
 
 
 @pytest.fixture(scope="module")

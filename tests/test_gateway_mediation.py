@@ -15,17 +15,13 @@ import pytest
 import requests
 
 from devportal_support import PASSWORD, sign_up
-from gateway_support import (Backend, Caller, error_code, gateway, publish_api, publisher,
-                             wait_for, wait_for_status)
+from gateway_support import (Caller, backend_fixture, error_code, gateway, publish_api,
+                             publisher, wait_for, wait_for_status)
 
 ORIGIN = "https://app.example"
 
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("mediation")
-    yield b
-    b.close()
+echo_backend = backend_fixture("mediation")
 
 
 def ready_caller(node, api, path="/pets") -> tuple[Caller, str]:
@@ -473,11 +469,7 @@ def jwt_node(module_launcher):
     return module_launcher.new(sections={"gateway": {"backend_jwt": True}})
 
 
-@pytest.fixture(scope="module")
-def jwt_backend():
-    b = Backend("jwt")
-    yield b
-    b.close()
+jwt_backend = backend_fixture("jwt")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import time
 import pytest
 import requests
 
-from gateway_support import (Backend, Caller, error_code, gateway, publish_api,
+from gateway_support import caller, token  # noqa: F401 (module fixtures)
+from gateway_support import (backend_fixture, Caller, gateway, publish_api,
                              wait_for_status)
 
 GIB = 1 << 30
@@ -127,21 +128,7 @@ class RssSampler:
 
 # ---- fixtures ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("stream")
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def caller(node):
-    return Caller(node)
-
-
-@pytest.fixture(scope="module")
-def token(caller):
-    return caller.token()
+echo_backend = backend_fixture("stream")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from devportal_support import PASSWORD, sign_up
-from gateway_support import (Backend, Caller, admin, bandwidth_limit, concurrently,
+from gateway_support import (backend_fixture, Caller, admin, bandwidth_limit, concurrently,
                              counted_in_window, create_deny_policy, create_policy,
                              delete_deny_policy, endpoint_config, error_code, gateway,
                              gateway_from, publish_api, request_limit, retry_after,
@@ -28,11 +28,7 @@ from gateway_support import (Backend, Caller, admin, bandwidth_limit, concurrent
 WINDOW = 60
 
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("throttle")
-    yield b
-    b.close()
+echo_backend = backend_fixture("throttle")
 
 
 def ready(node, path, token, **kwargs) -> list[tuple[float, float]]:

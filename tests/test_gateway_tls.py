@@ -11,14 +11,10 @@ import ssl
 import pytest
 import requests
 
-from gateway_support import Backend, Caller, publish_api, wait_for_status
+from gateway_support import backend_fixture, Caller, publish_api, wait_for_status
 
 
-@pytest.fixture(scope="module")
-def echo_backend():
-    b = Backend("tls")
-    yield b
-    b.close()
+echo_backend = backend_fixture("tls")
 
 
 @pytest.fixture(scope="module")
