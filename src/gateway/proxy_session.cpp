@@ -152,6 +152,7 @@ class ProxySession : public http::detail::SessionBase,
         shared_(shared),
         thread_(thread_state(shared, worker.io)),
         stream_(std::forward<StreamArgs>(stream_args)...),
+        deadline_(worker.io, [this] { on_client_timeout(); }),
         client_ip_(std::move(client_ip)),
         scanner_(context.limits) {
     resume_ = [this] {
@@ -173,7 +174,7 @@ class ProxySession : public http::detail::SessionBase,
     registered_ = true;
     context_.session_started();
     if (context_.stopping) return close_now();
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
     if constexpr (kIsTls<Stream>) {
       state_ = State::kHandshake;
       stream_.async_handshake(ssl::stream_base::server,
@@ -190,7 +191,7 @@ class ProxySession : public http::detail::SessionBase,
     if (state_ == State::kHandshake || state_ == State::kIdle) close_now();
   }
   void force_close() override {
-    if (upstream_) upstream_->lowest().close();
+    if (upstream_) upstream_->lowest().close(ignored_);
     close_now();
   }
 
@@ -198,6 +199,27 @@ class ProxySession : public http::detail::SessionBase,
   enum class State { kHandshake, kIdle, kReading, kProxying, kClosing, kClosed };
 
   TcpStream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // One side at a time has an operation under way, and only that side is timed: a slow
+  // backend is not the client's delay, nor a slow reader the backend's.
+  void time_client(Deadline::Duration limit) {
+    deadline_.expires_after(limit);
+    if (upstream_) upstream_->deadline().expires_never();
+  }
+  void time_upstream() {
+    upstream_->deadline().expires_after(endpoint_->read_timeout);
+    deadline_.expires_never();
+  }
+
+  // The client's deadline passed. A request body that stopped arriving gets its answer from
+  // the read this interrupts; otherwise the connection ends, failing whatever was under way.
+  void on_client_timeout() {
+    if (reading_body_) {
+      lowest().cancel(ignored_);
+      return;
+    }
+    lowest().close(ignored_);
+  }
   const GatewayOptions& options() const { return shared_.options; }
 
   // ---- Request head -----------------------------------------------------------------------
@@ -210,10 +232,10 @@ class ProxySession : public http::detail::SessionBase,
     fields_arena_.release();
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
-      if (!first_request_) lowest().expires_at(coarse_now() + context_.options.idle_timeout);
+      if (!first_request_) time_client(context_.options.idle_timeout);
     } else {
       state_ = State::kReading;
-      lowest().expires_at(coarse_now() + context_.options.read_timeout);
+      time_client(context_.options.read_timeout);
     }
     scan_head();
   }
@@ -236,7 +258,7 @@ class ProxySession : public http::detail::SessionBase,
           self->buffer_.commit(bytes);
           if (self->state_ == State::kIdle) {
             self->state_ = State::kReading;
-            self->lowest().expires_at(coarse_now() + self->context_.options.read_timeout);
+            self->time_client(self->context_.options.read_timeout);
           }
           self->scan_head();
         });
@@ -263,6 +285,9 @@ class ProxySession : public http::detail::SessionBase,
       return send_protocol_error(400, "Malformed request head");
     }
     buffer_.consume(scanner_.head_size());
+    // Until the client is read from or written to again, the filters and the backend set
+    // the pace: each has its own limit.
+    deadline_.expires_never();
     state_ = State::kProxying;
     start_request(info.content_length.value_or(0));
   }
@@ -348,7 +373,7 @@ class ProxySession : public http::detail::SessionBase,
     if (expect_continue_ && !request_->is_done()) {
       // The request passed every check: now the client may send its body.
       expect_continue_ = false;
-      lowest().expires_at(coarse_now() + context_.options.read_timeout);
+      time_client(context_.options.read_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->abort();
@@ -508,7 +533,7 @@ class ProxySession : public http::detail::SessionBase,
     build_upstream_head();
     upstream_head_pending_ = true;
     if (!request_->is_done()) return relay_request_body();
-    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
+    time_upstream();
     upstream_->visit([this](auto& s) {
       net::async_write(s, net::buffer(upstream_head_),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -523,11 +548,17 @@ class ProxySession : public http::detail::SessionBase,
     auto& parser = *request_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
+    reading_body_ = true;
     bhttp::async_read_some(
         stream_, buffer_, parser,
         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          self->reading_body_ = false;
           if (ec == bhttp::error::need_buffer) ec = {};
+          if (ec == net::error::operation_aborted && self->deadline_.expired()) {
+            return self->abort_with(408, 408, "Request Timeout",
+                                    "The request body did not arrive in time");
+          }
           if (ec) {
             // The client broke off or sent a malformed body: the backend got part of a
             // request, so neither connection can be used again.
@@ -560,7 +591,7 @@ class ProxySession : public http::detail::SessionBase,
     if (upstream_chunked_ && done)
       pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
     if (count == 0) return done ? read_upstream_head() : relay_request_body();
-    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
+    time_upstream();
     upstream_->visit([&](auto& s) {
       net::async_write(s, std::span<const net::const_buffer>(pieces.data(), count),
                        [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
@@ -581,7 +612,7 @@ class ProxySession : public http::detail::SessionBase,
     parser.header_limit(kUpstreamHeaderLimit);
     parser.body_limit(boost::none);
     if (request_->get().method() == bhttp::verb::head) parser.skip(true);
-    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
+    time_upstream();
     upstream_->visit([this](auto& s) {
       bhttp::async_read_header(
           s, upstream_->buffer(), *response_,
@@ -633,7 +664,7 @@ class ProxySession : public http::detail::SessionBase,
   // the same endpoint: the backend closed it while idle, so it saw nothing of an idempotent
   // request (non-idempotent ones check the pooled socket before using it, see take()).
   void upstream_io_failed(beast::error_code ec, bool request_sent) {
-    bool timed_out = ec == beast::error::timeout;
+    bool timed_out = upstream_ && upstream_->timed_out();
     bool reused = upstream_ && upstream_->reused;
     bool replayable = !request_had_body() && !response_started_;
     upstream_.reset();
@@ -747,7 +778,7 @@ class ProxySession : public http::detail::SessionBase,
     // head): one write instead of two.
     response_head_pending_ = true;
     if (!parser.is_done()) return relay_response_body();
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->response_head_pending_ = false;
@@ -760,7 +791,7 @@ class ProxySession : public http::detail::SessionBase,
     auto& parser = *response_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
-    upstream_->lowest().expires_at(coarse_now() + endpoint_->read_timeout);
+    time_upstream();
     upstream_->visit([this](auto& s) {
       bhttp::async_read_some(
           s, upstream_->buffer(), *response_,
@@ -768,7 +799,7 @@ class ProxySession : public http::detail::SessionBase,
             if (ec == bhttp::error::need_buffer) ec = {};
             if (ec) {
               self->ctx_.upstream_error_code =
-                  ec == beast::error::timeout ? kUpstreamTimedOut : kUpstreamClosed;
+                  self->upstream_->timed_out() ? kUpstreamTimedOut : kUpstreamClosed;
               return self->abort();
             }
             std::size_t got = self->body_buffer_.size() - self->response_->get().body().size;
@@ -794,7 +825,7 @@ class ProxySession : public http::detail::SessionBase,
     if (downstream_chunked_ && done)
       pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
     if (count == 0) return done ? finish_response() : relay_response_body();
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
     net::async_write(stream_, std::span<const net::const_buffer>(pieces.data(), count),
                      [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
                        self->response_head_pending_ = false;
@@ -861,7 +892,7 @@ class ProxySession : public http::detail::SessionBase,
     if (!head_request) out.append(body);
     ctx.proxy_status = reply.status;
     response_started_ = true;
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->abort();
@@ -887,7 +918,7 @@ class ProxySession : public http::detail::SessionBase,
     out.append(body);
     state_ = State::kProxying;
     keep_alive_ = false;
-    lowest().expires_at(coarse_now() + context_.options.read_timeout);
+    time_client(context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close_now();
@@ -927,14 +958,13 @@ class ProxySession : public http::detail::SessionBase,
 
   void graceful_close() {
     state_ = State::kClosing;
-    lowest().expires_at(coarse_now() + std::min<std::chrono::steady_clock::duration>(
-                                           context_.options.read_timeout, kMaxLinger));
+    time_client(
+        std::min<std::chrono::steady_clock::duration>(context_.options.read_timeout, kMaxLinger));
     if constexpr (kIsTls<Stream>) {
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) { self->close_now(); });
     } else {
-      beast::error_code ignored;
-      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().shutdown(tcp::socket::shutdown_send, ignored_);
       linger();
     }
   }
@@ -955,7 +985,8 @@ class ProxySession : public http::detail::SessionBase,
     }
     complete();
     state_ = State::kClosed;
-    lowest().close();
+    deadline_.expires_never();
+    lowest().close(ignored_);
   }
 
   http::detail::ServerContext& context_;
@@ -963,6 +994,9 @@ class ProxySession : public http::detail::SessionBase,
   GatewayShared& shared_;
   ThreadState& thread_;
   Stream stream_;
+  Deadline deadline_;
+  beast::error_code ignored_;  // of closing and shutting down, which have nobody to tell
+  bool reading_body_ = false;  // a timeout then cancels the read, which answers 408
   std::string client_ip_;
   beast::flat_buffer buffer_;
   RequestHeadScanner scanner_;
@@ -1017,7 +1051,7 @@ void ProxySessionStarter::start(http::detail::ServerContext& context, http::deta
   // The listener's socket has the polymorphic executor; the session's stream, the worker's own.
   auto handle = socket.release(ec);
   if (ec) return;
-  TcpStream::socket_type typed(worker.io, remote.protocol(), handle);
+  TcpStream typed(worker.io, remote.protocol(), handle);
   if (tls == nullptr) {
     std::make_shared<ProxySession<TcpStream>>(context, worker, shared_, std::move(client_ip),
                                               std::move(typed))

@@ -1,5 +1,6 @@
 #include "gateway/upstream.h"
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/error.hpp>
@@ -21,9 +22,9 @@ using Clock = std::chrono::steady_clock;
 // An idle keep-alive connection the backend has closed (or sent stray bytes on) must not be
 // used: a one-byte peek that does not wait tells, at the cost of one system call.
 bool looks_open(UpstreamConnection& c) {
-  if (!c.lowest().socket().is_open()) return false;
+  if (!c.lowest().is_open()) return false;
   char byte;
-  ssize_t n = ::recv(c.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = ::recv(c.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;  // orderly close
   if (n > 0) return false;   // bytes nobody asked for: the exchange is out of step
   return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -31,16 +32,12 @@ bool looks_open(UpstreamConnection& c) {
 
 }  // namespace
 
-std::chrono::steady_clock::time_point coarse_now() {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return std::chrono::steady_clock::time_point(std::chrono::seconds(now.tv_sec) +
-                                               std::chrono::nanoseconds(now.tv_nsec));
-}
-
 UpstreamConnection::UpstreamConnection(net::io_context& io, net::ssl::context* tls,
                                        std::size_t slot)
-    : plain_(io), slot_(slot) {
+    : plain_(io), slot_(slot), deadline_(io, [this] {
+        beast::error_code ignored;
+        lowest().close(ignored);
+      }) {
   if (tls != nullptr) tls_ = std::make_unique<TlsStream>(io, *tls);
   // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room
   // reserved, a body would be relayed in pieces the size of the response head.
@@ -79,7 +76,7 @@ void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> connection) {
     list.erase(list.begin());
   }
   connection->idle_since = coarse_now();
-  connection->lowest().expires_never();
+  connection->deadline().expires_never();
   list.push_back(std::move(connection));
 }
 
@@ -87,16 +84,16 @@ void UpstreamPool::connect(const Endpoint& endpoint, ConnectHandler done) {
   auto connection = std::make_unique<UpstreamConnection>(io_, endpoint.tls ? &tls_client_ : nullptr,
                                                          endpoint.slot);
   auto* raw = connection.get();
-  raw->lowest().expires_at(coarse_now() + endpoint.connect_timeout);
+  raw->deadline().expires_after(endpoint.connect_timeout);
 
   // Called once the TCP connection is up (or failed).
   auto on_connected = [this, &endpoint, connection = std::move(connection),
                        done = std::move(done)](beast::error_code ec) mutable {
     if (ec) {
-      long code = ec == beast::error::timeout ? kUpstreamConnectTimedOut : kUpstreamConnectFailed;
+      long code = connection->timed_out() ? kUpstreamConnectTimedOut : kUpstreamConnectFailed;
       return done(code, nullptr);
     }
-    connection->lowest().socket().set_option(tcp::no_delay(true), ec);
+    connection->lowest().set_option(tcp::no_delay(true), ec);
     if (!connection->is_tls()) return done(0, std::move(connection));
     auto& stream = connection->secure();
     // SNI and the name the certificate must carry.
@@ -108,8 +105,7 @@ void UpstreamPool::connect(const Endpoint& endpoint, ConnectHandler done) {
         net::ssl::stream_base::client,
         [connection = std::move(connection), done = std::move(done)](beast::error_code ec) mutable {
           if (ec) {
-            long code =
-                ec == beast::error::timeout ? kUpstreamConnectTimedOut : kUpstreamConnectFailed;
+            long code = connection->timed_out() ? kUpstreamConnectTimedOut : kUpstreamConnectFailed;
             return done(code, nullptr);
           }
           done(0, std::move(connection));
@@ -133,9 +129,12 @@ void UpstreamPool::connect(const Endpoint& endpoint, ConnectHandler done) {
       [raw, resolver, on_connected = std::move(on_connected)](
           beast::error_code ec, tcp::resolver::results_type results) mutable {
         if (ec) return on_connected(ec);
-        raw->lowest().async_connect(
-            results, [on_connected = std::move(on_connected)](
-                         beast::error_code ec, const tcp::endpoint&) mutable { on_connected(ec); });
+        // The connect timeout covers the lookup too: past it, there is no socket to close.
+        if (raw->timed_out()) return on_connected(net::error::timed_out);
+        net::async_connect(
+            raw->lowest(), results,
+            [on_connected = std::move(on_connected)](
+                beast::error_code ec, const tcp::endpoint&) mutable { on_connected(ec); });
       });
 }
 

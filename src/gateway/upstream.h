@@ -2,10 +2,10 @@
 // Internal to src/gateway: connections to backends, owned by one I/O thread. Each thread
 // keeps its own keep-alive pool and its own view of which endpoints are suspended, so the
 // request path shares nothing between threads.
+#include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/deadline.h"
 #include "gateway/snapshot.h"
 
 namespace portico::gateway {
@@ -23,24 +24,23 @@ namespace portico::gateway {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 
-// Streams on an io_context's own executor type: TcpStream's polymorphic
-// any_io_executor costs a type-erased executor copy per operation on the request path.
-using TcpStream = beast::basic_stream<net::ip::tcp, net::io_context::executor_type>;
+// Sockets on an io_context's own executor type: the polymorphic any_io_executor costs a
+// type-erased executor copy per operation on the request path. Time limits are Deadlines,
+// not Beast's basic_stream, which re-arms a timer around every operation.
+using TcpStream = net::basic_stream_socket<net::ip::tcp, net::io_context::executor_type>;
 using TlsStream = beast::ssl_stream<TcpStream>;
 
-// Now on steady_clock's scale, read from the kernel's coarse monotonic clock: up to a tick (a
-// few ms) behind, for a few nanoseconds instead of a TSC read. For deadlines, idle times and
-// suspensions, of which a request sets several; latencies are measured with steady_clock.
-std::chrono::steady_clock::time_point coarse_now();
-
 // One connection to one endpoint, plain or TLS, with its read buffer (bytes the backend sent
-// beyond a response stay with the connection).
+// beyond a response stay with the connection) and its time limit: when the deadline passes,
+// the socket is closed, so the operation under way fails and timed_out() says why.
 class UpstreamConnection {
  public:
   UpstreamConnection(net::io_context& io, net::ssl::context* tls, std::size_t slot);
 
   bool is_tls() const { return tls_ != nullptr; }
   TcpStream& lowest();
+  Deadline& deadline() { return deadline_; }
+  bool timed_out() const { return deadline_.expired(); }
   TcpStream& plain() { return plain_; }
   TlsStream& secure() { return *tls_; }
   beast::flat_buffer& buffer() { return buffer_; }
@@ -60,6 +60,7 @@ class UpstreamConnection {
   std::unique_ptr<TlsStream> tls_;
   beast::flat_buffer buffer_;
   std::size_t slot_;
+  Deadline deadline_;
 };
 
 struct UpstreamOptions {
