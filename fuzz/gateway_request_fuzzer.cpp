@@ -2,8 +2,10 @@
 // before a filter decides anything, in the order src/gateway/proxy_session.cpp runs it.
 //
 //   RequestHeadScanner (one shot, and again byte by byte: the answers must agree)
-//   → Beast's request_parser on the head (its framing must agree with the scanner's)
-//   → the body through the same parser (chunked decoding), then the next pipelined request
+//   → ClientRequest, the session's view of the head (checked against Beast's parser reading
+//     the same head: every head the scanner takes, Beast takes, and they agree on it)
+//   → the body through Beast's parser after the framing head (chunked decoding), then the
+//     next pipelined request
 //   → the request-target split as ProxySession::resolve_target does → normalize_path
 //   → match_route against a fixed Snapshot
 //   → Authorization (Bearer, Basic) and apikey credentials → jwt::decode, validate_jwt
@@ -12,10 +14,13 @@
 // the replay test (fuzz/replay_main.cpp) report as a crash. Run it with fuzz/run.
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,9 +28,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "common/crypto.h"
 #include "common/jwt.h"
+#include "gateway/client_request.h"
 #include "gateway/jwt_validator.h"
 #include "gateway/routes.h"
 #include "gateway/snapshot.h"
@@ -323,9 +331,9 @@ void check_token(std::string_view token) {
 
 // The credentials filter_auth.cpp looks for: "<scheme> <value>" in Authorization, the apikey
 // header, the apikey query parameter.
-void check_credentials(const bhttp::request_header<>& message, std::string_view query) {
-  if (auto it = message.find(bhttp::field::authorization); it != message.end()) {
-    std::string_view v = trim(it->value());
+void check_credentials(const gw::ClientRequest& request, std::string_view query) {
+  if (auto authorization = request.find("Authorization")) {
+    std::string_view v = *authorization;
     auto space = v.find(' ');
     std::string_view scheme = v.substr(0, space);
     std::string_view rest =
@@ -337,14 +345,66 @@ void check_credentials(const bhttp::request_header<>& message, std::string_view 
       if (auto decoded = portico::crypto::base64_decode(rest)) (void)decoded->find(':');
     }
   }
-  if (auto it = message.find("apikey"); it != message.end() && !trim(it->value()).empty())
-    check_token(trim(it->value()));
+  if (auto key = request.find("apikey"); key && !key->empty()) check_token(*key);
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (pair.starts_with("apikey=") && pair.size() > 7) check_token(pair.substr(7));
   }
+}
+
+// Beast's parser reads the same head: it must take every head the scanner took (the session
+// no longer asks it), and see the same request in it.
+void check_against_beast(const gw::ClientRequest& request, std::string_view input,
+                         const RequestHeadScanner& scanner) {
+  const auto& info = scanner.info();
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(scanner.head_size() + 1));
+  parser.body_limit(UINT64_MAX);
+  std::string_view head =
+      input.substr(info.request_line_offset, scanner.head_size() - info.request_line_offset);
+  boost::beast::error_code ec;
+  std::size_t used = parser.put(boost::asio::buffer(head.data(), head.size()), ec);
+  if (ec) FUZZ_LOG("  beast: %s\n", ec.message().c_str());
+  FUZZ_CHECK(!ec && used == head.size() && parser.is_header_done());
+  const auto& message = parser.get();
+  FUZZ_CHECK(static_cast<int>(message.version()) == 10 + request.version_minor());
+  FUZZ_CHECK(message.method_string() == request.method_string());
+  FUZZ_CHECK(message.method() == request.method());
+  FUZZ_CHECK(message.target() == request.target());
+  FUZZ_CHECK(parser.chunked() == request.chunked());
+  if (!request.chunked())
+    FUZZ_CHECK(parser.content_length().value_or(0) == request.content_length().value_or(0));
+  // The same fields; Beast groups repeated names together, the session keeps wire order, so
+  // each name's values are compared in order.
+  using Line = std::tuple<std::string, int, std::string_view, std::string_view>;
+  auto lines = [](auto&& add) {
+    std::vector<Line> out;
+    add(out);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Line& a, const Line& b) { return std::get<0>(a) < std::get<0>(b); });
+    return out;
+  };
+  auto lower = [](std::string_view name) {
+    std::string out(name);
+    for (char& c : out) c = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+    return out;
+  };
+  auto beast_lines = lines([&](std::vector<Line>& out) {
+    for (const auto& f : message)
+      out.emplace_back(lower(f.name_string()), int(f.name()), f.name_string(), f.value());
+  });
+  auto my_lines = lines([&](std::vector<Line>& out) {
+    for (const auto& f : request.fields())
+      out.emplace_back(lower(f.name), int(f.known), f.name, f.value);
+  });
+  FUZZ_CHECK(beast_lines == my_lines);
+  // Beast reads the first Connection line only, and in HTTP/1.0 looks for keep-alive alone;
+  // the session reads every line (RFC 9110 §7.6.1). Where that cannot differ, they agree.
+  auto connection_lines = message.count(bhttp::field::connection);
+  if (connection_lines == 0 || (connection_lines == 1 && request.version_minor() == 1))
+    FUZZ_CHECK(message.keep_alive() == request.keep_alive());
 }
 
 // One request from the front of `input`. Returns the bytes it took when a complete request
@@ -355,45 +415,34 @@ std::optional<std::size_t> one_request(std::string_view input) {
   if (scan_head(scanner, input) != Status::kComplete) return std::nullopt;
   const auto& info = scanner.info();
 
-  bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(scanner.head_size() + 1));
-  parser.body_limit(limits.max_body_bytes);
-  std::string_view head =
-      input.substr(info.request_line_offset, scanner.head_size() - info.request_line_offset);
-  boost::beast::error_code ec;
-  std::size_t used = parser.put(boost::asio::buffer(head.data(), head.size()), ec);
-  if (ec || used != head.size() || !parser.is_header_done()) {
-    FUZZ_LOG("  beast: %s\n", ec.message().c_str());
-    return std::nullopt;  // 400
-  }
-
-  // Beast frames the body from the same fields the scanner judged: a disagreement here is
-  // exactly a request smuggling bug.
-  const auto& message = parser.get();
-  FUZZ_CHECK(static_cast<int>(message.version()) == 10 + info.version_minor);
-  FUZZ_CHECK(parser.chunked() == info.chunked);
-  if (!info.chunked) {
-    auto length = parser.content_length();
-    FUZZ_CHECK(length.has_value() == info.content_length.has_value());
-    FUZZ_CHECK(!length || *length == *info.content_length);
-  }
+  gw::ClientRequest request;
+  request.assign(input, scanner);
+  check_against_beast(request, input, scanner);
 
   std::string_view query;
-  std::string_view host = message[bhttp::field::host];
-  auto path = target_path(message.target(), host, query);
+  auto path = target_path(request.target(), request[bhttp::field::host], query);
   if (!path) FUZZ_LOG("  target refused\n");
   if (path) {
     auto normalized = gw::normalize_path(*path);
     if (!normalized) FUZZ_LOG("  path refused: %.*s\n", int(path->size()), path->data());
     if (normalized) {
       check_normalized(*normalized);
-      check_route(message.method_string(), *normalized);
+      check_route(request.method_string(), *normalized);
     }
   }
-  check_credentials(message, query);
+  check_credentials(request, query);
 
   // The body, through the parser as the session relays it.
   std::string_view rest = input.substr(scanner.head_size());
+  bhttp::request_parser<bhttp::buffer_body> parser;
+  parser.body_limit(limits.max_body_bytes);
+  std::array<char, 64> scratch;
+  std::string_view framing = request.body_framing_head(scratch);
+  boost::beast::error_code ec;
+  std::size_t used = parser.put(boost::asio::buffer(framing.data(), framing.size()), ec);
+  FUZZ_CHECK(!ec && used == framing.size() && parser.is_header_done());
+  FUZZ_CHECK(parser.chunked() == info.chunked);
+  FUZZ_CHECK(request.has_body() == !parser.is_done());
   std::uint64_t body_bytes = 0;
   char chunk[512];
   for (int rounds = 0; !parser.is_done(); ++rounds) {

@@ -3,33 +3,23 @@
 // per-request context), the filter interface (Envoy's decode/encode filters, reduced to what
 // an API gateway needs) and the local reply a filter answers with.
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gateway/authenticator.h"
+#include "gateway/client_request.h"
 #include "gateway/routes.h"
 #include "gateway/snapshot.h"
 #include "traffic/traffic.h"
 
 namespace portico::gateway {
-
-namespace bhttp = boost::beast::http;
-
-// Beast's fields allocate once per field; the proxy gives them its connection's arena instead,
-// released between requests.
-using FieldsAllocator = std::pmr::polymorphic_allocator<char>;
-using Fields = bhttp::basic_fields<FieldsAllocator>;
-using RequestHeader = bhttp::request_header<Fields>;
 
 // An answer the gateway gives itself instead of proxying, in the reference's error shape.
 // `message` and `description` point to static text (analytics records them as they are).
@@ -55,7 +45,7 @@ struct RequestContext {
   // Set by the session before the filters run.
   std::shared_ptr<const Snapshot> snapshot;
   std::shared_ptr<const RevokedTokens> revoked;
-  const RequestHeader* request = nullptr;  // method, target, fields as received
+  const ClientRequest* request = nullptr;  // method, target, fields as received
   std::string_view method;
   std::string path;        // normalised
   std::string_view query;  // raw query string without '?', "" when none

@@ -24,9 +24,7 @@ std::string_view trim(std::string_view text) {
 
 std::optional<std::string_view> request_header(const RequestContext& ctx, std::string_view name) {
   if (ctx.request == nullptr) return std::nullopt;
-  auto it = ctx.request->find(name);
-  if (it == ctx.request->end()) return std::nullopt;
-  return std::string_view(it->value());
+  return ctx.request->find(name);
 }
 
 std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) {

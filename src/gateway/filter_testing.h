@@ -134,7 +134,7 @@ inline std::shared_ptr<Snapshot> snapshot_with(std::shared_ptr<Api> api = pet_ap
 // One request as the session hands it to the chain: parsed head, normalised path, raw query,
 // client address, clock, and (for filters after routing) the route already matched.
 struct Call {
-  RequestHeader head;
+  ClientRequest head;
   RequestContext ctx;
 };
 
@@ -142,10 +142,19 @@ inline std::unique_ptr<Call> call(
     std::shared_ptr<const Snapshot> snapshot, std::string_view method, std::string_view target,
     std::initializer_list<std::pair<std::string_view, std::string_view>> headers = {}) {
   auto c = std::make_unique<Call>();
-  c->head.method_string(method);
-  c->head.target(target);
-  c->head.version(11);
-  for (const auto& [name, value] : headers) c->head.insert(name, value);
+  // Through the session's own scanner, as a request off the wire.
+  std::string raw = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\n";
+  bool has_host = false;
+  for (const auto& [name, value] : headers) {
+    raw += std::string(name) + ": " + std::string(value) + "\r\n";
+    has_host = has_host || name == "Host" || name == "host";
+  }
+  if (!has_host) raw += "Host: gateway.test\r\n";
+  raw += "\r\n";
+  http::detail::RequestHeadScanner scanner({});
+  EXPECT_EQ(scanner.scan(raw), http::detail::RequestHeadScanner::Status::kComplete)
+      << scanner.error().description;
+  c->head.assign(raw, scanner);
   RequestContext& ctx = c->ctx;
   ctx.snapshot = std::move(snapshot);
   ctx.revoked = std::make_shared<RevokedTokens>();

@@ -6,6 +6,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstddef>
@@ -23,6 +24,7 @@ namespace portico::gateway {
 namespace {
 
 namespace ssl = boost::asio::ssl;
+namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using http::detail::RequestHeadScanner;
@@ -36,6 +38,11 @@ constexpr std::size_t kFieldsArenaBytes = 4096;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kCrlf = "\r\n";
+
+// Beast's fields allocate once per field; the proxy gives them its connection's arena instead,
+// released between requests.
+using FieldsAllocator = std::pmr::polymorphic_allocator<char>;
+using Fields = bhttp::basic_fields<FieldsAllocator>;
 
 // One I/O thread's own gateway state: its view of the snapshot and its backend connections.
 struct ThreadState {
@@ -90,18 +97,13 @@ bool is_hop_by_hop(bhttp::field f) {
 // The list may span several lines; most messages name nothing but keep-alive or close.
 class ConnectionOptions {
  public:
-  template <class Fields>
   explicit ConnectionOptions(const Fields& fields) {
     auto [line, last] = fields.equal_range(bhttp::field::connection);
-    for (; line != last; ++line) {
-      for (auto token : bhttp::token_list(line->value())) {
-        if (iequals(token, "keep-alive") || iequals(token, "close")) continue;
-        if (count_ < names_.size()) {
-          names_[count_++] = token;
-        } else {
-          overflow_ = true;  // more names than anyone sends: drop every unknown field
-        }
-      }
+    for (; line != last; ++line) add(line->value());
+  }
+  explicit ConnectionOptions(const ClientRequest& request) {
+    for (const auto& field : request.fields()) {
+      if (field.known == bhttp::field::connection) add(field.value);
     }
   }
   bool names(std::string_view field) const {
@@ -112,6 +114,17 @@ class ConnectionOptions {
   }
 
  private:
+  void add(std::string_view line) {
+    for (auto token : bhttp::token_list(line)) {
+      if (iequals(token, "keep-alive") || iequals(token, "close")) continue;
+      if (count_ < names_.size()) {
+        names_[count_++] = token;
+      } else {
+        overflow_ = true;  // more names than anyone sends: drop every unknown field
+      }
+    }
+  }
+
   std::array<std::string_view, 8> names_{};
   std::size_t count_ = 0;
   bool overflow_ = false;
@@ -227,7 +240,7 @@ class ProxySession : public http::detail::SessionBase,
   void read_head() {
     if (context_.stopping) return close_now();
     scanner_.reset();
-    request_.reset();
+    body_parser_.reset();
     response_.reset();
     fields_arena_.release();
     if (buffer_.size() == 0) {
@@ -268,29 +281,35 @@ class ProxySession : public http::detail::SessionBase,
     const auto& info = scanner_.info();
     version_minor_ = info.version_minor;
     expect_continue_ = info.expect_continue;
-    auto& parser = request_.emplace(std::piecewise_construct, std::make_tuple(),
-                                    std::make_tuple(FieldsAllocator(&fields_arena_)));
-    parser.header_limit(
-        static_cast<std::uint32_t>(std::min<std::size_t>(scanner_.head_size() + 1, UINT32_MAX)));
-    if (options().max_body_bytes > 0) {
-      parser.body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
-    } else {
-      parser.body_limit(boost::none);
-    }
-    std::string_view head =
-        buffered.substr(info.request_line_offset, scanner_.head_size() - info.request_line_offset);
-    beast::error_code ec;
-    std::size_t used = parser.put(net::buffer(head.data(), head.size()), ec);
-    if (ec || used != head.size() || !parser.is_header_done()) {
+    request_.assign(buffered, scanner_);
+    buffer_.consume(scanner_.head_size());
+    if (request_.has_body() && !start_body_parser()) {
       return send_protocol_error(400, "Malformed request head");
     }
-    buffer_.consume(scanner_.head_size());
     // Until the client is read from or written to again, the filters and the backend set
     // the pace: each has its own limit.
     deadline_.expires_never();
     state_ = State::kProxying;
     start_request(info.content_length.value_or(0));
   }
+
+  // Beast's parser decodes the body (chunks, length) after a head that gives only its framing.
+  bool start_body_parser() {
+    auto& parser = body_parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                                        std::make_tuple(FieldsAllocator(&fields_arena_)));
+    if (options().max_body_bytes > 0) {
+      parser.body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+    } else {
+      parser.body_limit(boost::none);
+    }
+    std::array<char, 64> scratch;
+    std::string_view head = request_.body_framing_head(scratch);
+    beast::error_code ec;
+    std::size_t used = parser.put(net::buffer(head.data(), head.size()), ec);
+    return !ec && used == head.size() && parser.is_header_done();
+  }
+
+  bool request_done() const { return !body_parser_ || body_parser_->is_done(); }
 
   // ---- Filters ----------------------------------------------------------------------------
 
@@ -305,9 +324,8 @@ class ProxySession : public http::detail::SessionBase,
     thread_.reader->refresh();
     ctx.snapshot = thread_.reader->snapshot();
     ctx.revoked = thread_.reader->revoked();
-    const auto& message = request_->get();
-    ctx.request = &message;
-    ctx.method = message.method_string();
+    ctx.request = &request_;
+    ctx.method = request_.method_string();
     ctx.client_ip = client_ip_;
     ctx.executor = stream_.get_executor();
     ctx.secure = kIsTls<Stream>;
@@ -316,13 +334,13 @@ class ProxySession : public http::detail::SessionBase,
       return local_reply(503, 503, "Service Unavailable",
                          "The gateway has not loaded its configuration yet", "OTHER");
     }
-    if (!resolve_target(message)) return;
+    if (!resolve_target(request_)) return;
     run_filters(0);
   }
 
   // Splits the request-target into the normalised path and the raw query. False when the
   // target cannot be served (the reply is under way).
-  bool resolve_target(const RequestHeader& message) {
+  bool resolve_target(const ClientRequest& message) {
     auto& ctx = ctx_;
     std::string_view target = message.target();
     std::string_view path;
@@ -370,7 +388,7 @@ class ProxySession : public http::detail::SessionBase,
       }
     }
     ctx.request_filters_done = Clock::now();
-    if (expect_continue_ && !request_->is_done()) {
+    if (expect_continue_ && !request_done()) {
       // The request passed every check: now the client may send its body.
       expect_continue_ = false;
       time_client(context_.options.read_timeout);
@@ -426,7 +444,7 @@ class ProxySession : public http::detail::SessionBase,
 
   void acquire_connection() {
     ctx_.upstream_started = Clock::now();
-    if (auto pooled = thread_.pool->take(*endpoint_, !request_->is_done() || !idempotent())) {
+    if (auto pooled = thread_.pool->take(*endpoint_, !request_done() || !idempotent())) {
       upstream_ = std::move(pooled);
       return send_upstream_head();
     }
@@ -446,7 +464,7 @@ class ProxySession : public http::detail::SessionBase,
   // and the X-Forwarded-* trail.
   void build_upstream_head() {
     auto& ctx = ctx_;
-    const auto& message = request_->get();
+    const ClientRequest& message = request_;
     std::string& out = upstream_head_;
     out.clear();
     out.append(message.method_string());
@@ -460,15 +478,15 @@ class ProxySession : public http::detail::SessionBase,
     ConnectionOptions connection(message);
     std::string& trail = forwarded_for_;
     trail.clear();
-    for (const auto& field : message) {
-      bhttp::field f = field.name();
+    for (const auto& field : message.fields()) {
+      bhttp::field f = field.known;
       if (is_hop_by_hop(f) || f == bhttp::field::host || f == bhttp::field::expect) continue;
-      std::string_view name = field.name_string();
+      std::string_view name = field.name;
       if (f == bhttp::field::unknown && name.size() > 2 && name[1] == '-' &&
           (name[0] == 'X' || name[0] == 'x')) {
         if (iequals(name, "X-Forwarded-For")) {
           // Every line of the trail, in order, then this hop's client.
-          trail.append(field.value());
+          trail.append(field.value);
           trail.append(", ");
           continue;
         }
@@ -479,7 +497,7 @@ class ProxySession : public http::detail::SessionBase,
           iequals(name, ctx.credential_header))
         continue;
       if (!ctx.upstream_edits.empty() && removed_by(ctx.upstream_edits, name)) continue;
-      append_field(out, name, field.value());
+      append_field(out, name, field.value);
     }
     for (const auto& edit : ctx.upstream_edits) {
       if (!edit.remove) append_field(out, edit.name, edit.value);
@@ -492,10 +510,10 @@ class ProxySession : public http::detail::SessionBase,
     if (auto host = message[bhttp::field::host]; !host.empty())
       append_field(out, "X-Forwarded-Host", host);
     upstream_chunked_ = false;
-    if (!request_->is_done()) {
-      if (request_->content_length()) {
+    if (!request_done()) {
+      if (request_.content_length()) {
         out.append("Content-Length: ");
-        append_number(out, *request_->content_length());
+        append_number(out, *request_.content_length());
         out.append(kCrlf);
       } else {
         upstream_chunked_ = true;
@@ -532,7 +550,7 @@ class ProxySession : public http::detail::SessionBase,
   void send_upstream_head() {
     build_upstream_head();
     upstream_head_pending_ = true;
-    if (!request_->is_done()) return relay_request_body();
+    if (!request_done()) return relay_request_body();
     time_upstream();
     upstream_->visit([this](auto& s) {
       net::async_write(s, net::buffer(upstream_head_),
@@ -545,7 +563,7 @@ class ProxySession : public http::detail::SessionBase,
   }
 
   void relay_request_body() {
-    auto& parser = *request_;
+    auto& parser = *body_parser_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
     time_client(context_.options.read_timeout);
@@ -569,14 +587,14 @@ class ProxySession : public http::detail::SessionBase,
             return self->abort_with(400, 102511, "Incomplete payload",
                                     "The request body was malformed or incomplete");
           }
-          auto& body = self->request_->get().body();
+          auto& body = self->body_parser_->get().body();
           std::size_t got = self->body_buffer_.size() - body.size;
           self->write_request_piece(got);
         });
   }
 
   void write_request_piece(std::size_t got) {
-    bool done = request_->is_done();
+    bool done = request_done();
     auto& pieces = pieces_;
     std::size_t count = 0;
     if (upstream_head_pending_) pieces[count++] = net::buffer(upstream_head_);
@@ -611,7 +629,7 @@ class ProxySession : public http::detail::SessionBase,
                                      std::make_tuple(FieldsAllocator(&fields_arena_)));
     parser.header_limit(kUpstreamHeaderLimit);
     parser.body_limit(boost::none);
-    if (request_->get().method() == bhttp::verb::head) parser.skip(true);
+    if (request_.method() == bhttp::verb::head) parser.skip(true);
     time_upstream();
     upstream_->visit([this](auto& s) {
       bhttp::async_read_header(
@@ -644,7 +662,7 @@ class ProxySession : public http::detail::SessionBase,
 
   // RFC 9110 §9.2.2: a repeated request has the effect of one.
   bool idempotent() const {
-    switch (request_->get().method()) {
+    switch (request_.method()) {
       case bhttp::verb::get:
       case bhttp::verb::head:
       case bhttp::verb::options:
@@ -720,7 +738,7 @@ class ProxySession : public http::detail::SessionBase,
     auto& ctx = ctx_;
     auto& parser = *response_;
     const auto& message = parser.get();
-    bool head_request = request_->get().method() == bhttp::verb::head;
+    bool head_request = request_.method() == bhttp::verb::head;
     unsigned status = message.result_int();
     bool bodiless = head_request || status == 204 || status == 304;
 
@@ -748,7 +766,7 @@ class ProxySession : public http::detail::SessionBase,
     // Framing for the client: the backend's length when it gave one; otherwise chunked to an
     // HTTP/1.1 client, or the end of the connection for HTTP/1.0.
     downstream_chunked_ = false;
-    bool keep_alive = request_->get().keep_alive() && !context_.stopping;
+    bool keep_alive = request_.keep_alive() && !context_.stopping;
     if (auto length = parser.content_length()) {
       if (!(status == 204 || status == 304)) {
         out.append("Content-Length: ");
@@ -839,7 +857,7 @@ class ProxySession : public http::detail::SessionBase,
   // of it ended cleanly, the client's stays open when it asked to.
   void finish_response() {
     if (upstream_) {
-      if (response_->keep_alive() && response_->is_done() && request_->is_done()) {
+      if (response_->keep_alive() && response_->is_done() && request_done()) {
         thread_.pool->give_back(std::move(upstream_));
       } else {
         upstream_.reset();
@@ -863,10 +881,10 @@ class ProxySession : public http::detail::SessionBase,
     auto& ctx = ctx_;
     for (const auto& filter : shared_.chain) filter->on_response(ctx);
     const LocalReply& reply = ctx.reply;
-    bool head_request = request_->get().method() == bhttp::verb::head;
+    bool head_request = request_.method() == bhttp::verb::head;
     // An unread request body would be taken for the next request: close instead.
-    keep_alive_ = request_->get().keep_alive() && request_->is_done() && !context_.stopping &&
-                  !close_after_reply_;
+    keep_alive_ =
+        request_.keep_alive() && request_done() && !context_.stopping && !close_after_reply_;
     std::string& out = response_head_;
     out.clear();
     std::string body =
@@ -1004,7 +1022,9 @@ class ProxySession : public http::detail::SessionBase,
   // before the parsers that use it, and released between requests.
   std::array<std::byte, kFieldsArenaBytes> fields_memory_;
   std::pmr::monotonic_buffer_resource fields_arena_{fields_memory_.data(), fields_memory_.size()};
-  std::optional<bhttp::request_parser<bhttp::buffer_body, FieldsAllocator>> request_;
+  ClientRequest request_;
+  // Only for a request with a body: decodes its framing.
+  std::optional<bhttp::request_parser<bhttp::buffer_body, FieldsAllocator>> body_parser_;
   std::optional<bhttp::response_parser<bhttp::buffer_body, FieldsAllocator>> response_;
   RequestContext ctx_;
   bool in_request_ = false;  // between start_request() and complete()

@@ -1,5 +1,6 @@
 #include "http/request_head.h"
 
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/url/authority_view.hpp>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 namespace portico::http::detail {
 
 namespace {
+
+namespace bhttp = boost::beast::http;
 
 // RFC 9112 §2.2 asks servers to tolerate stray CRLFs before a request line (some clients
 // send one after a POST body); a few are enough, a stream of them is not a request.
@@ -205,6 +208,9 @@ RequestHeadScanner::Status RequestHeadScanner::on_request_line(std::string_view 
   std::string_view method = line.substr(0, first_sp);
   std::string_view target = line.substr(first_sp + 1, second_sp - first_sp - 1);
   std::string_view version = line.substr(second_sp + 1);
+  info_.method_size = first_sp;
+  info_.target_offset = info_.request_line_offset + first_sp + 1;
+  info_.target_size = target.size();
 
   if (!is_token(method)) return fail(400, "Invalid method");
   if (target.empty()) return fail(400, "Malformed request line");
@@ -265,6 +271,11 @@ RequestHeadScanner::Status RequestHeadScanner::on_head_end(std::string_view data
     } else if (iequals(name, "expect")) {
       has_expect = true;
       expect = trim_ows(value);
+    } else if (iequals(name, "connection") || iequals(name, "proxy-connection")) {
+      // A list of tokens (RFC 9110 §7.6.1), as Beast's parser requires of it too: what it
+      // names is dropped before forwarding, so it must read the same everywhere.
+      if (!bhttp::validate_list(bhttp::opt_token_list{value}))
+        return fail(400, "Malformed Connection header");
     }
   }
 

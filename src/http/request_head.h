@@ -32,6 +32,15 @@ struct HeadInfo {
   bool chunked = false;
   bool expect_continue = false;
   std::size_t request_line_offset = 0;  // leading empty lines skipped before the request line
+  // The method runs from request_line_offset for method_size bytes; then SP, the target.
+  std::size_t method_size = 0;
+  std::size_t target_offset = 0, target_size = 0;
+};
+
+// Where one field line's name and value lie in the scanned bytes; the value as received,
+// with the whitespace around it.
+struct FieldSpan {
+  std::size_t name_offset, name_size, value_offset, value_size;
 };
 
 class RequestHeadScanner {
@@ -49,14 +58,11 @@ class RequestHeadScanner {
   // Valid after kComplete: the bytes from the start of `data` through the blank line.
   std::size_t head_size() const { return head_size_; }
   const HeadInfo& info() const { return info_; }
+  const std::vector<FieldSpan>& fields() const { return fields_; }
   // Valid after kError.
   const HeadError& error() const { return error_; }
 
  private:
-  struct Field {
-    std::size_t name_offset, name_size, value_offset, value_size;
-  };
-
   Status fail(int status, std::string description);
   Status on_request_line(std::string_view line);
   Status on_field_line(std::string_view line, std::size_t offset);
@@ -67,7 +73,7 @@ class RequestHeadScanner {
   std::size_t line_start_ = 0;  // first byte of the line being scanned
   std::size_t fields_start_ = 0;
   bool in_request_line_ = true;
-  std::vector<Field> fields_;
+  std::vector<FieldSpan> fields_;
   std::size_t head_size_ = 0;
   HeadInfo info_;
   HeadError error_;

@@ -87,6 +87,39 @@ TEST(RequestHeadScanner, LeadingEmptyLinesAreSkipped) {
   EXPECT_EQ(scanner.info().request_line_offset, 4u);
 }
 
+TEST(RequestHeadScanner, LocatesTheMethodTargetAndEachField) {
+  RequestHeadScanner scanner({});
+  std::string_view data = "\r\nPATCH /a/b?c=d HTTP/1.1\r\nHost: h\r\nX-Long:  v 1 \r\n\r\n";
+  ASSERT_EQ(scanner.scan(data), Status::kComplete);
+  const HeadInfo& info = scanner.info();
+  EXPECT_EQ(data.substr(info.request_line_offset, info.method_size), "PATCH");
+  EXPECT_EQ(data.substr(info.target_offset, info.target_size), "/a/b?c=d");
+  ASSERT_EQ(scanner.fields().size(), 2u);
+  const FieldSpan& second = scanner.fields()[1];
+  EXPECT_EQ(data.substr(second.name_offset, second.name_size), "X-Long");
+  EXPECT_EQ(data.substr(second.value_offset, second.value_size), "  v 1 ");
+}
+
+// What a Connection line names is dropped before a request is forwarded: a value that is not
+// a token list could be read differently by the next hop.
+TEST(RequestHeadScanner, ConnectionMustBeAListOfTokens) {
+  for (std::string_view value : {"close", "keep-alive, Upgrade", "", " , close ,"}) {
+    RequestHeadScanner scanner({});
+    std::string data =
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: " + std::string(value) + "\r\n\r\n";
+    EXPECT_EQ(scanner.scan(data), Status::kComplete) << value;
+  }
+  for (std::string_view name : {"Connection", "Proxy-Connection"}) {
+    for (std::string_view value : {",,$\t\tPPPP", "close; x", "\"quoted\"", "a b"}) {
+      RequestHeadScanner scanner({});
+      std::string data = "GET / HTTP/1.1\r\nHost: a\r\n" + std::string(name) + ": " +
+                         std::string(value) + "\r\n\r\n";
+      ASSERT_EQ(scanner.scan(data), Status::kError) << name << ": " << value;
+      EXPECT_EQ(scanner.error().status, 400);
+    }
+  }
+}
+
 TEST(RequestHeadScanner, ManyLeadingEmptyLinesAreRejected) {
   RequestHeadScanner scanner({});
   std::string data;
