@@ -38,10 +38,12 @@ def test_config_defaults_documents_every_key_with_a_comment():
 def test_config_defaults_output_is_accepted_as_a_configuration(tmp_path):
     node = Node(tmp_path)
     defaults = portico("config", "defaults").stdout
-    node.config_path.write_text(defaults.replace('data_dir = "data"',
-                                                 f'data_dir = "{node.data_dir}"'))
+    configured, count = re.subn(r"(?m)^data_dir = .*$", f'data_dir = "{node.data_dir}"', defaults)
+    assert count == 1, defaults
+    node.config_path.write_text(configured)
     result = node.cli("db", "migrate")
     assert result.returncode == 0, result.stderr
+    assert (node.data_dir / "portico.db").exists()
 
 
 def test_unknown_config_key_exits_2_naming_the_key(tmp_path):
