@@ -89,6 +89,7 @@ struct RequestContext {
   std::chrono::steady_clock::time_point request_filters_done;
   std::chrono::steady_clock::time_point upstream_started;
   std::chrono::steady_clock::time_point upstream_head_received;
+  std::chrono::steady_clock::time_point response_filters_done;  // the backend's answer mediated
   std::chrono::steady_clock::time_point finished;
   int target_status = 0;         // what the backend answered; 0 when not reached
   int proxy_status = 0;          // what the client got

@@ -60,6 +60,7 @@ void AnalyticsFilter::fill_event(const RequestContext& ctx, analytics::Event& e)
   e.response_latency_ms = millis(ctx.started, ctx.finished);
   e.backend_latency_ms = millis(ctx.upstream_started, ctx.upstream_head_received);
   e.request_mediation_latency_ms = millis(ctx.started, ctx.request_filters_done);
+  e.response_mediation_latency_ms = millis(ctx.upstream_head_received, ctx.response_filters_done);
   e.request_timestamp_ms = ctx.now_ms;
   e.request_bytes = ctx.request_bytes;
   e.response_bytes = ctx.response_bytes;

@@ -25,6 +25,7 @@ TEST(AnalyticsFilter, AProxiedCallsEventCarriesTheApiTheCallerAndTheTimings) {
   ctx.request_filters_done = ctx.started + milliseconds(2);
   ctx.upstream_started = ctx.started + milliseconds(3);
   ctx.upstream_head_received = ctx.started + milliseconds(40);
+  ctx.response_filters_done = ctx.started + milliseconds(44);
   ctx.finished = ctx.started + milliseconds(50);
   ctx.target_status = 201;
   ctx.proxy_status = 201;
@@ -52,6 +53,7 @@ TEST(AnalyticsFilter, AProxiedCallsEventCarriesTheApiTheCallerAndTheTimings) {
   EXPECT_EQ(e.response_latency_ms, 50);
   EXPECT_EQ(e.backend_latency_ms, 37);
   EXPECT_EQ(e.request_mediation_latency_ms, 2);
+  EXPECT_EQ(e.response_mediation_latency_ms, 4);
   EXPECT_EQ(e.request_timestamp_ms, kNowMs);
   EXPECT_EQ(e.request_bytes, 12);
   EXPECT_EQ(e.response_bytes, 345);

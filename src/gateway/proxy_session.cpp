@@ -655,6 +655,7 @@ class ProxySession : public http::detail::SessionBase,
     ctx.target_status = static_cast<int>(status);
     thread_.pool->record_success(*endpoint_);
     for (const auto& filter : shared_.chain) filter->on_response(ctx);
+    ctx.response_filters_done = Clock::now();
     write_response_head();
   }
 
