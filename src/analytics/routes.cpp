@@ -114,7 +114,9 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 // The query, with the range in whole minutes: every minute that overlaps [from, to).
 RollupQuery read_query(const http::Request& request, const Caller& caller, std::int64_t& from_ms,
                        std::int64_t& to_ms) {
-  const std::int64_t now_ms = unix_now() * 1000;
+  // By default up to the end of the current second: a call recorded within it is in range,
+  // even at the first second of a minute (whose rollup minute is then `to`'s own).
+  const std::int64_t now_ms = (unix_now() + 1) * 1000;
   to_ms = time_param(request, "to", now_ms);
   from_ms = time_param(request, "from", to_ms - kDefaultRangeMs);
   if (from_ms >= to_ms) throw ApiError::bad_request("'from' must be before 'to'");
