@@ -55,7 +55,7 @@ def test_weak_password_and_bad_bodies_are_400(node):
 
 
 def test_signup_can_be_switched_off(launcher):
-    node = launcher.new(sections={"devportal": {"self_signup": False}})
+    node = launcher.new(sections={"security": {"self_signup": False}})
     response = node.post(SIGNUP, json=signup_body("frank"))
     assert response.status_code == 403
     error_body(response)

@@ -134,8 +134,10 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(int_key("server", "https_port", &Config::server, &ServerConfig::https_port, 0,
                         kMaxPort,
                         "HTTPS port of the control plane and Key Manager; 0 picks a free port."));
-    s.push_back(int_key("server", "http_port", &Config::server, &ServerConfig::http_port, 0,
-                        kMaxPort, "Plain HTTP port; 0 picks a free port."));
+    s.push_back(int_key("server", "http_port", &Config::server, &ServerConfig::http_port, -1,
+                        kMaxPort,
+                        "Cleartext HTTP port of the control plane (OAuth, SCIM, REST); -1 turns "
+                        "it off; 0 picks a free port. Keep it off or on a loopback host."));
     s.push_back(int_key("server", "threads", &Config::server, &ServerConfig::threads, 0, 256,
                         "I/O threads, one io_context each; 0 means one per core."));
     s.push_back(int_key("server", "max_body_bytes", &Config::server, &ServerConfig::max_body_bytes,
@@ -196,11 +198,49 @@ const std::vector<KeySpec>& key_specs() {
                         "How long client and user records read for token requests are kept in "
                         "memory; changes made through another node show after at most this "
                         "long (through this node at once); 0 disables."));
-    // [devportal]
-    s.push_back(bool_key("devportal", "self_signup", &Config::devportal,
-                         &DevPortalConfig::self_signup,
+    // [security]
+    s.push_back(bool_key("security", "self_signup", &Config::security,
+                         &SecurityConfig::self_signup,
                          "Whether anyone may sign up to the developer portal (new users get "
                          "the subscriber role)."));
+    s.push_back(int_key("security", "max_failed_logins", &Config::security,
+                        &SecurityConfig::max_failed_logins, 1, 1000,
+                        "Wrong passwords or client secrets in a row before the account answers "
+                        "as locked for a back-off."));
+    s.push_back(int_key("security", "max_failed_logins_per_address", &Config::security,
+                        &SecurityConfig::max_failed_logins_per_address, 1, 100000,
+                        "Failed logins from one source address, across accounts, before that "
+                        "address is refused before any hashing for a back-off."));
+    s.push_back(int_key("security", "lockout_seconds", &Config::security,
+                        &SecurityConfig::lockout_seconds, 1, 86400,
+                        "First back-off of a locked account or address; it doubles with each "
+                        "further lock."));
+    s.push_back(int_key("security", "lockout_max_seconds", &Config::security,
+                        &SecurityConfig::lockout_max_seconds, 1, 604800,
+                        "Longest back-off of a locked account or address."));
+    s.push_back(int_key("security", "hash_threads", &Config::security,
+                        &SecurityConfig::hash_threads, 1, 64,
+                        "Threads that verify and compute password hashes (argon2id), never an "
+                        "I/O thread."));
+    s.push_back(int_key("security", "hash_queue", &Config::security, &SecurityConfig::hash_queue,
+                        1, 100000,
+                        "Password checks waiting for a hashing thread; beyond it 503 at once."));
+    s.push_back(string_key("security", "key_encryption_key", &Config::security,
+                           &SecurityConfig::key_encryption_key, {},
+                           "Secret that encrypts private keys at rest (signing keys, backend-JWT "
+                           "key); empty: stored unencrypted, readable by the node's user only."));
+    s.push_back(bool_key("security", "allow_default_admin", &Config::security,
+                         &SecurityConfig::allow_default_admin,
+                         "Whether `portico serve` starts with the admin password \"admin\" on a "
+                         "non-loopback address."));
+    s.push_back(bool_key("security", "allow_loopback_backends", &Config::security,
+                         &SecurityConfig::allow_loopback_backends,
+                         "Whether API endpoints may point at loopback addresses (127.0.0.0/8, "
+                         "::1, localhost); the node's own listeners are always refused."));
+    s.push_back(bool_key("security", "allow_link_local_backends", &Config::security,
+                         &SecurityConfig::allow_link_local_backends,
+                         "Whether API endpoints may point at link-local addresses "
+                         "(169.254.0.0/16, fe80::/10: cloud metadata services)."));
     // [internal_api]
     s.push_back(string_key("internal_api", "username", &Config::internal_api,
                            &InternalApiConfig::username, {},

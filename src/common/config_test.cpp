@@ -79,11 +79,11 @@ TEST(Config, BadEnvironmentValueIsRefused) {
 }
 
 TEST(Config, BooleansAreReadFromFileAndEnvironment) {
-  EXPECT_TRUE(load_config("", {}).devportal.self_signup);
+  EXPECT_TRUE(load_config("", {}).security.self_signup);
   EXPECT_FALSE(
-      load_config(write_temp("[devportal]\nself_signup = false\n"), {}).devportal.self_signup);
-  EXPECT_FALSE(load_config("", {{"PORTICO_DEVPORTAL_SELF_SIGNUP", "false"}}).devportal.self_signup);
-  EXPECT_NE(error_of("[devportal]\nself_signup = 1\n").find("true or false"), std::string::npos);
+      load_config(write_temp("[security]\nself_signup = false\n"), {}).security.self_signup);
+  EXPECT_FALSE(load_config("", {{"PORTICO_SECURITY_SELF_SIGNUP", "false"}}).security.self_signup);
+  EXPECT_NE(error_of("[security]\nself_signup = 1\n").find("true or false"), std::string::npos);
 }
 
 TEST(Config, SyntaxErrorGivesLine) {

@@ -211,7 +211,7 @@ void DevPortalState::publish(std::string_view type, const json::object& payload)
 void register_signup_routes(DevPortalState& state, http::Router& router) {
   // The reference's identity server endpoint the portal's sign-up form posts to.
   router.add("POST", "/api/identity/user/v1.0/me", [&state](http::Request& request) {
-    if (!state.config.devportal.self_signup) {
+    if (!state.config.security.self_signup) {
       throw ApiError::forbidden("Self sign-up is disabled on this node");
     }
     json::object body = json_body::parse_object(request.body);
