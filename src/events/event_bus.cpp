@@ -1,8 +1,11 @@
 #include "events/event_bus.h"
 
 #include "common/clock.h"
+#include "common/crypto.h"
 
 namespace portico::events {
+
+InProcessBus::InProcessBus() : epoch_(crypto::random_token(12)) {}
 
 std::uint64_t InProcessBus::publish(std::string type, std::string payload_json) {
   // Holding the lock while delivering keeps events in sequence order for every listener.
@@ -15,6 +18,18 @@ std::uint64_t InProcessBus::publish(std::string type, std::string payload_json) 
 void InProcessBus::subscribe(Listener listener) {
   std::lock_guard lock(mutex_);
   listeners_.push_back(std::move(listener));
+}
+
+void InProcessBus::subscribe_from(LogPosition from, Listener listener, ResetListener on_reset) {
+  std::lock_guard lock(mutex_);
+  LogPosition now{epoch_, sequence_};
+  if (from != now) on_reset(now);
+  listeners_.push_back(std::move(listener));
+}
+
+LogPosition InProcessBus::position() {
+  std::lock_guard lock(mutex_);
+  return {epoch_, sequence_};
 }
 
 }  // namespace portico::events
