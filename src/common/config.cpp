@@ -308,6 +308,20 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(bool_key("gateway", "control_plane_verify_tls", &Config::gateway,
                          &GatewayConfig::control_plane_verify_tls,
                          "Whether the control plane's TLS certificate is verified."));
+    // [redis]
+    s.push_back(string_key("redis", "url", &Config::redis, &RedisConfig::url, {},
+                           "The cluster's event log, \"redis://[:password@]host:port[/db]\"; "
+                           "required by the distributed profiles; empty: events stay in the "
+                           "process (all-in-one)."));
+    s.push_back(string_key("redis", "key_prefix", &Config::redis, &RedisConfig::key_prefix, {},
+                           "Prefix of the Redis keys, so that clusters can share one Redis."));
+    s.push_back(int_key("redis", "event_retention", &Config::redis,
+                        &RedisConfig::event_retention, 100, 100000000,
+                        "Events the log keeps; a gateway away for longer reloads everything."));
+    s.push_back(int_key("redis", "outbox_capacity", &Config::redis,
+                        &RedisConfig::outbox_capacity, 1, 10000000,
+                        "Events a node without a database keeps while Redis is unreachable; "
+                        "beyond it every consumer is told to reload."));
     // [analytics]
     s.push_back(bool_key("analytics", "enabled", &Config::analytics, &AnalyticsConfig::enabled,
                          "Whether API calls are recorded (rollups, metrics, file)."));

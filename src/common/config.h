@@ -90,6 +90,13 @@ struct GatewayConfig {
   bool control_plane_verify_tls = true;
 };
 
+struct RedisConfig {
+  std::string url;  // empty: no Redis (all-in-one: the in-process event bus)
+  std::string key_prefix = "portico";
+  int event_retention = 100000;  // events the cluster's log keeps
+  int outbox_capacity = 100000;  // events kept in memory by a node without a database
+};
+
 struct AnalyticsConfig {
   bool enabled = true;
   std::string file;  // JSON lines, one event a line; empty: none
@@ -112,6 +119,7 @@ struct Config {
   SecurityConfig security;
   InternalApiConfig internal_api;
   GatewayConfig gateway;
+  RedisConfig redis;
   AnalyticsConfig analytics;
   LogConfig log;
 
