@@ -288,6 +288,7 @@ struct RedisEventLog::Impl {
   Drainer drainer;
   std::mutex consumers_mutex;
   std::list<Consumer> consumers;
+  std::vector<Listener> local_listeners;  // guarded by consumers_mutex
 };
 
 RedisEventLog::RedisEventLog(RedisLogOptions options, std::unique_ptr<EventOutbox> outbox)
@@ -302,8 +303,13 @@ RedisEventLog::~RedisEventLog() {
 }
 
 std::uint64_t RedisEventLog::publish(std::string type, std::string payload_json) {
-  impl_->outbox->append(PendingEvent{std::move(type), std::move(payload_json), unix_now()});
+  Event local{0, type, payload_json, unix_now()};
+  impl_->outbox->append(PendingEvent{std::move(type), std::move(payload_json), local.time});
   impl_->drainer.notify();
+  // This node's own listeners need not wait for Redis (nor go without while it is down);
+  // they see the event again from the log, which level-triggered consumers shrug off.
+  std::lock_guard lock(impl_->consumers_mutex);
+  for (auto& listener : impl_->local_listeners) listener(local);
   return 0;
 }
 
@@ -313,6 +319,7 @@ void RedisEventLog::subscribe(Listener listener) {
 
 void RedisEventLog::subscribe_from(LogPosition from, Listener listener, ResetListener on_reset) {
   std::lock_guard lock(impl_->consumers_mutex);
+  impl_->local_listeners.push_back(listener);
   auto& c = impl_->consumers.emplace_back(impl_->address, impl_->options, impl_->keys,
                                           std::move(from), std::move(listener),
                                           std::move(on_reset));

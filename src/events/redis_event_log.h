@@ -37,7 +37,9 @@ class RedisEventLog final : public EventBus {
   RedisEventLog(const RedisEventLog&) = delete;
   RedisEventLog& operator=(const RedisEventLog&) = delete;
 
-  std::uint64_t publish(std::string type, std::string payload_json) override;  // returns 0
+  // Returns 0. This node's listeners get the event at once (sequence 0) and again, numbered,
+  // from the log.
+  std::uint64_t publish(std::string type, std::string payload_json) override;
   // From the log's current end; a reset (Redis starting over) is not reported.
   void subscribe(Listener listener) override;
   void subscribe_from(LogPosition from, Listener listener, ResetListener on_reset) override;

@@ -129,6 +129,18 @@ TEST_F(RedisEventLogTest, PublishingWhileRedisIsDownNeitherFailsNorLosesEvents) 
   EXPECT_TRUE(seen.resets.empty());
 }
 
+TEST_F(RedisEventLogTest, ThisNodesListenersGetItsEventsEvenWhileRedisIsDown) {
+  auto node = log();
+  Seen seen;
+  subscribe_now(*node, seen);
+  redis.stop();
+  node->publish("subscription.created", R"({"subscription_id":"s1"})");
+  std::lock_guard lock(seen.mutex);
+  ASSERT_EQ(seen.events.size(), 1u);
+  EXPECT_EQ(seen.events[0].type, "subscription.created");
+  EXPECT_EQ(seen.events[0].sequence, 0u);
+}
+
 TEST_F(RedisEventLogTest, ARedisThatStartsOverEmptyResetsItsConsumersWithANewEpoch) {
   auto producer = log();
   auto consumer = log();
