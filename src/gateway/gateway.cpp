@@ -154,7 +154,9 @@ void Gateway::start() {
   impl.loader =
       std::make_unique<SnapshotLoader>(loader, *impl.control_plane, impl.worker, impl.store);
   if (impl.bus) {
-    impl.bus->subscribe([this](const events::Event& event) { impl_->loader->on_event(event); });
+    impl.bus->subscribe_from(
+        {}, [this](const events::Event& event) { impl_->loader->on_event(event); },
+        [this](const events::LogPosition&) { impl_->loader->on_log_reset(); });
   }
   if (!impl.loader->load_initial()) {
     spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",

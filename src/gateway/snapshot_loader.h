@@ -47,6 +47,9 @@ class SnapshotLoader {
   // From any thread, returns at once: revocations are applied immediately, user.deleted and
   // user.updated are forwarded, anything else schedules a debounced re-pull.
   void on_event(const events::Event& event);
+  // The event log could not deliver every event since this gateway's position (a gap, a
+  // new epoch, Redis back after too long): pull everything now.
+  void on_log_reset();
 
   // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.
   bool refresh_now();
