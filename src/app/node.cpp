@@ -9,7 +9,9 @@
 #include "common/log.h"
 #include "common/tls_material.h"
 #include "devportal/devportal.h"
+#include "app/database_outbox.h"
 #include "events/event_bus.h"
+#include "events/redis_event_log.h"
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
@@ -22,7 +24,8 @@ struct Node::Impl {
   Config config;
   std::string profile;
   std::unique_ptr<store::Database> db;
-  events::InProcessBus bus;
+  // In process (all-in-one), or the cluster's log on Redis when [redis] url is set.
+  std::unique_ptr<events::EventBus> bus;
   std::unique_ptr<keymanager::KeyManager> key_manager;
   // Control-plane components (all-in-one profile): members go here.
   std::unique_ptr<admin::Admin> admin;
@@ -34,6 +37,19 @@ struct Node::Impl {
 };
 
 namespace {
+
+std::unique_ptr<events::EventBus> event_bus(const Config& c, store::Database& db) {
+  if (c.redis.url.empty()) return std::make_unique<events::InProcessBus>();
+  events::RedisLogOptions o;
+  o.url = c.redis.url;
+  o.key_prefix = c.redis.key_prefix;
+  o.retention = static_cast<std::uint64_t>(c.redis.event_retention);
+  try {
+    return std::make_unique<events::RedisEventLog>(o, std::make_unique<DatabaseOutbox>(db));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("redis.url: ") + e.what());
+  }
+}
 
 gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   const GatewayConfig& g = c.gateway;
@@ -75,7 +91,12 @@ Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>())
   impl_->profile = std::move(profile);
 }
 
-Node::~Node() = default;
+Node::~Node() {
+  // Requests (which publish) end first, then the event log's threads (which call into the
+  // gateway and drain into the database); the rest goes in reverse order of declaration.
+  impl_->server.reset();
+  impl_->bus.reset();
+}
 
 void Node::start() {
   auto& c = impl_->config;
@@ -84,7 +105,8 @@ void Node::start() {
   spdlog::info("database {} at schema version {}",
                impl_->db->backend() == store::Backend::sqlite ? "SQLite" : "PostgreSQL", version);
 
-  impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, impl_->bus);
+  impl_->bus = event_bus(c, *impl_->db);
+  impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, *impl_->bus);
   impl_->key_manager->initialize();
 
   bool all_in_one = impl_->profile == "all-in-one";
@@ -99,13 +121,13 @@ void Node::start() {
   if (all_in_one) {
     // Control-plane components: construct, initialize and register routes here, in
     // dependency order (admin, then publisher and developer portal).
-    impl_->admin = std::make_unique<admin::Admin>(c, *impl_->db, impl_->bus, *impl_->key_manager);
+    impl_->admin = std::make_unique<admin::Admin>(c, *impl_->db, *impl_->bus, *impl_->key_manager);
     impl_->admin->initialize();
     impl_->admin->register_routes(*router);
-    impl_->publisher = std::make_unique<publisher::Publisher>(c, *impl_->db, impl_->bus,
+    impl_->publisher = std::make_unique<publisher::Publisher>(c, *impl_->db, *impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->publisher->register_routes(*router);
-    impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, impl_->bus,
+    impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, *impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);
     if (c.analytics.enabled) {
@@ -138,7 +160,7 @@ void Node::start() {
     impl_->gateway = std::make_unique<gateway::Gateway>(
         gateway_options(c, tls),
         gateway::in_process_control_plane(router, c.internal_api.username, c.internal_api.password),
-        &impl_->bus, impl_->recorder.get());
+        impl_->bus.get(), impl_->recorder.get());
     impl_->gateway->start();
   }
   impl_->server = std::make_unique<http::Server>(options, router);

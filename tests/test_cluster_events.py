@@ -1,0 +1,136 @@
+"""Two nodes on one PostgreSQL database share their events through the cluster's log on
+Redis: what is written through one node reaches the other node's gateway without waiting
+for its periodic resync (300 s), also when Redis was down while it was written.
+
+The nodes are all-in-one nodes (control plane and gateway in one process) with
+`[redis] url` set: each node's gateway pulls its configuration from its own control plane,
+so only an event tells node B that node A changed something.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+import portico_node
+from conftest import POSTGRES_URL
+from gateway_support import Backend, Caller, error_code, gateway, publish_api, wait_for_status
+from portico_node import free_ports
+
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL, reason="PORTICO_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)")
+
+ISSUER = "https://portico.cluster.test/oauth2/token"
+# Long enough that no resync happens during a test: only events can explain a change.
+PROPAGATION_SECONDS = 10
+
+
+class RedisServer:
+    """Debian's redis-server on a fixed free port, without persistence: stopping and
+    starting it again gives an empty Redis on the same address."""
+
+    def __init__(self):
+        self.port = free_ports(1)[0]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            ping = subprocess.run(["redis-cli", "-p", str(self.port), "PING"],
+                                  capture_output=True, text=True)
+            if ping.stdout.strip() == "PONG":
+                return
+        raise AssertionError("redis-server did not answer PING")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, redis):
+    """Nodes A and B on one database and one Redis."""
+    from conftest import NodeLauncher
+    launcher = NodeLauncher(tmp_path_factory, "postgresql")
+    database_url = portico_node.create_postgres_database(POSTGRES_URL)
+    sections = {"redis": {"url": redis.url}, "oauth": {"issuer": ISSUER}}
+    try:
+        a = launcher.new(database_url=database_url, sections=sections)
+        b = launcher.new(database_url=database_url, sections=sections)
+        yield a, b
+    finally:
+        launcher.close()
+        portico_node.drop_postgres_database(POSTGRES_URL, database_url)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    b = Backend("cluster")
+    yield b
+    b.close()
+
+
+def path_of(api: dict) -> str:
+    return f"{api['context']}/1.0.0/items"
+
+
+def test_a_subscription_made_on_one_node_is_honoured_by_the_other_nodes_gateway(cluster, backend):
+    a, b = cluster
+    api = publish_api(a, backend.url)
+    caller = Caller(a)
+    caller.subscribe(api)
+    token = caller.token()
+    assert wait_for_status(a, "GET", path_of(api), 200, token).status_code == 200
+    response = wait_for_status(b, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
+    assert response.json()["path"].endswith("/items")
+
+
+def test_a_revocation_on_one_node_reaches_the_other_nodes_gateway(cluster, backend):
+    a, b = cluster
+    api = publish_api(a, backend.url)
+    caller = Caller(a)
+    caller.subscribe(api)
+    token = caller.token()
+    wait_for_status(b, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
+    client_id, secret = caller.credentials()
+    revoked = a.request("POST", a.https_url + "/oauth2/revoke", data={"token": token},
+                        auth=(client_id, secret))
+    assert revoked.status_code == 200
+    refused = wait_for_status(b, "GET", path_of(api), 401, token, timeout=PROPAGATION_SECONDS)
+    assert error_code(refused) == 900901
+
+
+def test_changes_made_while_redis_is_down_reach_the_other_node_once_it_returns(
+        cluster, backend, redis):
+    a, b = cluster
+    api = publish_api(a, backend.url)
+    caller = Caller(a)
+    token = caller.token()
+    redis.stop()
+    try:
+        # The write succeeds at once: its event waits in the cluster's outbox.
+        caller.subscribe(api)
+        assert wait_for_status(a, "GET", path_of(api), 200, token).status_code == 200
+        refused = gateway(b, "GET", path_of(api), token)
+        assert refused.status_code == 403 and error_code(refused) == 900908
+    finally:
+        redis.start()  # empty: a new epoch, every consumer reloads
+    wait_for_status(b, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
