@@ -127,6 +127,9 @@ class Node:
                         "https_port": self.gateway_https_port,
                         "admin_port": self.gateway_admin_port, "threads": 2},
             "admin": {"username": ADMIN_USERNAME, "password": admin_password},
+            # The tests' backends listen on 127.0.0.1; tests of the backend address policy
+            # set this back to false.
+            "security": {"allow_loopback_backends": True},
             "log": {"level": "info"},
         }
         if database_url:

@@ -15,6 +15,12 @@ def read(name: str) -> str:
     return (DATA / name).read_text()
 
 
+def petstore_with_own_scopes(prefix: str) -> str:
+    """The petstore definition with scopes of its own: a scope name belongs to one API."""
+    return (read("petstore-3.0.yaml").replace("pets:read", f"{prefix}:read")
+            .replace("pets:write", f"{prefix}:write"))
+
+
 def ops(api: dict) -> set[tuple[str, str]]:
     return {(o["verb"], o["target"]) for o in api["operations"]}
 
@@ -143,8 +149,9 @@ def test_swagger_of_an_api_created_without_one_is_generated(node):
 
 def test_put_swagger_replaces_operations_and_scopes(node):
     api = create_api(node)
+    definition = petstore_with_own_scopes(api["name"])
     response = call(node, "PUT", f"/apis/{api['id']}/swagger",
-                    files=multipart({"apiDefinition": read("petstore-3.0.yaml")}))
+                    files=multipart({"apiDefinition": definition}))
     assert response.status_code == 200, response.text
     assert response.json()["info"]["title"] == "Petstore"
     updated = call(node, "GET", f"/apis/{api['id']}").json()
@@ -160,10 +167,10 @@ def test_put_swagger_replaces_operations_and_scopes(node):
 
 def test_put_api_keeps_the_imported_definition_in_step_with_operations(node):
     name = new_name("Synced")
-    api = import_openapi(node, read("petstore-3.0.yaml"), "p.yaml", name=name,
+    api = import_openapi(node, petstore_with_own_scopes(name), "p.yaml", name=name,
                          context="/" + name.lower()).json()
     kept = [o for o in api["operations"] if o["verb"] != "DELETE"]
-    kept.append({"target": "/owners/{ownerId}", "verb": "GET", "scopes": ["pets:read"]})
+    kept.append({"target": "/owners/{ownerId}", "verb": "GET", "scopes": [f"{name}:read"]})
     response = call(node, "PUT", f"/apis/{api['id']}", json={"operations": kept})
     assert response.status_code == 200, response.text
     swagger = call(node, "GET", f"/apis/{api['id']}/swagger").json()

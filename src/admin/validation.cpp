@@ -381,11 +381,44 @@ DenyCondition validate_deny_condition(const json::object& body) {
   return out;
 }
 
+namespace {
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Letters, digits and inner hyphens; empty allowed (callers decide).
+bool is_label(std::string_view text) {
+  if (text.empty()) return true;
+  if (!is_alnum(text.front()) || !is_alnum(text.back())) return false;
+  for (char c : text)
+    if (!is_alnum(c) && c != '-') return false;
+  return true;
+}
+
+}  // namespace
+
+// Single passes over the text: the regular expressions these replace backtracked
+// exponentially on a long run of letters that ends badly.
+bool is_vhost_host(std::string_view host) {
+  if (host.empty()) return false;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = host.find('.', start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || !is_label(label)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool is_vhost_context(std::string_view context) {
+  if (!context.empty() && context.front() == '/') context.remove_prefix(1);
+  return is_label(context);
+}
+
 json::object validate_environment(const json::object& body) {
   static const std::regex kName(R"([^~!@#;:%^*()+={}|\\<>"',&$\s/?\[\]]{1,255})");
-  static const std::regex kHost(R"((([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])\.)*)"
-                                R"(([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]))");
-  static const std::regex kContext(R"(/?([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])*)");
   json::object out;
   std::string name = required_string(body, "name", 255);
   if (!matches(name, kName))
@@ -405,9 +438,9 @@ json::object validate_environment(const json::object& body) {
     checked.push_back(within("vhosts[" + std::to_string(i) + "]", [&] {
       const json::object& v = as_object((*vhosts)[i], "a virtual host");
       std::string host = required_string(v, "host", 255);
-      if (!matches(host, kHost)) throw ApiError::bad_request("'host' is not a valid host name");
+      if (!is_vhost_host(host)) throw ApiError::bad_request("'host' is not a valid host name");
       std::string context = optional_string(v, "httpContext", 255).value_or("");
-      if (!matches(context, kContext))
+      if (!is_vhost_context(context))
         throw ApiError::bad_request("'httpContext' must be one path segment, e.g. /gw");
       json::object o{{"host", host}, {"httpContext", context}};
       // The reference's defaults for a virtual host's ports.

@@ -26,6 +26,11 @@ std::string_view policy_type(PolicyLevel level);
 // level's own fields). Never contains policyId, type or isDeployed.
 boost::json::object validate_policy(PolicyLevel level, const boost::json::object& body);
 
+// A virtual host's host name (dot-separated labels of letters, digits and inner hyphens) and
+// its httpContext ("", "/", "/gw", "gw-1"): one path segment, checked in one pass.
+bool is_vhost_host(std::string_view host);
+bool is_vhost_context(std::string_view context);
+
 // An IPv4 or IPv6 address in comparable form.
 struct IpAddress {
   int family = 0;  // 4 or 6

@@ -4,6 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include <regex>
+#include <string>
+#include <vector>
+
 #include "common/api_error.h"
 
 namespace portico::admin {
@@ -173,6 +177,36 @@ TEST(EnvironmentValidation, NamesHostsAndPorts) {
   EXPECT_NE(refused(R"({"name":"a","vhosts":[{"host":"bad_host!"}]})"), "");
   EXPECT_NE(refused(R"({"name":"a","vhosts":[{"host":"x","httpsPort":70000}]})"), "");
   EXPECT_NE(refused(R"({"name":"a","vhosts":[{"host":"x","httpContext":"/a/b"}]})"), "");
+}
+
+// The regular expressions the vhost checks replaced, kept here as the definition of the
+// language the one-pass checks must accept.
+TEST(EnvironmentValidation, HostAndContextChecksAcceptWhatTheirRegexesDid) {
+  const std::regex host(R"((([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])\.)*)"
+                        R"(([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]))");
+  const std::regex context(R"(/?([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])*)");
+  const std::string alphabet = "a7-/._";
+  std::vector<std::string> texts = {""};
+  for (std::size_t length = 1; length <= 5; ++length) {
+    std::vector<std::string> longer;
+    for (const auto& t : texts)
+      if (t.size() == length - 1)
+        for (char c : alphabet) longer.push_back(t + c);
+    texts.insert(texts.end(), longer.begin(), longer.end());
+  }
+  for (const auto& t : texts) {
+    EXPECT_EQ(is_vhost_host(t), std::regex_match(t, host)) << "host '" << t << "'";
+    EXPECT_EQ(is_vhost_context(t), std::regex_match(t, context)) << "context '" << t << "'";
+  }
+}
+
+TEST(EnvironmentValidation, ALongContextThatEndsBadlyIsRefusedAtOnce) {
+  // 254 letters and a character the language lacks: the regex never finished on this.
+  std::string context = "/" + std::string(253, 'a') + "!";
+  EXPECT_FALSE(is_vhost_context(context));
+  EXPECT_TRUE(is_vhost_context("/" + std::string(254, 'a')));
+  std::string body = R"({"name":"a","vhosts":[{"host":"x","httpContext":")" + context + R"("}]})";
+  EXPECT_NE(refusal([&] { validate_environment(obj(body)); }), "");
 }
 
 }  // namespace

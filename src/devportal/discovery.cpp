@@ -13,6 +13,7 @@
 #include "common/json_body.h"
 #include "devportal/devportal_impl.h"
 #include "http/paging.h"
+#include "http/redirect.h"
 
 namespace portico::devportal {
 namespace {
@@ -287,9 +288,10 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                                         ? std::string(meta["sourceType"].as_string())
                                         : "INLINE";
                if (source == "URL" && meta.contains("sourceUrl") && meta["sourceUrl"].is_string()) {
-                 http::Response r = raw(303, "text/plain", "");
-                 r.headers.set("Location", std::string(meta["sourceUrl"].as_string()));
-                 return r;
+                 auto redirect =
+                     http::redirect_to_stored_url(std::string(meta["sourceUrl"].as_string()));
+                 if (!redirect) throw ApiError::not_found("Document link is not an http(s) URL");
+                 return std::move(*redirect);
                }
                if (doc->content.empty()) throw ApiError::not_found("Document has no content");
                return raw(200, source == "MARKDOWN" ? "text/markdown" : "text/plain", doc->content);

@@ -6,6 +6,7 @@
 #include "gateway/filter_backend_jwt.h"
 #include "gateway/filter_correlation.h"
 #include "gateway/filter_cors.h"
+#include "gateway/filter_deny.h"
 #include "gateway/filter_mediation.h"
 #include "gateway/filter_route.h"
 #include "gateway/filter_subscription.h"
@@ -39,26 +40,32 @@ std::vector<std::unique_ptr<Filter>> build_filter_chain(const ChainOptions& opti
   // 3. Before authentication: browsers send preflights without credentials, and a refusal
   //    must carry the CORS headers for the page to read it.
   chain.push_back(std::make_unique<CorsFilter>());
-  // 4. Who is calling. The only filter that may pause (a token the gateway cannot check by
+  // 4. Blocking conditions on the caller's address and on the API need no credential: before
+  //    authentication, so that a blocked address costs no token or password check (and
+  //    cannot use the gateway to guess credentials). After CORS, so that browsers can read
+  //    the refusal.
+  chain.push_back(std::make_unique<DenyFilter>());
+  // 5. Who is calling. The only filter that may pause (a token the gateway cannot check by
   //    itself); cheap refusals above never cost a control-plane round trip.
   chain.push_back(std::make_unique<AuthFilter>(deps.authenticator, options.strip_authorization));
-  // 5. Needs the application from authentication; decides before any counter moves, so that
+  // 6. Needs the application from authentication; decides before any counter moves, so that
   //    an unsubscribed caller cannot spend anybody's quota.
   chain.push_back(std::make_unique<SubscriptionFilter>());
-  // 6. Needs the subscription's and the application's policies; the last refusal, so that
-  //    only requests that will be proxied are counted.
+  // 7. Needs the subscription's and the application's policies; the last refusal, so that
+  //    only requests that will be proxied are counted. Application and user blocking
+  //    conditions are decided here, with the caller known.
   chain.push_back(std::make_unique<ThrottleFilter>(deps.throttler));
-  // 7. Only for requests that will reach the backend; its response half runs when the
+  // 8. Only for requests that will reach the backend; its response half runs when the
   //    backend's head arrives.
   chain.push_back(std::make_unique<MediationFilter>());
-  // 8. After the header policies, so that a policy cannot replace or remove the assertion;
+  // 9. After the header policies, so that a policy cannot replace or remove the assertion;
   //    last of the request path because signing is the most expensive step.
   if (options.backend_jwt && deps.backend_jwt_key != nullptr) {
     chain.push_back(std::make_unique<BackendJwtFilter>(
         *deps.backend_jwt_key, options.backend_jwt_header, options.backend_jwt_ttl_seconds,
         options.issuer_for_backend_jwt));
   }
-  // 9. Acts on completion only, when every filter has said its piece about the call.
+  // 10. Acts on completion only, when every filter has said its piece about the call.
   if (deps.recorder != nullptr) chain.push_back(std::make_unique<AnalyticsFilter>(*deps.recorder));
   return chain;
 }

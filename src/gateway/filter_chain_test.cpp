@@ -40,7 +40,7 @@ TEST_F(FilterChainTest, TheChainRunsInTheDocumentedOrder) {
   auto chain = build_filter_chain(ChainOptions{},
                                   ChainDeps{env_.authenticator(), throttler_, nullptr, nullptr});
   EXPECT_EQ(names(chain),
-            (std::vector<std::string_view>{"correlation", "route", "cors", "authentication",
+            (std::vector<std::string_view>{"correlation", "route", "cors", "deny", "authentication",
                                            "subscription", "throttle", "mediation"}));
 }
 

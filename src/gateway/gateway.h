@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/backend_address_policy.h"
 #include "events/event_bus.h"
 #include "gateway/control_plane.h"
 
@@ -40,6 +41,8 @@ struct GatewayOptions {
   std::int64_t jwt_leeway_seconds = 60;
   std::int64_t introspection_cache_seconds = 900;
   std::size_t throttle_counter_slots = 65536;
+  // Checked on the resolved address of every new backend connection; null: any address.
+  std::shared_ptr<const BackendAddressPolicy> backend_policy;
 };
 
 class Gateway {

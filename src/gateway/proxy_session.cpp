@@ -64,6 +64,7 @@ ThreadState& thread_state(GatewayShared& shared, net::io_context& io) {
     UpstreamOptions options;
     options.max_idle_per_endpoint = shared.options.max_idle_upstream_per_endpoint;
     options.idle_timeout = shared.options.upstream_idle_timeout;
+    options.address_policy = shared.options.backend_policy.get();
     state.pool = std::make_unique<UpstreamPool>(io, shared.upstream_tls, options);
   }
   return state;

@@ -6,6 +6,7 @@
 #include <boost/beast/core/error.hpp>
 
 #include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 
 #include <sys/socket.h>
 #include <algorithm>
@@ -21,6 +22,19 @@ using Clock = std::chrono::steady_clock;
 
 // An idle keep-alive connection the backend has closed (or sent stray bytes on) must not be
 // used: a one-byte peek that does not wait tells, at the cost of one system call.
+IpBytes bytes_of(const net::ip::address& address) {
+  IpBytes out{};
+  if (address.is_v4()) {
+    out[10] = out[11] = 0xff;
+    auto v4 = address.to_v4().to_bytes();
+    std::copy(v4.begin(), v4.end(), out.begin() + 12);
+  } else {
+    auto v6 = address.to_v6().to_bytes();
+    std::copy(v6.begin(), v6.end(), out.begin());
+  }
+  return out;
+}
+
 bool looks_open(UpstreamConnection& c) {
   if (!c.lowest().is_open()) return false;
   char byte;
@@ -118,24 +132,53 @@ void UpstreamPool::connect(const Endpoint& endpoint, ConnectHandler done) {
   auto address = net::ip::make_address(host, parse_error);
   unsigned short port = static_cast<unsigned short>(std::stoi(endpoint.port));
   if (!parse_error) {
-    raw->lowest().async_connect(tcp::endpoint(address, port), std::move(on_connected));
+    auto targets = allowed(endpoint, {tcp::endpoint(address, port)});
+    if (targets.empty()) {
+      // Answered from the event loop, as a failed connect would be.
+      return net::post(io_, [on_connected = std::move(on_connected)]() mutable {
+        on_connected(net::error::access_denied);
+      });
+    }
+    raw->lowest().async_connect(targets.front(), std::move(on_connected));
     return;
   }
   // A host name: resolved per new connection (the system resolver caches, and pooled
-  // connections make new ones rare).
+  // connections make new ones rare), and judged by what it resolves to, so that a name
+  // pointing at a refused address (or rebound to one) is refused.
   auto resolver = std::make_shared<tcp::resolver>(io_);
   resolver->async_resolve(
       endpoint.host, endpoint.port,
-      [raw, resolver, on_connected = std::move(on_connected)](
+      [this, &endpoint, raw, resolver, on_connected = std::move(on_connected)](
           beast::error_code ec, tcp::resolver::results_type results) mutable {
         if (ec) return on_connected(ec);
         // The connect timeout covers the lookup too: past it, there is no socket to close.
         if (raw->timed_out()) return on_connected(net::error::timed_out);
+        std::vector<tcp::endpoint> candidates;
+        for (const auto& entry : results) candidates.push_back(entry.endpoint());
+        auto targets = allowed(endpoint, candidates);
+        if (targets.empty()) return on_connected(net::error::access_denied);
         net::async_connect(
-            raw->lowest(), results,
+            raw->lowest(), targets,
             [on_connected = std::move(on_connected)](
                 beast::error_code ec, const tcp::endpoint&) mutable { on_connected(ec); });
       });
+}
+
+std::vector<tcp::endpoint> UpstreamPool::allowed(const Endpoint& endpoint,
+                                                 const std::vector<tcp::endpoint>& candidates) {
+  if (options_.address_policy == nullptr) return candidates;
+  std::vector<tcp::endpoint> out;
+  for (const auto& candidate : candidates) {
+    auto refused =
+        options_.address_policy->refusal(bytes_of(candidate.address()), candidate.port());
+    if (!refused) {
+      out.push_back(candidate);
+      continue;
+    }
+    spdlog::warn("gateway: backend {} refused: {} resolves to {}: {}", endpoint.url, endpoint.host,
+                 candidate.address().to_string(), *refused);
+  }
+  return out;
 }
 
 bool UpstreamPool::is_suspended(const Endpoint& endpoint, Clock::time_point now) const {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/backend_address_policy.h"
 #include "gateway/deadline.h"
 #include "gateway/snapshot.h"
 
@@ -66,6 +67,9 @@ class UpstreamConnection {
 struct UpstreamOptions {
   std::size_t max_idle_per_endpoint = 64;
   std::chrono::seconds idle_timeout{30};
+  // Which addresses a new connection may go to (null: any); pooled connections were checked
+  // when they were opened.
+  const BackendAddressPolicy* address_policy = nullptr;
 };
 
 // The reference's transport error codes.
@@ -88,7 +92,8 @@ class UpstreamPool {
   // Back to the pool after a complete exchange on a connection the backend keeps alive.
   void give_back(std::unique_ptr<UpstreamConnection> connection);
   // Opens a new connection (TCP connect, then the TLS handshake for https). transport_code 0
-  // on success, else kUpstreamConnectFailed / kUpstreamConnectTimedOut.
+  // on success, else kUpstreamConnectFailed / kUpstreamConnectTimedOut. An address the policy
+  // refuses (after name resolution) fails with kUpstreamConnectFailed and a log line.
   void connect(const Endpoint& endpoint, ConnectHandler done);
 
   // suspendOnFailure: an endpoint that failed with one of its suspend codes is skipped until
@@ -105,6 +110,10 @@ class UpstreamPool {
     std::chrono::steady_clock::time_point until{};
     std::chrono::milliseconds last{0};
   };
+  // The addresses of `candidates` the policy allows; logs once when it refuses any.
+  std::vector<net::ip::tcp::endpoint> allowed(
+      const Endpoint& endpoint, const std::vector<net::ip::tcp::endpoint>& candidates);
+
   net::io_context& io_;
   net::ssl::context& tls_client_;
   UpstreamOptions options_;

@@ -8,6 +8,7 @@
 #include "common/json_body.h"
 #include "events/event_types.h"
 #include "http/paging.h"
+#include "http/redirect.h"
 #include "publisher/openapi.h"
 #include "publisher/service.h"
 
@@ -24,6 +25,14 @@ std::string definition_text(const std::vector<http::FormPart>& parts,
         "importing a definition from a URL is not supported: send it as file or inline");
   throw ApiError::bad_request("send the definition as a 'file' part or as '" +
                               std::string(inline_field) + "'");
+}
+
+// The parsed definition; ApiError 400 when it is over a resource limit (its size, depth, node
+// count or the text its YAML aliases expand to), which no reading of it can satisfy.
+openapi::Definition parse_definition(std::string_view text) {
+  openapi::Definition d = openapi::parse(text);
+  if (d.over_limits) throw ApiError::bad_request(d.errors.front());
+  return d;
 }
 
 // The API fields a definition contributes: operations and scopes.
@@ -167,7 +176,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       authorize(r, {"apim:api_create"});
       auto parts = multipart_parts(r);
       std::string text = definition_text(parts, "inlineAPIDefinition");
-      openapi::Definition d = openapi::parse(text);
+      openapi::Definition d = parse_definition(text);
       json::object body;
       body["isValid"] = d.valid();
       if (d.valid()) {
@@ -205,7 +214,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       json::object body;
       if (const auto* props = http::find_part(parts, "additionalProperties"))
         body = json_body::parse_object(props->data);
-      openapi::Definition d = openapi::parse(text);
+      openapi::Definition d = parse_definition(text);
       if (!d.valid()) return error_list_response("the OpenAPI definition is invalid", d.errors);
       if (!body.contains("name")) body["name"] = d.title;
       if (!body.contains("version")) body["version"] = d.version;
@@ -225,6 +234,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       store::ApiRecord record = record_of(api);
       record.openapi = json::serialize(d.document);
       record.created_time = record.updated_time = now;
+      std::lock_guard scope_lock(scope_writes);
+      check_scope_ownership(api, nullptr);
       try {
         apis.create(record);
       } catch (const store::ConflictError&) {
@@ -249,11 +260,11 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   router.add("PUT", base + "/apis/{apiId}/swagger", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create"});
-      store::ApiRecord current = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_create"});
+      store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
       auto parts = multipart_parts(r);
       std::string text = definition_text(parts, "apiDefinition");
-      openapi::Definition d = openapi::parse(text);
+      openapi::Definition d = parse_definition(text);
       if (!d.valid()) return error_list_response("the OpenAPI definition is invalid", d.errors);
       json::object body;
       merge_definition(body, d);
@@ -266,6 +277,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       record.openapi = json::serialize(d.document);
       record.created_time = current.created_time;
       record.updated_time = now;
+      std::lock_guard scope_lock(scope_writes);
+      check_scope_ownership(api, &existing);
       if (!apis.update(record, current.document))
         throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
@@ -291,7 +304,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
   router.add("POST", base + "/apis/{apiId}/documents", [this](http::Request& r) {
     return guarded([&] {
       auto who = authorize(r, {"apim:document_create", "apim:document_manage"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       json::object body = json_body::parse_object(r.body);
       json::object doc = document_fields(body, nullptr);
       std::int64_t now = unix_now();
@@ -330,7 +343,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
   router.add("PUT", base + "/apis/{apiId}/documents/{documentId}", [this](http::Request& r) {
     return guarded([&] {
       auto who = authorize(r, {"apim:document_manage"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       auto current = documents.find(api.id, r.path_params["documentId"]);
       if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
       json::object body = json_body::parse_object(r.body);
@@ -354,8 +367,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   router.add("DELETE", base + "/apis/{apiId}/documents/{documentId}", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:document_manage"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:document_manage"});
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       if (!documents.remove(api.id, r.path_params["documentId"]))
         throw ApiError::not_found("no document " + r.path_params["documentId"]);
       return http::Response::json(200, "");
@@ -366,7 +379,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       "POST", base + "/apis/{apiId}/documents/{documentId}/content", [this](http::Request& r) {
         return guarded([&] {
           auto who = authorize(r, {"apim:document_create", "apim:document_manage"});
-          store::ApiRecord api = require_api(r.path_params["apiId"]);
+          store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
           auto current = documents.find(api.id, r.path_params["documentId"]);
           if (!current) throw ApiError::not_found("no document " + r.path_params["documentId"]);
           auto parts = multipart_parts(r);
@@ -415,9 +428,9 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
           http::Response response;
           response.status = 200;
           if (source == "URL") {
-            response.status = 303;
-            response.headers.set("Location", string_at(doc, "sourceUrl"));
-            return response;
+            auto redirect = http::redirect_to_stored_url(string_at(doc, "sourceUrl"));
+            if (!redirect) throw ApiError::not_found("the document's link is not an http(s) URL");
+            return std::move(*redirect);
           }
           if (source == "FILE") {
             if (current->content.empty()) throw ApiError::not_found("the document has no file yet");
@@ -440,8 +453,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   router.add("PUT", base + "/apis/{apiId}/thumbnail", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create", "apim:api_publish"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       auto parts = multipart_parts(r);
       const auto* file = http::find_part(parts, "file");
       if (file == nullptr) throw ApiError::bad_request("send the image as a 'file' part");

@@ -245,9 +245,9 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
 
   router.add("POST", base + "/apis/{apiId}/revisions", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create", "apim:api_publish"});
+      auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
       std::string api_id = r.path_params["apiId"];
-      require_api(api_id);
+      require_changeable_api(who, api_id);
       json::object body = r.body.empty() ? json::object{} : json_body::parse_object(r.body);
       store::ApiRevisionRecord rev;
       rev.id = crypto::uuid_v4();
@@ -279,8 +279,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
 
   router.add("DELETE", base + "/apis/{apiId}/revisions/{revisionId}", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create", "apim:api_publish"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       switch (revisions.remove(api.id, r.path_params["revisionId"])) {
         case store::RevisionRemoveResult::not_found:
           throw ApiError::not_found("no revision " + r.path_params["revisionId"]);
@@ -303,8 +303,13 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
 
   router.add("POST", base + "/apis/{apiId}/deploy-revision", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_publish", "apim:api_create"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_publish", "apim:api_create"});
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
+      // What a PUBLISHED API serves changes only by a publisher's hand, as its publication
+      // did: a creator's deployment would otherwise replace it unreviewed.
+      if (api.lifecycle_status == lifecycle::kPublished && !who.has_scope("apim:api_publish"))
+        throw ApiError::forbidden(
+            "deploying a revision of a PUBLISHED API needs the scope apim:api_publish");
       std::string revision_id = required_query(r, "revisionId");
       auto rev = revisions.find(api.id, revision_id);
       if (!rev) throw ApiError::not_found("no revision " + revision_id);
@@ -343,8 +348,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
 
   router.add("POST", base + "/apis/{apiId}/undeploy-revision", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_publish", "apim:api_create"});
-      store::ApiRecord api = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_publish", "apim:api_create"});
+      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
       std::string revision_id = r.query_param("revisionId").value_or("");
       auto deployments = revisions.deployments(api.id);
       if (revision_id.empty()) {
@@ -386,8 +391,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
 
   router.add("POST", base + "/apis/{apiId}/restore-revision", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create", "apim:api_publish"});
-      store::ApiRecord current = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
+      store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
       std::string revision_id = required_query(r, "revisionId");
       auto rev = revisions.find(current.id, revision_id);
       if (!rev) throw ApiError::not_found("no revision " + revision_id);
@@ -404,6 +409,8 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
+      std::lock_guard scope_lock(scope_writes);
+      check_scope_ownership(api, &now_doc);
       if (!apis.update(record, current.document))
         throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);

@@ -46,26 +46,47 @@ json::value scalar_value(const YAML::Node& node) {
   return json::string(text);
 }
 
-// YAML to JSON, bounded in depth and in nodes (aliases are expanded, so a small document of
-// nested aliases could otherwise grow without limit).
-json::value to_json(const YAML::Node& node, std::size_t depth, std::size_t& nodes) {
+// What converting one YAML document may still produce.
+struct ExpansionBudget {
+  std::size_t nodes = 0;
+  std::size_t bytes_left = 0;
+
+  // Scalars and keys are charged before they are copied: yaml-cpp shares an aliased node,
+  // and the copy into JSON is where each alias becomes its own text.
+  void charge(const std::string& text) {
+    if (text.size() > bytes_left)
+      throw TooBig{
+          "expands, through its YAML aliases, to more text than a definition of its "
+          "size may (at most " +
+          std::to_string(kExpansionFactor) + " times the document)"};
+    bytes_left -= text.size();
+  }
+};
+
+// YAML to JSON, bounded in depth, in nodes and in the bytes of text produced (aliases are
+// expanded, so a small document of nested aliases, or one large anchored scalar named by many
+// aliases, could otherwise grow without limit).
+json::value to_json(const YAML::Node& node, std::size_t depth, ExpansionBudget& budget) {
   if (depth > kMaxDepth) throw TooBig{"nests deeper than " + std::to_string(kMaxDepth)};
-  if (++nodes > kMaxNodes) throw TooBig{"has more than " + std::to_string(kMaxNodes) + " nodes"};
+  if (++budget.nodes > kMaxNodes)
+    throw TooBig{"has more than " + std::to_string(kMaxNodes) + " nodes"};
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json::object o;
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) throw TooBig{"has a mapping key that is not a scalar"};
-        o[kv.first.Scalar()] = to_json(kv.second, depth + 1, nodes);
+        budget.charge(kv.first.Scalar());
+        o[kv.first.Scalar()] = to_json(kv.second, depth + 1, budget);
       }
       return o;
     }
     case YAML::NodeType::Sequence: {
       json::array a;
-      for (const auto& item : node) a.push_back(to_json(item, depth + 1, nodes));
+      for (const auto& item : node) a.push_back(to_json(item, depth + 1, budget));
       return a;
     }
     case YAML::NodeType::Scalar:
+      budget.charge(node.Scalar());
       return scalar_value(node);
     default:
       return nullptr;
@@ -489,6 +510,7 @@ Definition parse(std::string_view text) {
   if (text.size() > kMaxDefinitionBytes) {
     d.errors.push_back("the definition is larger than " +
                        std::to_string(kMaxDefinitionBytes / (1024 * 1024)) + " MB");
+    d.over_limits = true;
     return d;
   }
   std::size_t first = text.find_first_not_of(" \t\r\n");
@@ -509,12 +531,15 @@ Definition parse(std::string_view text) {
   } else {
     if (!flow_nesting_within_bounds(text)) {
       d.errors.push_back("the definition nests deeper than " + std::to_string(kMaxDepth));
+      d.over_limits = true;
       return d;
     }
     try {
       YAML::Node node = YAML::Load(std::string(text));
-      std::size_t nodes = 0;
-      d.document = to_json(node, 0, nodes);
+      ExpansionBudget budget;
+      budget.bytes_left =
+          std::clamp(text.size() * kExpansionFactor, kMinExpandedBytes, kMaxExpandedBytes);
+      d.document = to_json(node, 0, budget);
       // A YAML version such as 1.0 reads as a number; keep the text as written.
       if (node.IsMap() && node["info"] && node["info"].IsMap() && node["info"]["version"] &&
           node["info"]["version"].IsScalar())
@@ -522,6 +547,7 @@ Definition parse(std::string_view text) {
     } catch (const TooBig& e) {
       d.document = nullptr;
       d.errors.push_back("the definition " + e.what);
+      d.over_limits = true;
       return d;
     } catch (const YAML::Exception& e) {
       d.document = nullptr;

@@ -15,6 +15,11 @@ namespace portico::publisher::openapi {
 inline constexpr std::size_t kMaxDefinitionBytes = 5 * 1024 * 1024;
 inline constexpr std::size_t kMaxDepth = 64;
 inline constexpr std::size_t kMaxNodes = 500'000;  // after YAML aliases are expanded
+// The text YAML aliases may expand to (scalars and keys, in bytes): a few times the document,
+// so that one large anchored scalar named by thousands of aliases cannot take the memory.
+inline constexpr std::size_t kExpansionFactor = 10;
+inline constexpr std::size_t kMinExpandedBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxExpandedBytes = 32 * 1024 * 1024;
 inline constexpr std::size_t kMaxPaths = 2'000;
 inline constexpr std::size_t kMaxOperations = 5'000;
 
@@ -34,6 +39,9 @@ struct Operation {
 
 struct Definition {
   std::vector<std::string> errors;  // empty when valid
+  // The document is over a resource limit (size, depth, nodes, expanded bytes): not a verdict
+  // on the definition but a refused request (400).
+  bool over_limits = false;
   boost::json::value document;      // the parsed definition (null when unparseable)
   std::string openapi_version;      // "2.0", "3.0.3", ...
   std::string title;

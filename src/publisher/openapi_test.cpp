@@ -230,6 +230,24 @@ TEST(OpenApi, BoundsDepthSizeAndAliasExpansion) {
   EXPECT_NE(all_errors(d).find("nodes"), std::string::npos) << all_errors(d);
 }
 
+TEST(OpenApi, BoundsTheTextAliasesExpandTo) {
+  // One large anchored scalar, named by many aliases: few nodes, but every alias would
+  // become its own copy of the text.
+  std::string bomb = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths: {}\nx-big: &big " +
+                     std::string(200 * 1024, 'a') + "\nx-refs:\n";
+  for (int i = 0; i < 2000; ++i) bomb += "  - *big\n";
+  Definition d = parse(bomb);
+  EXPECT_FALSE(d.valid());
+  EXPECT_TRUE(d.over_limits);
+  EXPECT_NE(all_errors(d).find("aliases"), std::string::npos) << all_errors(d);
+
+  // A few aliases of the same text stay well within the bound.
+  std::string modest = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths: {}\nx-big: &big " +
+                       std::string(200 * 1024, 'a') + "\nx-refs: [*big, *big, *big]\n";
+  Definition ok = parse(modest);
+  EXPECT_FALSE(ok.over_limits) << all_errors(ok);
+}
+
 TEST(OpenApi, GeneratesADefinitionFromOperations) {
   boost::json::object api = boost::json::parse(R"({
     "name": "Gen", "version": "1.0.0", "description": "d",

@@ -12,6 +12,7 @@
 #include "common/json_body.h"
 #include "events/event_types.h"
 #include "http/paging.h"
+#include "http/redirect.h"
 #include "keymanager/scopes.h"
 #include "publisher/lifecycle.h"
 #include "publisher/openapi.h"
@@ -19,44 +20,6 @@
 #include "publisher/service.h"
 
 namespace portico::publisher {
-
-// ---- scope index ---------------------------------------------------------------------------
-
-void ScopeIndex::set(const std::string& api_id, const Bindings& scopes) {
-  std::lock_guard lock(mutex_);
-  erase_locked(api_id);
-  by_api_[api_id] = scopes;
-  for (const auto& [name, roles] : scopes) by_scope_[name][api_id] = roles;
-}
-
-void ScopeIndex::erase(const std::string& api_id) {
-  std::lock_guard lock(mutex_);
-  erase_locked(api_id);
-}
-
-void ScopeIndex::erase_locked(const std::string& api_id) {
-  auto it = by_api_.find(api_id);
-  if (it == by_api_.end()) return;
-  for (const auto& [name, roles] : it->second) {
-    auto scope = by_scope_.find(name);
-    if (scope == by_scope_.end()) continue;
-    scope->second.erase(api_id);
-    if (scope->second.empty()) by_scope_.erase(scope);
-  }
-  by_api_.erase(it);
-}
-
-std::optional<std::vector<std::string>> ScopeIndex::roles(const std::string& scope) const {
-  std::lock_guard lock(mutex_);
-  auto it = by_scope_.find(scope);
-  if (it == by_scope_.end()) return std::nullopt;
-  std::vector<std::string> all;
-  for (const auto& [api, roles] : it->second) {
-    if (roles.empty()) return std::vector<std::string>{};
-    all.insert(all.end(), roles.begin(), roles.end());
-  }
-  return all;
-}
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -125,24 +88,7 @@ http::Response error_list_response(std::string_view description,
 }
 
 bool valid_http_url(std::string_view url) {
-  if (url.size() > 2048) return false;
-  std::size_t host_start;
-  if (url.rfind("http://", 0) == 0) {
-    host_start = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    host_start = 8;
-  } else {
-    return false;
-  }
-  for (unsigned char c : url)
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\') return false;
-  std::size_t host_end = url.find_first_of("/?#", host_start);
-  std::string_view authority =
-      url.substr(host_start, host_end == std::string_view::npos ? std::string_view::npos
-                                                                : host_end - host_start);
-  if (authority.find('@') != std::string_view::npos)
-    authority.remove_prefix(authority.find('@') + 1);
-  return !authority.empty() && authority[0] != ':';
+  return http::is_http_url(url);
 }
 
 // ---- Impl ----------------------------------------------------------------------------------
@@ -156,7 +102,8 @@ Publisher::Impl::Impl(const Config& config, store::Database& db, events::EventBu
       admin(admin),
       apis(db),
       revisions(db),
-      documents(db) {
+      documents(db),
+      backend_policy(BackendAddressPolicy::from_config(config)) {
   for (const auto& [id, document] : apis.all_documents()) {
     try {
       index_scopes(id, parse_document(document));
@@ -183,6 +130,16 @@ store::ApiRecord Publisher::Impl::require_api(const std::string& id) {
   return std::move(*api);
 }
 
+store::ApiRecord Publisher::Impl::require_changeable_api(const keymanager::Principal& who,
+                                                         const std::string& id) {
+  store::ApiRecord api = require_api(id);
+  if (api.provider == who.username || who.has_role(keymanager::kRoleAdmin) ||
+      who.has_role(keymanager::kRolePublisher))
+    return api;
+  throw ApiError::forbidden("only the API's provider, a publisher or an admin may change API " +
+                            id);
+}
+
 void Publisher::Impl::index_scopes(const std::string& api_id, const json::object& api) {
   ScopeIndex::Bindings names;
   if (auto* list = api.if_contains("scopes"); list && list->is_array()) {
@@ -200,7 +157,41 @@ void Publisher::Impl::index_scopes(const std::string& api_id, const json::object
       }
     }
   }
-  scopes.set(api_id, names);
+  scopes.set(api_id, ScopeIndex::owner_of(string_at(api, "name"), string_at(api, "provider")),
+             names);
+}
+
+namespace {
+
+// The scope names an API's JSON defines.
+std::set<std::string> defined_scope_names(const json::object& api) {
+  std::set<std::string> names;
+  const json::value* list = api.if_contains("scopes");
+  if (list == nullptr || !list->is_array()) return names;
+  for (const auto& entry : list->get_array()) {
+    const json::value* scope =
+        entry.is_object() ? entry.get_object().if_contains("scope") : nullptr;
+    if (scope != nullptr && scope->is_object())
+      names.insert(string_at(scope->get_object(), "name"));
+  }
+  return names;
+}
+
+}  // namespace
+
+void Publisher::Impl::check_scope_ownership(const json::object& api, const json::object* before) {
+  std::string owner = ScopeIndex::owner_of(string_at(api, "name"), string_at(api, "provider"));
+  // Scopes the API already had stay its own: an API stored before names were unique keeps
+  // working, and only a name it takes anew is checked.
+  std::set<std::string> kept;
+  if (before != nullptr) kept = defined_scope_names(*before);
+  for (const std::string& name : defined_scope_names(api)) {
+    if (kept.count(name)) continue;
+    // The reference's SCOPE_ALREADY_ASSIGNED, with the status a conflict has.
+    if (scopes.taken_by_other(name, owner))
+      throw ApiError(409, 900988, "Scope already assigned locally by another API",
+                     "Scope " + name + " is already assigned locally by another API");
+  }
 }
 
 void Publisher::Impl::publish(std::string_view type, const json::object& payload) {
@@ -383,6 +374,32 @@ json::object validate_endpoint_config(const json::object& config) {
   return out;
 }
 
+// Every endpoint URL of a validated endpointConfig against the backend address policy: 400
+// naming the URL and the reason. The gateway checks again, on the resolved address.
+void check_backend_addresses(const BackendAddressPolicy& policy, const json::object& config) {
+  auto check = [&](const json::value& endpoint, const char* key) {
+    if (!endpoint.is_object()) return;
+    std::string url = string_at(endpoint.get_object(), "url");
+    auto target = http_url_host_and_port(url);
+    if (!target)
+      throw ApiError::bad_request(std::string("endpointConfig.") + key + " URL '" + url +
+                                  "' is not an http or https URL");
+    if (auto refused = policy.refusal_for_host(target->host, target->port))
+      throw ApiError::bad_request(std::string("endpointConfig.") + key + " URL '" + url +
+                                  "' is not an allowed backend: " + *refused);
+  };
+  for (const char* key :
+       {"production_endpoints", "sandbox_endpoints", "production_failovers", "sandbox_failovers"}) {
+    const json::value* v = config.if_contains(key);
+    if (v == nullptr) continue;
+    if (v->is_array()) {
+      for (const auto& e : v->get_array()) check(e, key);
+    } else {
+      check(*v, key);
+    }
+  }
+}
+
 json::object validate_cors(const json::object& c) {
   json::object out = default_cors();
   if (auto b = optional_bool(c, "corsConfigurationEnabled")) out["corsConfigurationEnabled"] = *b;
@@ -405,8 +422,13 @@ json::array validate_scopes(const json::array& scopes) {
     const json::object* scope = optional_object(entry.get_object(), "scope");
     if (scope == nullptr) throw ApiError::bad_request("scopes[].scope is required");
     std::string name = required_string(*scope, "name", 255);
-    if (!keymanager::is_valid_scope_token(name) || keymanager::is_rest_api_scope(name))
+    if (!keymanager::is_valid_scope_token(name))
       throw ApiError::bad_request("scope name '" + name + "' is not a valid scope token");
+    // Names the key manager grants by itself (default, openid) or by role (apim:*): an API
+    // defining one would protect nothing, or hand it out by its own bindings.
+    if (name == "default" || name == "openid" || keymanager::is_rest_api_scope(name))
+      throw ApiError::bad_request("scope name '" + name +
+                                  "' is reserved: default, openid and apim:* cannot be an API's");
     if (!seen.insert(name).second)
       throw ApiError::bad_request("scope '" + name + "' is defined twice");
     json::object s;
@@ -560,6 +582,8 @@ json::object Publisher::Impl::apply_api_fields(const json::object& body,
       throw ApiError::bad_request("endpointConfig must be an object");
     else
       api["endpointConfig"] = validate_endpoint_config(v->get_object());
+    if (api["endpointConfig"].is_object())
+      check_backend_addresses(backend_policy, api["endpointConfig"].get_object());
   }
   if (auto* v = body.if_contains("corsConfiguration")) {
     if (!v->is_object()) throw ApiError::bad_request("corsConfiguration must be an object");
@@ -769,6 +793,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       store::ApiRecord record = record_of(api);
       ensure_definition(record, api);
       record.created_time = record.updated_time = now;
+      std::lock_guard scope_lock(scope_writes);
+      check_scope_ownership(api, nullptr);
       try {
         apis.create(record);
       } catch (const store::ConflictError&) {
@@ -793,8 +819,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
 
   router.add("PUT", base + "/apis/{apiId}", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_create"});
-      store::ApiRecord current = require_api(r.path_params["apiId"]);
+      auto who = authorize(r, {"apim:api_create"});
+      store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
       json::object body = json_body::parse_object(r.body);
       json::object existing = parse_document(current.document);
       json::object api = apply_api_fields(body, &existing);
@@ -808,6 +834,8 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
+      std::lock_guard scope_lock(scope_writes);
+      check_scope_ownership(api, &existing);
       if (!apis.update(record, current.document))
         throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
@@ -818,9 +846,10 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
 
   router.add("DELETE", base + "/apis/{apiId}", [this](http::Request& r) {
     return guarded([&] {
-      authorize(r, {"apim:api_delete"});
+      auto who = authorize(r, {"apim:api_delete"});
       std::string id = r.path_params["apiId"];
       if (id.size() > 64) throw ApiError::not_found("no API with that id");
+      require_changeable_api(who, id);
       auto deployed = revisions.deployments(id);
       switch (apis.remove(id)) {
         case store::RemoveResult::not_found:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "admin/admin.h"
+#include "common/backend_address_policy.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "events/event_bus.h"
@@ -19,6 +20,7 @@
 #include "http/multipart.h"
 #include "keymanager/keymanager.h"
 #include "publisher/publisher.h"
+#include "publisher/scope_index.h"
 #include "store/api_documents_repository.h"
 #include "store/api_revisions_repository.h"
 #include "store/apis_repository.h"
@@ -31,26 +33,6 @@ inline constexpr std::string_view kBase = "/api/am/publisher/v4";
 inline constexpr std::int64_t kMaxRevisions = 5;  // per API, as the reference
 inline constexpr std::size_t kMaxThumbnailBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxDocumentContentBytes = 5 * 1024 * 1024;
-
-// The scopes APIs define and the roles each is bound to, in memory, so that the key
-// manager's check per token request is a hash lookup. Refreshed per API on every write.
-class ScopeIndex {
- public:
-  using Bindings = std::vector<std::pair<std::string, std::vector<std::string>>>;
-  void set(const std::string& api_id, const Bindings& scopes);
-  void erase(const std::string& api_id);
-  // The roles `scope` is bound to (empty: any role, also when one API binds it to none);
-  // nullopt when no API defines it.
-  std::optional<std::vector<std::string>> roles(const std::string& scope) const;
-
- private:
-  void erase_locked(const std::string& api_id);
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Bindings> by_api_;
-  // scope -> the APIs defining it -> the roles each binds it to
-  std::unordered_map<std::string, std::unordered_map<std::string, std::vector<std::string>>>
-      by_scope_;
-};
 
 struct Publisher::Impl {
   Impl(const Config& config, store::Database& db, events::EventBus& bus,
@@ -65,14 +47,26 @@ struct Publisher::Impl {
   store::ApiRevisionsRepository revisions;
   store::ApiDocumentsRepository documents;
   ScopeIndex scopes;
+  // Which backend addresses an API's endpoints may name (docs/security.md).
+  BackendAddressPolicy backend_policy;
+  // Held from the scope check to the index update of an API write, so that two writes cannot
+  // both take a scope name that is free when each checks.
+  std::mutex scope_writes;
 
   // The caller, who must hold one of `scopes`: 401 or 403 otherwise.
   keymanager::Principal authorize(const http::Request& request,
                                   std::initializer_list<std::string_view> scopes);
   // The API or ApiError 404.
   store::ApiRecord require_api(const std::string& id);
+  // The API, when `who` may change it: its provider, or a holder of the admin or publisher
+  // role. ApiError 404 when there is no such API, 403 when it is another provider's.
+  store::ApiRecord require_changeable_api(const keymanager::Principal& who, const std::string& id);
   // Stores the API's JSON in the record's columns and refreshes the scope index.
   void index_scopes(const std::string& api_id, const json::object& api);
+  // ApiError 409 (the reference's 900988) when another API (not another version of this one
+  // by the same provider) defines one of `api`'s scopes that `before` (the stored version
+  // being changed; null on create) did not define. Call with scope_writes held.
+  void check_scope_ownership(const json::object& api, const json::object* before);
   void publish(std::string_view type, const json::object& payload);
   // Unsets isDefaultVersion on the other versions of `name`.
   void clear_default_versions(const std::string& name, const std::string& except_id);

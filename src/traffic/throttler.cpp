@@ -98,6 +98,17 @@ bool denied(const PolicySet::DenyRules& deny, const ThrottleRequest& r, LazyIp& 
   return false;
 }
 
+ThrottleDecision refusal_for_blocking_condition() {
+  ThrottleDecision d;
+  d.allowed = false;
+  d.level = kDenied.level;
+  d.status = kDenied.status;
+  d.code = kDenied.code;
+  d.message = kDenied.message;
+  d.description = kDenied.description;
+  return d;
+}
+
 bool condition_holds(const Condition& c, const ThrottleRequest& r, LazyIp& ip) {
   bool match = false;
   switch (c.type) {
@@ -285,6 +296,17 @@ ThrottlerStats Throttler::stats() const {
   s.slots_in_use = counters_->slots_in_use();
   s.bandwidth_dropped = bandwidth_dropped_.load(std::memory_order_relaxed);
   return s;
+}
+
+ThrottleDecision decide_before_authentication(const PolicySet& policies, std::string_view client_ip,
+                                              std::string_view api_context_version) {
+  // Application and user conditions stay empty here: they are decided after authentication.
+  ThrottleRequest request;
+  request.client_ip = client_ip;
+  request.api_context_version = api_context_version;
+  LazyIp ip(client_ip);
+  if (denied(policies.deny(), request, ip)) return refusal_for_blocking_condition();
+  return ThrottleDecision{};
 }
 
 }  // namespace portico::traffic

@@ -217,6 +217,13 @@ struct ThrottleDecision {
   std::uint8_t bandwidth_count = 0;
 };
 
+// The blocking conditions that need no credential: the caller's address (IP and IP_RANGE
+// conditions) and the API ("/pets/1.0.0"). The gateway asks before authentication, so that a
+// blocked caller costs no credential check; a refusal is decide()'s (429 900805). Counts
+// nothing, never throws, allocates nothing.
+ThrottleDecision decide_before_authentication(const PolicySet& policies, std::string_view client_ip,
+                                              std::string_view api_context_version);
+
 struct ThrottlerOptions {
   std::size_t counter_slots = 65536;  // rounded up to a power of two
 };
