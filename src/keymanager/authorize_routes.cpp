@@ -189,8 +189,8 @@ http::Response login_page(const AuthorizationRequest& r, const std::string& prob
       "label,input{display:block;width:100%;margin:.3rem 0}"
       ".problem{color:#b00020}</style></head><body>"
       "<h1>Sign in</h1>" +
-          consent_html(r) + notice +
-          "<form method=\"post\" action=\"/oauth2/authorize\">" + hidden +
+          consent_html(r) + notice + "<form method=\"post\" action=\"/oauth2/authorize\">" +
+          hidden +
           "<label for=\"username\">Username</label>"
           "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
           "<label for=\"password\">Password</label>"

@@ -147,7 +147,7 @@ bool Clients::update_application(const std::string& client_id, const std::string
 }
 
 std::optional<store::ClientRecord> Clients::set_trusted(const std::string& client_id,
-                                                       bool trusted) {
+                                                        bool trusted) {
   if (!repository_.set_trusted(client_id, trusted)) return std::nullopt;
   records_.erase(client_id);
   return repository_.find(client_id);

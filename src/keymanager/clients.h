@@ -34,7 +34,7 @@ struct ClientRegistration {
   std::string application_tier;
   std::string key_type = "PRODUCTION";
   std::int64_t access_token_lifetime = 0;  // 0: the configured default
-  bool trusted = false;  // with REST API scopes: only an administrator may set it
+  bool trusted = false;                    // may carry REST API scopes; set by an administrator
 };
 
 struct RegisteredClient {

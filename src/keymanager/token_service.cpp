@@ -288,8 +288,8 @@ IssuedToken TokenService::authorization_code(const store::ClientRecord& client, 
   // request included it (the stored value is empty when it did not).
   auto redirect_uri = single(form, "redirect_uri");
   if (!code.redirect_uri.empty() ? redirect_uri != code.redirect_uri
-                                  : redirect_uri && (client.redirect_uris.size() != 1 ||
-                                                     *redirect_uri != client.redirect_uris[0]))
+                                 : redirect_uri && (client.redirect_uris.size() != 1 ||
+                                                    *redirect_uri != client.redirect_uris[0]))
     throw OAuthError::invalid_grant("redirect_uri does not match the authorization request");
   auto verifier = single(form, "code_verifier");
   if (!code.code_challenge.empty()) {
@@ -316,10 +316,10 @@ IssuedToken TokenService::authorization_code(const store::ClientRecord& client, 
 
 IssuedToken TokenService::issue_for_client(const store::ClientRecord& client,
                                            const std::string& scope, std::int64_t lifetime) {
-  return issue(client,
-               Grant{.subject = client.owner,
-                     .scope = client_scopes(client, scope, roles_of(client.owner))},
-               lifetime);
+  return issue(
+      client,
+      Grant{.subject = client.owner, .scope = client_scopes(client, scope, roles_of(client.owner))},
+      lifetime);
 }
 
 std::string TokenService::create_authorization_code(const store::ClientRecord& client,
@@ -443,8 +443,8 @@ std::optional<TokenInfo> TokenService::validate(const std::string& access_token)
   }
   auto stored = tokens_.find_opaque_token(crypto::sha256_hex(access_token));
   if (!stored || stored->revoked || stored->expires_at <= now) return std::nullopt;
-  return TokenInfo{stored->subject,   stored->client_id,  stored->scope,
-                   stored->jti,       stored->key_type,   stored->issued_at,
+  return TokenInfo{stored->subject,    stored->client_id, stored->scope,
+                   stored->jti,        stored->key_type,  stored->issued_at,
                    stored->expires_at, "OAUTH",           stored->user_type};
 }
 

@@ -244,9 +244,8 @@ TEST_F(TokenServiceTest, AReplayedCodeRevokesTheTokensIssuedForIt) {
 
 TEST_F(TokenServiceTest, AnApiKeyIsNotAnAccessToken) {
   auto now = unix_now();
-  boost::json::object claims{{"iss", config_.issuer()}, {"sub", "alice"},
-                             {"token_type", "apiKey"},  {"keytype", "PRODUCTION"},
-                             {"iat", now},              {"exp", now + 600},
+  boost::json::object claims{{"iss", config_.issuer()}, {"sub", "alice"}, {"token_type", "apiKey"},
+                             {"keytype", "PRODUCTION"}, {"iat", now},     {"exp", now + 600},
                              {"jti", crypto::uuid_v4()}};
   auto key = keys_->active()->encode(boost::json::serialize(claims));
   EXPECT_FALSE(tokens_->validate(key));
@@ -256,8 +255,7 @@ TEST_F(TokenServiceTest, AnApiKeyIsNotAnAccessToken) {
 TEST_F(TokenServiceTest, IntrospectionSaysWhetherAUserSignedIn) {
   for (std::string type : {"JWT", "OAUTH"}) {
     auto client = user_client(false, type);
-    EXPECT_EQ(introspected(password(client).access_token).at("aut").as_string(),
-              "APPLICATION_USER")
+    EXPECT_EQ(introspected(password(client).access_token).at("aut").as_string(), "APPLICATION_USER")
         << type;
     EXPECT_EQ(introspected(tokens_->issue_for_client(client.first, "", 0).access_token)
                   .at("aut")

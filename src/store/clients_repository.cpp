@@ -118,8 +118,9 @@ bool ClientsRepository::set_trusted(const std::string& client_id, bool trusted) 
   int value = trusted ? 1 : 0;
   bool updated = false;
   db_.with_session([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE oauth_clients SET trusted = :t WHERE client_id = :id",
-                          soci::use(value), soci::use(client_id));
+    soci::statement st =
+        (sql.prepare << "UPDATE oauth_clients SET trusted = :t WHERE client_id = :id",
+         soci::use(value), soci::use(client_id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

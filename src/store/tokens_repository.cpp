@@ -27,8 +27,9 @@ void revoke_family(soci::session& sql, const std::string& family_id) {
   sql << "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = :f", soci::use(family_id);
 }
 
-// The unexpired user access tokens `column` = `value` selects (subject or family_id) are
-// revoked: their jtis join the revoked ones and opaque ones are marked revoked.
+// The unexpired user access tokens `column` = `value` selects are revoked: their jtis join
+// the revoked ones and opaque ones are marked revoked. `column` is "subject" or "family_id",
+// from the two callers below, never from input.
 std::vector<RevokedAccessToken> revoke_user_access_tokens(soci::session& sql,
                                                           const std::string& column,
                                                           const std::string& value,
@@ -38,8 +39,8 @@ std::vector<RevokedAccessToken> revoke_user_access_tokens(soci::session& sql,
   soci::statement select =
       (sql.prepare << "SELECT jti, client_id, expires_at FROM user_access_tokens WHERE " + column +
                           " = :v AND expires_at > :now ORDER BY jti",
-       soci::into(row.jti), soci::into(row.client_id), soci::into(row.expires_at),
-       soci::use(value), soci::use(now));
+       soci::into(row.jti), soci::into(row.client_id), soci::into(row.expires_at), soci::use(value),
+       soci::use(now));
   select.execute();
   while (select.fetch()) revoked.push_back(row);
   for (const auto& token : revoked) {
@@ -123,8 +124,8 @@ void TokensRepository::store_authorization_code(const AuthorizationCodeRecord& c
 }
 
 CodeOutcome TokensRepository::claim_authorization_code(const std::string& code_hash,
-                                                      const std::string& family_id,
-                                                      AuthorizationCodeRecord& out) {
+                                                       const std::string& family_id,
+                                                       AuthorizationCodeRecord& out) {
   CodeOutcome outcome = CodeOutcome::unknown;
   db_.in_transaction([&](soci::session& sql) {
     // As for refresh tokens, the conditional UPDATE is the claim: of concurrent callers,
