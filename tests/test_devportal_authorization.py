@@ -37,6 +37,10 @@ def test_a_bearer_token_with_portal_scopes_works(node):
     dev = sign_up(node)
     app = dev.create_app()
     keys = dev.generate_keys(app["applicationId"], grantTypesToBeSupported=["password"])
+    # REST API scopes go only to clients an administrator trusts (docs/security.md).
+    trusted = node.request("PUT", node.https_url + "/api/am/admin/v4/oauth-clients/" +
+                           keys["consumerKey"], json={"trusted": True}, auth=node.admin_auth)
+    assert trusted.status_code == 200, trusted.text
     token = node.token({"clientId": keys["consumerKey"], "clientSecret": keys["consumerSecret"]},
                        {"grant_type": "password", "username": dev.username,
                         "password": dev.password, "scope": "apim:subscribe apim:app_manage"})

@@ -67,6 +67,7 @@ void Admin::register_routes(http::Router& router) {
   impl_->add_deny_policy_routes(router);
   impl_->add_environment_routes(router);
   impl_->add_scim_routes(router);
+  impl_->add_oauth_client_routes(router);
   impl_->add_internal_routes(router);
 }
 

@@ -51,6 +51,7 @@ struct Admin::Impl {
   void add_deny_policy_routes(http::Router& router);
   void add_environment_routes(http::Router& router);
   void add_scim_routes(http::Router& router);
+  void add_oauth_client_routes(http::Router& router);
   void add_internal_routes(http::Router& router);
 
   void publish(std::string_view type, const boost::json::object& payload);

@@ -12,7 +12,6 @@
 #include "admin/validation.h"
 #include "common/api_error.h"
 #include "common/clock.h"
-#include "common/crypto.h"
 #include "common/json_body.h"
 
 namespace portico::admin {
@@ -80,30 +79,10 @@ json::value parse_or_null(const std::string& text) {
 void Admin::Impl::add_internal_routes(http::Router& router) {
   const std::string base(kInternalBase);
 
-  // Constant-time on the password; an empty configured password refuses everyone.
+  // The comparison is the Key Manager's (introspection checks the same credential); an
+  // empty configured password refuses everyone.
   auto authenticate = [this](const http::Request& request) {
-    const auto& expected = config.internal_api;
-    auto header = request.headers.get("Authorization");
-    bool ok = false;
-    constexpr std::string_view kBasic = "Basic ";
-    if (!expected.password.empty() && header && header->size() > kBasic.size() &&
-        header->size() < 4096) {
-      std::string scheme(header->substr(0, kBasic.size()));
-      std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      if (scheme == "basic ") {
-        if (auto decoded = crypto::base64_decode(header->substr(kBasic.size()))) {
-          auto colon = decoded->find(':');
-          if (colon != std::string::npos) {
-            bool user_ok =
-                crypto::constant_time_equal(decoded->substr(0, colon), expected.username);
-            bool password_ok =
-                crypto::constant_time_equal(decoded->substr(colon + 1), expected.password);
-            ok = user_ok && password_ok;
-          }
-        }
-      }
-    }
+    bool ok = keymanager::is_internal_credential(request, config.internal_api);
     if (!ok) {
       ApiError e(401, 900901, "Invalid Credentials",
                  "The internal data API needs the gateway credential of [internal_api]");

@@ -207,6 +207,9 @@ void Admin::Impl::add_scim_routes(http::Router& router) {
                  throw ScimError{409, "mutability", "you cannot delete your own user"};
                if (!users.remove(user.id))
                  throw ScimError{404, "", "no user with id '" + user.id + "'"};
+               // The user's grants end with them, as in the reference: refresh tokens and
+               // unexpired access tokens are revoked, at the gateways too.
+               key_manager.tokens().revoke_user_grants(user.username);
                publish(events::types::kUserDeleted, json::object{{"username", user.username}});
                http::Response response;
                response.status = 204;
@@ -297,6 +300,9 @@ void Admin::Impl::add_scim_routes(http::Router& router) {
           throw ScimError{409, "mutability", "you cannot remove your own admin role"};
         if (password) users.set_password(user.id, *password);
         auto updated = users.set_roles(user.id, new_roles);
+        // A new password ends the grants the old one gave. A role change need not: a refresh
+        // re-evaluates the grant's scopes against the roles of the moment.
+        if (password) key_manager.tokens().revoke_user_grants(user.username);
         std::set<std::string> before(user.roles.begin(), user.roles.end());
         if (password || before != roles)
           publish(events::types::kUserUpdated, json::object{{"username", user.username}});

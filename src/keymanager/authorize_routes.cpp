@@ -1,10 +1,12 @@
 // /oauth2/authorize: the authorization-code flow's front channel (RFC 6749 §4.1, PKCE per
 // RFC 7636, S256 only as RFC 9700 §2.1.1 recommends) with a minimal login page.
+#include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
 #include "common/crypto.h"
 #include "keymanager/oauth_error.h"
 #include "keymanager/routes.h"
+#include "keymanager/scopes.h"
 
 namespace portico::keymanager {
 namespace {
@@ -136,6 +138,33 @@ std::optional<RedirectError> check_request(const AuthorizationRequest& r) {
   return std::nullopt;
 }
 
+// What the user is asked to allow: the client's name alone is whatever its registrant chose,
+// so the page also shows the scopes asked for and where the user will be sent.
+std::string consent_html(const AuthorizationRequest& r) {
+  std::string scopes;
+  bool asks_rest_scopes = false;
+  for (auto& scope : split_scopes(r.scope)) {
+    scopes += "<li><code>" + html_escape(scope) + "</code></li>";
+    asks_rest_scopes = asks_rest_scopes || is_rest_api_scope(scope);
+  }
+  if (scopes.empty()) scopes = "<li><code>default</code> (no particular permission)</li>";
+  std::string host = r.redirect_uri;
+  if (auto uri = boost::urls::parse_absolute_uri(r.redirect_uri); uri && uri->has_authority())
+    host = std::string(uri->encoded_host_and_port());
+  std::string out = "<p><strong>" + html_escape(r.client.name) +
+                    "</strong> asks to access your account with these scopes:</p>"
+                    "<ul class=\"scopes\">" +
+                    scopes +
+                    "</ul><p>After you sign in you will be sent to <strong class=\"host\">" +
+                    html_escape(host) + "</strong>.</p>";
+  if (asks_rest_scopes && !r.client.trusted)
+    out +=
+        "<p class=\"untrusted\">An administrator has not marked this application as trusted: "
+        "it will not receive the Portico REST API scopes (<code>apim:*</code>) it asks "
+        "for.</p>";
+  return out;
+}
+
 http::Response login_page(const AuthorizationRequest& r, const std::string& problem) {
   std::string hidden;
   auto field = [&](const char* name, const std::string& value) {
@@ -159,9 +188,9 @@ http::Response login_page(const AuthorizationRequest& r, const std::string& prob
       "<style>body{font-family:sans-serif;max-width:22rem;margin:4rem auto}"
       "label,input{display:block;width:100%;margin:.3rem 0}"
       ".problem{color:#b00020}</style></head><body>"
-      "<h1>Sign in</h1><p><strong>" +
-          html_escape(r.client.name) + "</strong> asks to access your account.</p>" + notice +
-          "<form method=\"post\" action=\"/oauth2/authorize\">" + hidden +
+      "<h1>Sign in</h1>" +
+          consent_html(r) + notice + "<form method=\"post\" action=\"/oauth2/authorize\">" +
+          hidden +
           "<label for=\"username\">Username</label>"
           "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
           "<label for=\"password\">Password</label>"

@@ -78,6 +78,7 @@ RegisteredClient Clients::register_client(const ClientRegistration& r) {
   c.application_tier = r.application_tier;
   c.key_type = r.key_type;
   c.access_token_lifetime = r.access_token_lifetime;
+  c.trusted = r.trusted;
   c.created_at = unix_now();
   repository_.create(c);
   return out;
@@ -143,6 +144,13 @@ bool Clients::update_application(const std::string& client_id, const std::string
   repository_.update(*client);
   records_.erase(client_id);
   return true;
+}
+
+std::optional<store::ClientRecord> Clients::set_trusted(const std::string& client_id,
+                                                        bool trusted) {
+  if (!repository_.set_trusted(client_id, trusted)) return std::nullopt;
+  records_.erase(client_id);
+  return repository_.find(client_id);
 }
 
 bool Clients::remove(const std::string& client_id) {

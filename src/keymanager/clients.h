@@ -34,6 +34,7 @@ struct ClientRegistration {
   std::string application_tier;
   std::string key_type = "PRODUCTION";
   std::int64_t access_token_lifetime = 0;  // 0: the configured default
+  bool trusted = false;                    // may carry REST API scopes; set by an administrator
 };
 
 struct RegisteredClient {
@@ -62,6 +63,9 @@ class Clients {
   bool update_application(const std::string& client_id, const std::string& application_name,
                           const std::string& application_tier, const std::string& token_type);
   bool remove(const std::string& client_id);
+  // Whether the client's tokens may carry REST API scopes (an administrator's decision);
+  // nullopt when there is no such client.
+  std::optional<store::ClientRecord> set_trusted(const std::string& client_id, bool trusted);
 
  private:
   store::ClientsRepository repository_;

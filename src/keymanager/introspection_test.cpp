@@ -1,5 +1,5 @@
 // Who may call POST /oauth2/introspect: a gateway with the [internal_api] credential, a
-// confidential client, an administrator; nobody else.
+// confidential client (of its own tokens only, RFC 7662 §4), an administrator; nobody else.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -33,6 +33,7 @@ class IntrospectionTest : public ::testing::Test {
     r.grant_types = {"client_credentials"};
     auto registered = km_->clients().register_client(r);
     client_ = registered.record;
+    client_secret_ = registered.client_secret;
     token_ = km_->tokens().issue_for_client(client_, "", 0).access_token;
   }
   void TearDown() override {
@@ -64,6 +65,7 @@ class IntrospectionTest : public ::testing::Test {
   std::unique_ptr<KeyManager> km_;
   http::Router router_;
   store::ClientRecord client_;
+  std::string client_secret_;
   std::string token_;
 };
 
@@ -85,7 +87,13 @@ TEST_F(IntrospectionTest, AnEmptyInternalPasswordRefusesEveryone) {
   EXPECT_EQ(introspect("gateway", "").status, 401);
 }
 
-TEST_F(IntrospectionTest, AConfidentialClientStillMayIntrospect) {
+TEST_F(IntrospectionTest, AConfidentialClientMayIntrospectItsOwnTokens) {
+  auto response = introspect(client_.client_id, client_secret_);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(active(response));
+}
+
+TEST_F(IntrospectionTest, AnotherClientsTokenIsInactiveToAClient) {
   ClientRegistration r;
   r.name = "introspector";
   r.owner = "alice";
@@ -93,7 +101,14 @@ TEST_F(IntrospectionTest, AConfidentialClientStillMayIntrospect) {
   auto registered = km_->clients().register_client(r);
   auto response = introspect(registered.record.client_id, registered.client_secret);
   ASSERT_EQ(response.status, 200) << response.body;
-  EXPECT_TRUE(active(response));
+  EXPECT_EQ(response.body, R"({"active":false})");
+}
+
+TEST_F(IntrospectionTest, AnInternalCredentialOfAnotherLengthIsRefused) {
+  EXPECT_EQ(introspect("gateway", "s3cret").status, 401);
+  EXPECT_EQ(introspect("gateway", "").status, 401);
+  EXPECT_EQ(introspect("gatewayx", "s3cret:with%25+chars").status, 401);
+  EXPECT_EQ(introspect("", "s3cret:with%25+chars").status, 401);
 }
 
 TEST_F(IntrospectionTest, AnAdministratorStillMayIntrospect) {

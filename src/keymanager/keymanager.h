@@ -30,6 +30,11 @@ struct Principal {
   bool has_role(std::string_view role) const;
 };
 
+// Whether the request carries the gateways' [internal_api] credential in HTTP Basic; an
+// empty configured password refuses everyone. The comparison's time tells nothing of the
+// credential, its length included.
+bool is_internal_credential(const http::Request& request, const InternalApiConfig& expected);
+
 class KeyManager {
  public:
   KeyManager(const Config& config, store::Database& db, events::EventBus& bus);

@@ -101,28 +101,6 @@ std::string metadata_json(const KeyManager& km) {
   return json::serialize(m);
 }
 
-// The gateway's [internal_api] credential in an Authorization: Basic header, compared in
-// constant time as the internal data API does. Read raw (not form-decoded as client
-// credentials are, RFC 6749 §2.3.1): the gateway sends it as configured. An empty configured
-// password refuses every caller.
-bool is_internal_credential(const http::Request& request, const InternalApiConfig& expected) {
-  if (expected.password.empty()) return false;
-  auto header = request.headers.get("Authorization");
-  constexpr std::string_view kBasic = "Basic ";
-  if (!header || header->size() <= kBasic.size() || header->size() > 4096 ||
-      !std::equal(kBasic.begin(), kBasic.end(), header->begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-    return false;
-  auto decoded = crypto::base64_decode(header->substr(kBasic.size()));
-  if (!decoded) return false;
-  auto colon = decoded->find(':');
-  if (colon == std::string::npos) return false;
-  std::string_view text(*decoded);
-  bool user_ok = crypto::constant_time_equal(text.substr(0, colon), expected.username);
-  bool password_ok = crypto::constant_time_equal(text.substr(colon + 1), expected.password);
-  return user_ok && password_ok;
-}
-
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> basic_credentials(const http::Request& request) {
@@ -177,13 +155,15 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
     return guarded([&] {
       // RFC 7662 §2.1: the caller must be authorized: a gateway with the [internal_api]
       // credential (checked first: it costs no argon2id), a registered confidential client,
-      // or an administrator.
+      // or an administrator. RFC 7662 §4: a client learns only of its own tokens.
+      std::optional<std::string> only_client;
       bool allowed = is_internal_credential(request, km.config().internal_api);
       if (!allowed) {
         auto basic = basic_credentials(request);
         if (!basic) throw OAuthError::invalid_client("client authentication is required");
         auto client = km.clients().authenticate(basic->first, basic->second);
         allowed = client && !client->public_client;
+        if (allowed) only_client = client->client_id;
         if (!allowed) {
           auto user = km.users().authenticate(basic->first, basic->second);
           allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
@@ -195,7 +175,8 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
       auto token = form.equal_range("token");
       if (token.first == token.second || token.first->second.empty())
         throw OAuthError::invalid_request("parameter 'token' is required");
-      return no_store(http::Response::json(200, km.tokens().introspect(token.first->second)));
+      return no_store(
+          http::Response::json(200, km.tokens().introspect(token.first->second, only_client)));
     });
   });
 

@@ -61,6 +61,10 @@ ClientRegistration read_registration(KeyManager& km, const json::object& body,
     throw ApiError::bad_request("token_endpoint_auth_method '" + auth_method +
                                 "' is not supported");
   r.public_client = auth_method == "none";
+  // An administrator registering a client vouches for it (the portals' and tools' clients):
+  // it may carry REST API scopes. Anyone else's client may not until an administrator says so
+  // (PUT /api/am/admin/v4/oauth-clients/{clientId}).
+  r.trusted = caller.has_role(kRoleAdmin);
   return r;
 }
 

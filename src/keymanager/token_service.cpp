@@ -69,6 +69,9 @@ std::string string_claim(const json::object& o, std::string_view name) {
   return std::string(it->value().as_string());
 }
 
+constexpr std::string_view kApplication = "APPLICATION";
+constexpr std::string_view kApplicationUser = "APPLICATION_USER";
+
 }  // namespace
 
 TokenService::TokenService(const Config& config, store::Database& db, KeyRing& keys,
@@ -123,6 +126,31 @@ std::string TokenService::grant_scopes(const std::string& requested,
   return join_scopes(granted);
 }
 
+std::string TokenService::client_scopes(const store::ClientRecord& client,
+                                        const std::string& requested,
+                                        const std::vector<std::string>& roles) const {
+  if (client.trusted) return grant_scopes(requested, roles);
+  std::string kept;
+  for (auto& scope : split_scopes(requested))
+    if (!is_rest_api_scope(scope)) kept += (kept.empty() ? "" : " ") + scope;
+  return grant_scopes(kept, roles);
+}
+
+std::string TokenService::reevaluate_scopes(const store::ClientRecord& client,
+                                            const std::string& scope,
+                                            const std::vector<std::string>& roles) const {
+  std::set<std::string> kept;
+  for (auto& s : split_scopes(scope)) {
+    try {
+      if (client_scopes(client, s, roles) == s) kept.insert(s);
+    } catch (const OAuthError&) {
+      // An API scope deleted since the grant: no longer granted.
+    }
+  }
+  if (kept.empty()) kept.insert("default");
+  return join_scopes(kept);
+}
+
 store::ClientRecord TokenService::authenticate_client(
     const Form& form, const std::optional<std::pair<std::string, std::string>>& basic) {
   auto form_id = single(form, "client_id");
@@ -156,9 +184,9 @@ IssuedToken TokenService::client_credentials(const store::ClientRecord& client, 
   require_grant(client, kGrantClientCredentials);
   if (client.public_client)
     throw OAuthError::unauthorized_client("a public client cannot use client_credentials");
-  auto scope = grant_scopes(single(form, "scope").value_or(""), roles_of(client.owner));
+  auto scope = client_scopes(client, single(form, "scope").value_or(""), roles_of(client.owner));
   // RFC 6749 §4.4.3: no refresh token for client credentials.
-  return issue(client, client.owner, scope, false, false, {}, 0);
+  return issue(client, Grant{.subject = client.owner, .scope = scope}, 0);
 }
 
 IssuedToken TokenService::password(const store::ClientRecord& client, const Form& form) {
@@ -167,8 +195,14 @@ IssuedToken TokenService::password(const store::ClientRecord& client, const Form
   auto pass = required(form, "password");
   auto user = users_.authenticate(username, pass);
   if (!user) throw OAuthError::invalid_grant("the username or password is not valid");
-  auto scope = grant_scopes(single(form, "scope").value_or(""), user->roles);
-  return issue(client, user->username, scope, true, has_grant(client, kGrantRefreshToken), {}, 0);
+  auto scope = client_scopes(client, single(form, "scope").value_or(""), user->roles);
+  return issue(client,
+               Grant{.subject = user->username,
+                     .scope = scope,
+                     .user_token = true,
+                     .with_refresh = has_grant(client, kGrantRefreshToken),
+                     .family_id = crypto::uuid_v4()},
+               0);
 }
 
 IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form& form) {
@@ -179,15 +213,21 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
   // succeeds nor burns the token.
   if (!stored || stored->client_id != client.client_id)
     throw OAuthError::invalid_grant("the refresh token is not valid");
+  // The grant is its user's: it ends with them, and its scopes are what their roles (and the
+  // client's trust) allow now, not when it began.
+  auto user = users_.find(stored->subject);
+  if (!user) throw OAuthError::invalid_grant("the user of this grant no longer exists");
   // The requested scope is checked before the token is consumed: a refused request must
   // change nothing (RFC 6749 §5.2), and consuming first would turn the retry into a replay.
-  std::string scope = stored->scope;
+  std::string scope;
   if (auto requested = single(form, "scope"); requested && !requested->empty()) {
     auto original = split_scopes(stored->scope);
     for (auto& s : split_scopes(*requested))
       if (std::find(original.begin(), original.end(), s) == original.end())
         throw OAuthError::invalid_scope("scope '" + s + "' exceeds the original grant");
-    scope = grant_scopes(*requested, roles_of(stored->subject));
+    scope = client_scopes(client, *requested, user->roles);
+  } else {
+    scope = reevaluate_scopes(client, stored->scope, user->roles);
   }
   store::RefreshTokenRecord consumed;
   switch (tokens_.consume_refresh_token(hash, unix_now(), consumed)) {
@@ -196,52 +236,90 @@ IssuedToken TokenService::refresh(const store::ClientRecord& client, const Form&
     case store::RefreshOutcome::expired:
       throw OAuthError::invalid_grant("the refresh token has expired");
     case store::RefreshOutcome::replayed_family_revoked:
+      // The refresh tokens are revoked already; the access tokens of the grant go too.
+      announce(tokens_.revoke_grant(stored->family_id, unix_now()));
       throw OAuthError::invalid_grant(
           "the refresh token was already used; every token of its grant is revoked");
     case store::RefreshOutcome::unknown:
       throw OAuthError::invalid_grant("the refresh token is not valid");
   }
-  auto issued = issue(client, consumed.subject, scope, true, true, consumed.family_id, 0);
-  // A replay of the same token racing this request may have revoked the family before the
-  // new refresh token was stored. This request consumed the token first and keeps its
-  // answer, but the new refresh token must not outlive the family's revocation.
+  // Rotation does not extend the grant: the new refresh token ends when the first one of its
+  // family does.
+  auto issued = issue(client,
+                      Grant{.subject = consumed.subject,
+                            .scope = scope,
+                            .user_token = true,
+                            .with_refresh = true,
+                            .family_id = consumed.family_id,
+                            .refresh_expires_at = consumed.expires_at},
+                      0);
+  // A replay of the same token, or the end of the user's grants, racing this request may have
+  // revoked the family before the new tokens were stored. This request consumed the token
+  // first and keeps its answer, but its tokens must not outlive the family's revocation.
   if (auto now_stored = tokens_.find_refresh_token(hash); now_stored && now_stored->revoked)
-    tokens_.revoke_refresh_family(consumed.family_id);
+    announce(tokens_.revoke_grant(consumed.family_id, unix_now()));
   return issued;
 }
 
 IssuedToken TokenService::authorization_code(const store::ClientRecord& client, const Form& form) {
   require_grant(client, kGrantAuthorizationCode);
-  auto code = tokens_.take_authorization_code(crypto::sha256_hex(required(form, "code")));
-  if (!code || code->client_id != client.client_id)
+  auto code_hash = crypto::sha256_hex(required(form, "code"));
+  std::string family_id = crypto::uuid_v4();
+  store::AuthorizationCodeRecord stored_code;
+  switch (tokens_.claim_authorization_code(code_hash, family_id, stored_code)) {
+    case store::CodeOutcome::claimed:
+      break;
+    case store::CodeOutcome::unknown:
+      throw OAuthError::invalid_grant("the authorization code is not valid");
+    case store::CodeOutcome::replayed:
+      // RFC 6749 §4.1.2: a code used twice may have been stolen; the tokens issued for it
+      // are revoked, access and refresh.
+      if (!stored_code.family_id.empty())
+        announce(tokens_.revoke_grant(stored_code.family_id, unix_now()));
+      throw OAuthError::invalid_grant(
+          "the authorization code was already used; the tokens issued for it are revoked");
+  }
+  const auto& code = stored_code;
+  if (code.client_id != client.client_id)
     throw OAuthError::invalid_grant("the authorization code is not valid");
-  if (code->expires_at <= unix_now())
+  if (code.expires_at <= unix_now())
     throw OAuthError::invalid_grant("the authorization code has expired");
   // RFC 6749 §4.1.3: redirect_uri must be present, and identical, when the authorization
   // request included it (the stored value is empty when it did not).
   auto redirect_uri = single(form, "redirect_uri");
-  if (!code->redirect_uri.empty() ? redirect_uri != code->redirect_uri
-                                  : redirect_uri && (client.redirect_uris.size() != 1 ||
-                                                     *redirect_uri != client.redirect_uris[0]))
+  if (!code.redirect_uri.empty() ? redirect_uri != code.redirect_uri
+                                 : redirect_uri && (client.redirect_uris.size() != 1 ||
+                                                    *redirect_uri != client.redirect_uris[0]))
     throw OAuthError::invalid_grant("redirect_uri does not match the authorization request");
   auto verifier = single(form, "code_verifier");
-  if (!code->code_challenge.empty()) {
+  if (!code.code_challenge.empty()) {
     if (!verifier || !is_valid_code_verifier(*verifier))
       throw OAuthError::invalid_grant("a valid code_verifier is required");
     auto computed = crypto::base64url_encode(crypto::sha256(*verifier));
-    if (!crypto::constant_time_equal(computed, code->code_challenge))
+    if (!crypto::constant_time_equal(computed, code.code_challenge))
       throw OAuthError::invalid_grant("code_verifier does not match the code challenge");
   } else if (verifier) {
     throw OAuthError::invalid_grant("no code challenge was sent for this code");
   }
-  return issue(client, code->subject, code->scope, true, has_grant(client, kGrantRefreshToken), {},
-               0);
+  auto issued = issue(client,
+                      Grant{.subject = code.subject,
+                            .scope = code.scope,
+                            .user_token = true,
+                            .with_refresh = has_grant(client, kGrantRefreshToken),
+                            .family_id = family_id},
+                      0);
+  // A replay racing this exchange found no tokens to revoke yet; these are revoked now.
+  if (tokens_.is_authorization_code_replayed(code_hash))
+    announce(tokens_.revoke_grant(family_id, unix_now()));
+  return issued;
 }
 
 IssuedToken TokenService::issue_for_client(const store::ClientRecord& client,
                                            const std::string& scope, std::int64_t lifetime) {
-  return issue(client, client.owner, grant_scopes(scope, roles_of(client.owner)), false, false, {},
-               lifetime);
+  return issue(
+      client,
+      Grant{.subject = client.owner, .scope = client_scopes(client, scope, roles_of(client.owner))},
+      lifetime);
 }
 
 std::string TokenService::create_authorization_code(const store::ClientRecord& client,
@@ -255,16 +333,17 @@ std::string TokenService::create_authorization_code(const store::ClientRecord& c
   record.client_id = client.client_id;
   record.subject = user.username;
   record.redirect_uri = sent_redirect_uri;
-  record.scope = grant_scopes(requested_scope, user.roles);
+  record.scope = client_scopes(client, requested_scope, user.roles);
   record.code_challenge = code_challenge;
   record.expires_at = unix_now() + config_.oauth.authorization_code_lifetime_seconds;
   tokens_.store_authorization_code(record);
   return code;
 }
 
-IssuedToken TokenService::issue(const store::ClientRecord& client, const std::string& subject,
-                                const std::string& scope, bool user_token, bool with_refresh,
-                                const std::string& family_id, std::int64_t lifetime) {
+IssuedToken TokenService::issue(const store::ClientRecord& client, const Grant& grant,
+                                std::int64_t lifetime) {
+  const std::string& subject = grant.subject;
+  const std::string& scope = grant.scope;
   if (lifetime <= 0) lifetime = client.access_token_lifetime;
   if (lifetime <= 0) lifetime = config_.oauth.access_token_lifetime_seconds;
   lifetime = std::min(lifetime, kMaxAccessTokenLifetime);
@@ -284,6 +363,7 @@ IssuedToken TokenService::issue(const store::ClientRecord& client, const std::st
     record.key_type = client.key_type;
     record.issued_at = now;
     record.expires_at = now + lifetime;
+    record.user_type = grant.user_token ? kApplicationUser : kApplication;
     tokens_.store_opaque_token(record);
   } else {
     json::object claims;
@@ -293,7 +373,7 @@ IssuedToken TokenService::issue(const store::ClientRecord& client, const std::st
     claims["azp"] = client.client_id;
     claims["client_id"] = client.client_id;
     claims["scope"] = scope;
-    claims["aut"] = user_token ? "APPLICATION_USER" : "APPLICATION";
+    claims["aut"] = grant.user_token ? kApplicationUser : kApplication;
     claims["keytype"] = client.key_type;
     claims["iat"] = now;
     claims["nbf"] = now;
@@ -308,15 +388,23 @@ IssuedToken TokenService::issue(const store::ClientRecord& client, const std::st
     }
     out.access_token = keys_.active()->encode(json::serialize(claims));
   }
-  if (with_refresh) {
+  std::string family_id = grant.family_id;
+  if (family_id.empty() && (grant.user_token || grant.with_refresh)) family_id = crypto::uuid_v4();
+  if (grant.user_token) {
+    // Kept so that the token can be revoked with its user or its grant.
+    tokens_.store_user_access_token({jti, family_id, client.client_id, subject, now + lifetime});
+  }
+  if (grant.with_refresh) {
     out.refresh_token = crypto::random_token();
     store::RefreshTokenRecord record;
     record.token_hash = crypto::sha256_hex(out.refresh_token);
-    record.family_id = family_id.empty() ? crypto::uuid_v4() : family_id;
+    record.family_id = family_id;
     record.client_id = client.client_id;
     record.subject = subject;
     record.scope = scope;
-    record.expires_at = now + config_.oauth.refresh_token_lifetime_seconds;
+    record.expires_at = grant.refresh_expires_at > 0
+                            ? grant.refresh_expires_at
+                            : now + config_.oauth.refresh_token_lifetime_seconds;
     tokens_.store_refresh_token(record);
   }
   return out;
@@ -342,7 +430,12 @@ std::optional<TokenInfo> TokenService::validate(const std::string& access_token)
     info.issued_at = int_claim(claims, "iat");
     info.expires_at = int_claim(claims, "exp");
     info.token_type = "JWT";
+    info.user_type = string_claim(claims, "aut");
     if (string_claim(claims, "iss") != config_.issuer()) return std::nullopt;
+    // An API key is signed by the same keys but is for the gateway only: it is no access
+    // token here (the control plane, introspection). Access tokens name their client.
+    if (string_claim(claims, "token_type") == "apiKey" || info.client_id.empty())
+      return std::nullopt;
     if (info.expires_at <= now) return std::nullopt;
     if (int_claim(claims, "nbf") > now + kClockSkewLeeway) return std::nullopt;
     if (info.jti.empty() || tokens_.is_jti_revoked(info.jti)) return std::nullopt;
@@ -350,11 +443,17 @@ std::optional<TokenInfo> TokenService::validate(const std::string& access_token)
   }
   auto stored = tokens_.find_opaque_token(crypto::sha256_hex(access_token));
   if (!stored || stored->revoked || stored->expires_at <= now) return std::nullopt;
-  return TokenInfo{stored->subject,  stored->client_id, stored->scope,      stored->jti,
-                   stored->key_type, stored->issued_at, stored->expires_at, "OAUTH"};
+  return TokenInfo{stored->subject,    stored->client_id, stored->scope,
+                   stored->jti,        stored->key_type,  stored->issued_at,
+                   stored->expires_at, "OAUTH",           stored->user_type};
 }
 
-std::string TokenService::introspect(const std::string& token) {
+std::string TokenService::introspect(const std::string& token,
+                                     const std::optional<std::string>& only_client) {
+  constexpr std::string_view kInactive = R"({"active":false})";
+  auto hidden = [&](const std::string& client_id) {
+    return only_client && *only_client != client_id;
+  };
   auto active = [](const std::string& subject, const std::string& client_id,
                    const std::string& scope, std::int64_t expires_at, std::string_view type) {
     return json::object{{"active", true},      {"scope", scope}, {"client_id", client_id},
@@ -362,6 +461,7 @@ std::string TokenService::introspect(const std::string& token) {
                         {"exp", expires_at}};
   };
   if (auto info = validate(token)) {
+    if (hidden(info->client_id)) return std::string(kInactive);
     auto out = active(info->subject, info->client_id, info->scope, info->expires_at, "Bearer");
     out["iat"] = info->issued_at;
     out["nbf"] = info->issued_at;
@@ -369,19 +469,36 @@ std::string TokenService::introspect(const std::string& token) {
     out["aud"] = info->client_id;
     out["iss"] = config_.issuer();
     out["keytype"] = info->key_type;
+    // Whether a user signed in: the gateway checks a resource's authType with it.
+    out["aut"] = info->user_type.empty() ? kApplication : std::string_view(info->user_type);
     return json::serialize(out);
   }
   auto refresh = tokens_.find_refresh_token(crypto::sha256_hex(token));
-  if (refresh && !refresh->used && !refresh->revoked && refresh->expires_at > unix_now())
+  if (refresh && !refresh->used && !refresh->revoked && refresh->expires_at > unix_now() &&
+      !hidden(refresh->client_id))
     return json::serialize(active(refresh->subject, refresh->client_id, refresh->scope,
                                   refresh->expires_at, "refresh_token"));
-  return R"({"active":false})";
+  return std::string(kInactive);
+}
+
+void TokenService::announce(const std::vector<store::RevokedAccessToken>& revoked) {
+  for (const auto& token : revoked) {
+    json::object event{
+        {"jti", token.jti}, {"expires_at", token.expires_at}, {"client_id", token.client_id}};
+    bus_.publish(std::string(events::types::kTokenRevoked), json::serialize(event));
+  }
+}
+
+void TokenService::revoke_user_grants(const std::string& username) {
+  announce(tokens_.revoke_user_tokens(username, unix_now()));
 }
 
 void TokenService::revoke(const store::ClientRecord& client, const std::string& token) {
   auto hash = crypto::sha256_hex(token);
   if (auto refresh = tokens_.find_refresh_token(hash)) {
-    if (refresh->client_id == client.client_id) tokens_.revoke_refresh_family(refresh->family_id);
+    // RFC 7009 §2.1: the access tokens of the same grant go with it.
+    if (refresh->client_id == client.client_id)
+      announce(tokens_.revoke_grant(refresh->family_id, unix_now()));
     return;
   }
   auto publish = [&](const std::string& jti, std::int64_t expires_at) {

@@ -36,6 +36,7 @@ struct TokenInfo {
   std::int64_t issued_at = 0;
   std::int64_t expires_at = 0;
   std::string token_type;  // JWT or OAUTH
+  std::string user_type;   // APPLICATION or APPLICATION_USER (the JWTs' `aut`)
 };
 
 class TokenService {
@@ -68,14 +69,21 @@ class TokenService {
   store::ClientRecord authenticate_client(
       const Form& form, const std::optional<std::pair<std::string, std::string>>& basic);
 
-  // The RFC 7662 response body for any token (access or refresh).
-  std::string introspect(const std::string& token);
+  // The RFC 7662 response body for any token (access or refresh). `only_client`, when set,
+  // is the calling client: another client's token answers inactive (RFC 7662 §4).
+  std::string introspect(const std::string& token,
+                         const std::optional<std::string>& only_client = std::nullopt);
   // RFC 7009: revokes a token the client owns; unknown tokens are ignored.
   void revoke(const store::ClientRecord& client, const std::string& token);
+  // Ends every grant of the user (deleted, or their password changed): their refresh tokens
+  // and unexpired access tokens are revoked, and gateways told. Application tokens
+  // (client_credentials) are the application's and stay.
+  void revoke_user_grants(const std::string& username);
 
   // Scopes the subject may get: syntax-checked (invalid_scope); REST scopes and role-bound
   // API scopes left out unless the roles allow them; unknown scopes refused (invalid_scope);
-  // "default" when nothing is left.
+  // "default" when nothing is left. Tokens also lose REST scopes their client is not trusted
+  // with (see client_scopes).
   std::string grant_scopes(const std::string& requested,
                            const std::vector<std::string>& roles) const;
   // How the key manager learns the scopes APIs define (set by the publisher component): the
@@ -85,9 +93,26 @@ class TokenService {
   void set_api_scope_lookup(ApiScopeLookup lookup);
 
  private:
-  IssuedToken issue(const store::ClientRecord& client, const std::string& subject,
-                    const std::string& scope, bool user_token, bool with_refresh,
-                    const std::string& family_id, std::int64_t lifetime);
+  // What an access token (and maybe a refresh token) is issued for.
+  struct Grant {
+    std::string subject;
+    std::string scope;
+    bool user_token = false;  // the subject signed in (APPLICATION_USER), not only the client
+    bool with_refresh = false;
+    std::string family_id = {};           // the grant's id; empty for an application token
+    std::int64_t refresh_expires_at = 0;  // the family's absolute end; 0: a new family
+  };
+  IssuedToken issue(const store::ClientRecord& client, const Grant& grant, std::int64_t lifetime);
+  // grant_scopes, then without the REST API scopes (apim:*) unless an administrator trusts
+  // the client: a client anyone may register must not collect an administrator's scopes.
+  std::string client_scopes(const store::ClientRecord& client, const std::string& requested,
+                            const std::vector<std::string>& roles) const;
+  // A grant's scopes again at refresh: only those the subject's roles and the client still
+  // allow; scopes no longer known are dropped rather than refused.
+  std::string reevaluate_scopes(const store::ClientRecord& client, const std::string& scope,
+                                const std::vector<std::string>& roles) const;
+  // Tells gateways of access tokens a bulk revocation revoked.
+  void announce(const std::vector<store::RevokedAccessToken>& revoked);
   IssuedToken client_credentials(const store::ClientRecord& client, const Form& form);
   IssuedToken password(const store::ClientRecord& client, const Form& form);
   IssuedToken refresh(const store::ClientRecord& client, const Form& form);

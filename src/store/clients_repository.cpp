@@ -41,10 +41,12 @@ struct ClientRow {
   explicit ClientRow(const ClientRecord& c)
       : grant_types(join_words(c.grant_types, "grant types")),
         redirect_uris(join_words(c.redirect_uris, "redirect URIs")),
-        public_client(c.public_client ? 1 : 0) {}
+        public_client(c.public_client ? 1 : 0),
+        trusted(c.trusted ? 1 : 0) {}
   std::string grant_types;
   std::string redirect_uris;
   int public_client;
+  int trusted;
 };
 
 }  // namespace
@@ -54,15 +56,15 @@ void ClientsRepository::create(const ClientRecord& c) {
   db_.with_session([&](soci::session& sql) {
     sql << "INSERT INTO oauth_clients (client_id, secret_hash, name, owner, grant_types, "
            "redirect_uris, token_type, public_client, application_id, application_name, "
-           "application_tier, key_type, access_token_lifetime, created_at) VALUES (:client_id, "
-           ":secret_hash, :name, :owner, :grant_types, :redirect_uris, :token_type, "
+           "application_tier, key_type, access_token_lifetime, created_at, trusted) VALUES "
+           "(:client_id, :secret_hash, :name, :owner, :grant_types, :redirect_uris, :token_type, "
            ":public_client, :application_id, :application_name, :application_tier, :key_type, "
-           ":lifetime, :created_at)",
+           ":lifetime, :created_at, :trusted)",
         soci::use(c.client_id), soci::use(c.secret_hash), soci::use(c.name), soci::use(c.owner),
         soci::use(row.grant_types), soci::use(row.redirect_uris), soci::use(c.token_type),
         soci::use(row.public_client), soci::use(c.application_id), soci::use(c.application_name),
         soci::use(c.application_tier), soci::use(c.key_type), soci::use(c.access_token_lifetime),
-        soci::use(c.created_at);
+        soci::use(c.created_at), soci::use(row.trusted);
   });
 }
 
@@ -71,19 +73,20 @@ std::optional<ClientRecord> ClientsRepository::find(const std::string& client_id
   db_.with_session([&](soci::session& sql) {
     ClientRecord c;
     std::string grant_types, redirect_uris;
-    int public_client = 0;
+    int public_client = 0, trusted = 0;
     sql << "SELECT client_id, secret_hash, name, owner, grant_types, redirect_uris, token_type, "
            "public_client, application_id, application_name, application_tier, key_type, "
-           "access_token_lifetime, created_at FROM oauth_clients WHERE client_id = :id",
+           "access_token_lifetime, created_at, trusted FROM oauth_clients WHERE client_id = :id",
         soci::into(c.client_id), soci::into(c.secret_hash), soci::into(c.name), soci::into(c.owner),
         soci::into(grant_types), soci::into(redirect_uris), soci::into(c.token_type),
         soci::into(public_client), soci::into(c.application_id), soci::into(c.application_name),
         soci::into(c.application_tier), soci::into(c.key_type), soci::into(c.access_token_lifetime),
-        soci::into(c.created_at), soci::use(client_id);
+        soci::into(c.created_at), soci::into(trusted), soci::use(client_id);
     if (!sql.got_data()) return;
     c.grant_types = split_words(grant_types);
     c.redirect_uris = split_words(redirect_uris);
     c.public_client = public_client != 0;
+    c.trusted = trusted != 0;
     found = std::move(c);
   });
   return found;
@@ -105,6 +108,19 @@ bool ClientsRepository::update(const ClientRecord& c) {
          soci::use(row.public_client), soci::use(c.application_id), soci::use(c.application_name),
          soci::use(c.application_tier), soci::use(c.key_type), soci::use(c.access_token_lifetime),
          soci::use(c.client_id));
+    st.execute(true);
+    updated = st.get_affected_rows() > 0;
+  });
+  return updated;
+}
+
+bool ClientsRepository::set_trusted(const std::string& client_id, bool trusted) {
+  int value = trusted ? 1 : 0;
+  bool updated = false;
+  db_.with_session([&](soci::session& sql) {
+    soci::statement st =
+        (sql.prepare << "UPDATE oauth_clients SET trusted = :t WHERE client_id = :id",
+         soci::use(value), soci::use(client_id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

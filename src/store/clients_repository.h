@@ -25,6 +25,8 @@ struct ClientRecord {
   std::string key_type = "PRODUCTION";     // PRODUCTION or SANDBOX
   std::int64_t access_token_lifetime = 0;  // seconds; 0: the configured default
   std::int64_t created_at = 0;
+  // An administrator trusts the client with the REST API scopes (apim:*) of its users.
+  bool trusted = false;
 };
 
 class ClientsRepository {
@@ -35,8 +37,11 @@ class ClientsRepository {
   // (the lists are stored space-separated).
   void create(const ClientRecord& client);
   std::optional<ClientRecord> find(const std::string& client_id);
-  // Replaces every field but client_id and created_at; false when there is no such client.
+  // Replaces every field but client_id, created_at and trusted; false when there is no such
+  // client.
   bool update(const ClientRecord& client);
+  // False when there is no such client.
+  bool set_trusted(const std::string& client_id, bool trusted);
   bool remove(const std::string& client_id);
 
  private:

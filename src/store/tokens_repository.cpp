@@ -27,6 +27,31 @@ void revoke_family(soci::session& sql, const std::string& family_id) {
   sql << "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = :f", soci::use(family_id);
 }
 
+// The unexpired user access tokens `column` = `value` selects are revoked: their jtis join
+// the revoked ones and opaque ones are marked revoked. `column` is "subject" or "family_id",
+// from the two callers below, never from input.
+std::vector<RevokedAccessToken> revoke_user_access_tokens(soci::session& sql,
+                                                          const std::string& column,
+                                                          const std::string& value,
+                                                          std::int64_t now) {
+  std::vector<RevokedAccessToken> revoked;
+  RevokedAccessToken row;
+  soci::statement select =
+      (sql.prepare << "SELECT jti, client_id, expires_at FROM user_access_tokens WHERE " + column +
+                          " = :v AND expires_at > :now ORDER BY jti",
+       soci::into(row.jti), soci::into(row.client_id), soci::into(row.expires_at), soci::use(value),
+       soci::use(now));
+  select.execute();
+  while (select.fetch()) revoked.push_back(row);
+  for (const auto& token : revoked) {
+    sql << "INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES (:jti, :exp, :now) "
+           "ON CONFLICT (jti) DO NOTHING",
+        soci::use(token.jti), soci::use(token.expires_at), soci::use(now);
+    sql << "UPDATE opaque_tokens SET revoked = 1 WHERE jti = :jti", soci::use(token.jti);
+  }
+  return revoked;
+}
+
 }  // namespace
 
 void TokensRepository::store_refresh_token(const RefreshTokenRecord& t) {
@@ -98,34 +123,55 @@ void TokensRepository::store_authorization_code(const AuthorizationCodeRecord& c
   });
 }
 
-std::optional<AuthorizationCodeRecord> TokensRepository::take_authorization_code(
-    const std::string& code_hash) {
-  std::optional<AuthorizationCodeRecord> taken;
+CodeOutcome TokensRepository::claim_authorization_code(const std::string& code_hash,
+                                                       const std::string& family_id,
+                                                       AuthorizationCodeRecord& out) {
+  CodeOutcome outcome = CodeOutcome::unknown;
   db_.in_transaction([&](soci::session& sql) {
+    // As for refresh tokens, the conditional UPDATE is the claim: of concurrent callers,
+    // exactly one changes used from 0 to 1.
+    soci::statement claim =
+        (sql.prepare << "UPDATE authorization_codes SET used = 1, family_id = :f "
+                        "WHERE code_hash = :h AND used = 0",
+         soci::use(family_id), soci::use(code_hash));
+    bool claimed = affected(claim) == 1;
     AuthorizationCodeRecord c;
+    int used = 0;
     sql << "SELECT code_hash, client_id, subject, redirect_uri, scope, code_challenge, "
-           "expires_at FROM authorization_codes WHERE code_hash = :h",
+           "expires_at, family_id, used FROM authorization_codes WHERE code_hash = :h",
         soci::into(c.code_hash), soci::into(c.client_id), soci::into(c.subject),
         soci::into(c.redirect_uri), soci::into(c.scope), soci::into(c.code_challenge),
-        soci::into(c.expires_at), soci::use(code_hash);
+        soci::into(c.expires_at), soci::into(c.family_id), soci::into(used), soci::use(code_hash);
     if (!sql.got_data()) return;
-    // Two callers may both have read the row; only the one whose DELETE removes it wins.
-    soci::statement del = (sql.prepare << "DELETE FROM authorization_codes WHERE code_hash = :h",
-                           soci::use(code_hash));
-    if (affected(del) == 1) taken = std::move(c);
+    if (!claimed) {
+      sql << "UPDATE authorization_codes SET used = 2 WHERE code_hash = :h", soci::use(code_hash);
+      outcome = CodeOutcome::replayed;
+    } else {
+      outcome = CodeOutcome::claimed;
+    }
+    out = std::move(c);
   });
-  return taken;
+  return outcome;
+}
+
+bool TokensRepository::is_authorization_code_replayed(const std::string& code_hash) {
+  int used = 0;
+  db_.with_session([&](soci::session& sql) {
+    sql << "SELECT used FROM authorization_codes WHERE code_hash = :h", soci::into(used),
+        soci::use(code_hash);
+  });
+  return used == 2;
 }
 
 void TokensRepository::store_opaque_token(const OpaqueTokenRecord& t) {
   int revoked = t.revoked ? 1 : 0;
   db_.with_session([&](soci::session& sql) {
     sql << "INSERT INTO opaque_tokens (token_hash, jti, client_id, subject, scope, key_type, "
-           "issued_at, expires_at, revoked) VALUES (:h, :jti, :c, :s, :scope, :key_type, "
-           ":iat, :exp, :revoked)",
+           "issued_at, expires_at, revoked, user_type) VALUES (:h, :jti, :c, :s, :scope, "
+           ":key_type, :iat, :exp, :revoked, :user_type)",
         soci::use(t.token_hash), soci::use(t.jti), soci::use(t.client_id), soci::use(t.subject),
         soci::use(t.scope), soci::use(t.key_type), soci::use(t.issued_at), soci::use(t.expires_at),
-        soci::use(revoked);
+        soci::use(revoked), soci::use(t.user_type);
   });
 }
 
@@ -136,10 +182,11 @@ std::optional<OpaqueTokenRecord> TokensRepository::find_opaque_token(
     OpaqueTokenRecord t;
     int revoked = 0;
     sql << "SELECT token_hash, jti, client_id, subject, scope, key_type, issued_at, expires_at, "
-           "revoked FROM opaque_tokens WHERE token_hash = :h",
+           "revoked, user_type FROM opaque_tokens WHERE token_hash = :h",
         soci::into(t.token_hash), soci::into(t.jti), soci::into(t.client_id), soci::into(t.subject),
         soci::into(t.scope), soci::into(t.key_type), soci::into(t.issued_at),
-        soci::into(t.expires_at), soci::into(revoked), soci::use(token_hash);
+        soci::into(t.expires_at), soci::into(revoked), soci::into(t.user_type),
+        soci::use(token_hash);
     if (!sql.got_data()) return;
     t.revoked = revoked != 0;
     found = std::move(t);
@@ -157,6 +204,35 @@ bool TokensRepository::revoke_opaque_token(const std::string& token_hash) {
     found = affected(st) > 0;
   });
   return found;
+}
+
+void TokensRepository::store_user_access_token(const UserAccessTokenRecord& t) {
+  db_.with_session([&](soci::session& sql) {
+    sql << "INSERT INTO user_access_tokens (jti, family_id, client_id, subject, expires_at) "
+           "VALUES (:jti, :f, :c, :s, :exp)",
+        soci::use(t.jti), soci::use(t.family_id), soci::use(t.client_id), soci::use(t.subject),
+        soci::use(t.expires_at);
+  });
+}
+
+std::vector<RevokedAccessToken> TokensRepository::revoke_user_tokens(const std::string& subject,
+                                                                     std::int64_t now) {
+  std::vector<RevokedAccessToken> revoked;
+  db_.in_transaction([&](soci::session& sql) {
+    sql << "UPDATE refresh_tokens SET revoked = 1 WHERE subject = :s", soci::use(subject);
+    revoked = revoke_user_access_tokens(sql, "subject", subject, now);
+  });
+  return revoked;
+}
+
+std::vector<RevokedAccessToken> TokensRepository::revoke_grant(const std::string& family_id,
+                                                               std::int64_t now) {
+  std::vector<RevokedAccessToken> revoked;
+  db_.in_transaction([&](soci::session& sql) {
+    revoke_family(sql, family_id);
+    revoked = revoke_user_access_tokens(sql, "family_id", family_id, now);
+  });
+  return revoked;
 }
 
 void TokensRepository::revoke_jti(const std::string& jti, std::int64_t expires_at,
@@ -201,6 +277,7 @@ int TokensRepository::purge_expired(std::int64_t now) {
              "DELETE FROM refresh_tokens WHERE expires_at <= :now",
              "DELETE FROM opaque_tokens WHERE expires_at <= :now",
              "DELETE FROM revoked_tokens WHERE expires_at <= :now",
+             "DELETE FROM user_access_tokens WHERE expires_at <= :now",
          }) {
       soci::statement st = (sql.prepare << query, soci::use(now));
       removed += affected(st);

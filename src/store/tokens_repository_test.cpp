@@ -141,32 +141,42 @@ TEST_P(TokensRepositoryTest, ConcurrentConsumersClaimTheTokenOnce) {
   EXPECT_EQ(replayed, kThreads - 1);
 }
 
-TEST_P(TokensRepositoryTest, AuthorizationCodeIsTakenOnce) {
+TEST_P(TokensRepositoryTest, AuthorizationCodeIsClaimedOnceThenReplayed) {
   AuthorizationCodeRecord code{"c1",     "cid-1",
                                "alice",  "https://app.example/cb",
                                "openid", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
                                kNow + 60};
   tokens_->store_authorization_code(code);
-  auto taken = tokens_->take_authorization_code("c1");
-  ASSERT_TRUE(taken);
-  EXPECT_EQ(taken->code_hash, "c1");
-  EXPECT_EQ(taken->client_id, "cid-1");
-  EXPECT_EQ(taken->subject, "alice");
-  EXPECT_EQ(taken->redirect_uri, "https://app.example/cb");
-  EXPECT_EQ(taken->scope, "openid");
-  EXPECT_EQ(taken->code_challenge, code.code_challenge);
-  EXPECT_EQ(taken->expires_at, kNow + 60);
-  EXPECT_FALSE(tokens_->take_authorization_code("c1"));
-  EXPECT_FALSE(tokens_->take_authorization_code("unknown"));
+  AuthorizationCodeRecord taken;
+  ASSERT_EQ(tokens_->claim_authorization_code("c1", "fam-1", taken), CodeOutcome::claimed);
+  EXPECT_EQ(taken.code_hash, "c1");
+  EXPECT_EQ(taken.client_id, "cid-1");
+  EXPECT_EQ(taken.subject, "alice");
+  EXPECT_EQ(taken.redirect_uri, "https://app.example/cb");
+  EXPECT_EQ(taken.scope, "openid");
+  EXPECT_EQ(taken.code_challenge, code.code_challenge);
+  EXPECT_EQ(taken.expires_at, kNow + 60);
+  EXPECT_EQ(taken.family_id, "fam-1");
+  EXPECT_FALSE(tokens_->is_authorization_code_replayed("c1"));
+
+  AuthorizationCodeRecord replayed;
+  ASSERT_EQ(tokens_->claim_authorization_code("c1", "fam-2", replayed), CodeOutcome::replayed);
+  EXPECT_EQ(replayed.family_id, "fam-1");  // the grant of the first use
+  EXPECT_TRUE(tokens_->is_authorization_code_replayed("c1"));
+  AuthorizationCodeRecord none;
+  EXPECT_EQ(tokens_->claim_authorization_code("unknown", "fam-3", none), CodeOutcome::unknown);
 }
 
-TEST_P(TokensRepositoryTest, ConcurrentTakersGetTheCodeOnce) {
+TEST_P(TokensRepositoryTest, ConcurrentClaimersGetTheCodeOnce) {
   tokens_->store_authorization_code({"c1", "cid-1", "alice", "https://a/cb", "", "", kNow + 60});
   constexpr int kThreads = 8;
   std::atomic<int> taken{0}, errors{0};
-  run_together(kThreads, [&](int) {
+  run_together(kThreads, [&](int i) {
     try {
-      if (tokens_->take_authorization_code("c1")) ++taken;
+      AuthorizationCodeRecord out;
+      if (tokens_->claim_authorization_code("c1", "fam-" + std::to_string(i), out) ==
+          CodeOutcome::claimed)
+        ++taken;
     } catch (const std::exception& e) {
       ADD_FAILURE() << e.what();
       ++errors;
@@ -174,6 +184,46 @@ TEST_P(TokensRepositoryTest, ConcurrentTakersGetTheCodeOnce) {
   });
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(taken.load(), 1);
+}
+
+TEST_P(TokensRepositoryTest, RevokingAUserRevokesTheirRefreshAndUnexpiredAccessTokens) {
+  tokens_->store_refresh_token(refresh("r1", "fam-1"));
+  auto bob = refresh("r2", "fam-2");
+  bob.subject = "bob";
+  tokens_->store_refresh_token(bob);
+  tokens_->store_user_access_token({"jti-a", "fam-1", "cid-1", "alice", kNow + 100});
+  tokens_->store_user_access_token({"jti-old", "fam-1", "cid-1", "alice", kNow - 1});
+  tokens_->store_user_access_token({"jti-b", "fam-2", "cid-1", "bob", kNow + 100});
+  OpaqueTokenRecord opaque{"o1",         "jti-o", "cid-2",     "alice", "",
+                           "PRODUCTION", kNow,    kNow + 3600, false,   "APPLICATION_USER"};
+  tokens_->store_opaque_token(opaque);
+  tokens_->store_user_access_token({"jti-o", "fam-3", "cid-2", "alice", kNow + 3600});
+
+  auto revoked = tokens_->revoke_user_tokens("alice", kNow);
+  ASSERT_EQ(revoked.size(), 2u);
+  EXPECT_EQ(revoked[0].jti, "jti-a");
+  EXPECT_EQ(revoked[0].client_id, "cid-1");
+  EXPECT_EQ(revoked[0].expires_at, kNow + 100);
+  EXPECT_EQ(revoked[1].jti, "jti-o");
+  EXPECT_TRUE(tokens_->is_jti_revoked("jti-a"));
+  EXPECT_FALSE(tokens_->is_jti_revoked("jti-old"));
+  EXPECT_TRUE(tokens_->find_opaque_token("o1")->revoked);
+  EXPECT_TRUE(tokens_->find_refresh_token("r1")->revoked);
+  EXPECT_FALSE(tokens_->find_refresh_token("r2")->revoked);
+  EXPECT_FALSE(tokens_->is_jti_revoked("jti-b"));
+}
+
+TEST_P(TokensRepositoryTest, RevokingAGrantRevokesItsFamilyOnly) {
+  tokens_->store_refresh_token(refresh("r1", "fam-1"));
+  tokens_->store_refresh_token(refresh("r2", "fam-2"));
+  tokens_->store_user_access_token({"jti-1", "fam-1", "cid-1", "alice", kNow + 100});
+  tokens_->store_user_access_token({"jti-2", "fam-2", "cid-1", "alice", kNow + 100});
+  auto revoked = tokens_->revoke_grant("fam-1", kNow);
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_EQ(revoked[0].jti, "jti-1");
+  EXPECT_TRUE(tokens_->find_refresh_token("r1")->revoked);
+  EXPECT_FALSE(tokens_->find_refresh_token("r2")->revoked);
+  EXPECT_FALSE(tokens_->is_jti_revoked("jti-2"));
 }
 
 TEST_P(TokensRepositoryTest, OpaqueTokenIsStoredFoundAndRevoked) {
@@ -191,6 +241,7 @@ TEST_P(TokensRepositoryTest, OpaqueTokenIsStoredFoundAndRevoked) {
   EXPECT_EQ(found->issued_at, kNow);
   EXPECT_EQ(found->expires_at, kNow + 3600);
   EXPECT_FALSE(found->revoked);
+  EXPECT_EQ(found->user_type, "APPLICATION");
 
   EXPECT_TRUE(tokens_->revoke_opaque_token("o1"));
   EXPECT_TRUE(tokens_->find_opaque_token("o1")->revoked);
@@ -226,15 +277,17 @@ TEST_P(TokensRepositoryTest, PurgeRemovesEveryKindOfExpiredState) {
   tokens_->store_opaque_token(
       {"o-new", "j2", "cid", "alice", "", "PRODUCTION", 0, kNow + 1, false});
   tokens_->revoke_jti("j-old", kNow - 5, kNow - 10);
+  tokens_->store_user_access_token({"u-old", "fam-1", "cid", "alice", kNow});
 
-  EXPECT_EQ(tokens_->purge_expired(kNow), 4);
+  EXPECT_EQ(tokens_->purge_expired(kNow), 5);
   EXPECT_FALSE(tokens_->find_refresh_token("r-old"));
   EXPECT_TRUE(tokens_->find_refresh_token("r-new"));
   EXPECT_FALSE(tokens_->find_opaque_token("o-old"));
   EXPECT_TRUE(tokens_->find_opaque_token("o-new"));
   EXPECT_FALSE(tokens_->is_jti_revoked("j-old"));
-  EXPECT_FALSE(tokens_->take_authorization_code("c-old"));
-  EXPECT_TRUE(tokens_->take_authorization_code("c-new"));
+  AuthorizationCodeRecord out;
+  EXPECT_EQ(tokens_->claim_authorization_code("c-old", "f", out), CodeOutcome::unknown);
+  EXPECT_EQ(tokens_->claim_authorization_code("c-new", "f", out), CodeOutcome::claimed);
 }
 
 }  // namespace
