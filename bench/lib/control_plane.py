@@ -128,7 +128,9 @@ def main():
     url = admin_url.rsplit("/", 1)[0] + "/bench"
     node = BenchNode(binary, threads=2, extra_toml=(
         f'[database]\nurl = "{url}"\n[internal_api]\nusername = "{GATEWAY_CREDENTIAL[0]}"\n'
-        f'password = "{GATEWAY_CREDENTIAL[1]}"\n'))
+        f'password = "{GATEWAY_CREDENTIAL[1]}"\n'
+        # the APIs' endpoints are on loopback
+        "[security]\nallow_loopback_backends = true\n"))
     try:
         node.start()
         s = requests.Session()

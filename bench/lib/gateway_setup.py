@@ -55,6 +55,8 @@ class GatewayNode:
                     f"http_port = {self.gw_http_port}\nhttps_port = -1\n"
                     f"admin_port = {self.gw_admin_port}\nthreads = 1\n"
                     "[analytics]\nenabled = true\n"
+                    # the benchmark's backend listens on loopback
+                    "[security]\nallow_loopback_backends = true\n"
                     '[log]\nlevel = "warn"\n')
         self.proc = None
 
