@@ -161,9 +161,9 @@ TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cer
 
   fs::path dir = fs::path(data_dir) / "tls";
   std::error_code ec;
-  // Created 0700 under the node's umask (common/private_files.h).
-  fs::create_directories(dir, ec);
-  if (ec) {
+  if (fs::create_directories(dir, ec)) {
+    fs::permissions(dir, fs::perms::owner_all, ec);
+  } else if (ec) {
     throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
   }
   fs::path cert_path = dir / "server.crt";
