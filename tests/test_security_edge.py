@@ -154,6 +154,19 @@ def test_keys_stored_in_the_clear_are_sealed_once_a_key_is_configured(new_node):
     assert node.verify_jwt(token)["iss"]
 
 
+def test_signing_keys_are_sealed_in_place_on_every_backend(launcher):
+    node = launcher.new()
+    token, _ = client_token(node)
+    node.stop()
+    node.configure({"security": {"key_encryption_key": KEK}})
+    node.start()
+    assert node.count("signing_keys", f"private_pem NOT LIKE '{SEALED_PREFIX}%'") == 0
+    assert node.count("signing_keys", f"private_pem LIKE '{SEALED_PREFIX}%'") >= 1
+    assert node.verify_jwt(token)["iss"]
+    node.restart()
+    client_token(node)
+
+
 def test_a_wrong_key_encryption_key_refuses_to_start(new_node):
     node = new_node(sections={"security": {"key_encryption_key": KEK}})
     node.start()
