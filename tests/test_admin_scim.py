@@ -53,7 +53,8 @@ def test_create_errors(node):
                            json={"userName": new_name("u"), "password": "password-1",
                                  "roles": [{"value": "overlord"}]}), 400)
     assert_scim_error(call(node, "POST", "/scim2/Users", json={"password": "password-1"}), 400)
-    assert_scim_error(call(node, "POST", "/scim2/Users", data="[1,2]"), 400)
+    assert_scim_error(call(node, "POST", "/scim2/Users", data="[1,2]",
+                           headers={"Content-Type": "application/scim+json"}), 400)
 
 
 def test_get_list_filter_and_paging(node):

@@ -8,6 +8,7 @@
 #include "app/node.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/private_files.h"
 #include "events/event_bus.h"
 #include "keymanager/keymanager.h"
 #include "store/database.h"
@@ -37,6 +38,9 @@ void block_stop_signals() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is created: the database, its journals and the key material are the
+  // node's alone (docs/security.md).
+  portico::keep_new_files_private();
   CLI::App app{"Portico: API gateway, key manager and API management control plane"};
   app.require_subcommand(1);
   std::string config_path;
@@ -81,12 +85,14 @@ int main(int argc, char** argv) {
     }
     if (migrate->parsed()) {
       auto config = load(config_path);
+      portico::prepare_data_dir(config.data_dir);
       auto db = portico::store::Database::open(config.database_url(), 1);
       std::cout << "schema version " << db->migrate() << "\n";
       return 0;
     }
     if (rotate->parsed()) {
       auto config = load(config_path);
+      portico::prepare_data_dir(config.data_dir);
       auto db = portico::store::Database::open(config.database_url(), 1);
       db->migrate();
       portico::events::InProcessBus bus;

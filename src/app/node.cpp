@@ -1,12 +1,16 @@
 #include "app/node.h"
 
 #include <csignal>
+#include <future>
 #include <thread>
 
 #include "admin/admin.h"
 #include "analytics/analytics.h"
+#include "app/default_admin.h"
 #include "common/crypto.h"
+#include "common/key_encryption.h"
 #include "common/log.h"
+#include "common/private_files.h"
 #include "common/tls_material.h"
 #include "devportal/devportal.h"
 #include "app/database_outbox.h"
@@ -62,6 +66,7 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   o.admin_host = g.admin_host;
   o.tls_cert_file = tls.cert_file;
   o.tls_key_file = tls.key_file;
+  o.tls_key_pem = tls.key_pem;
   o.threads = g.threads > 0 ? g.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.max_body_bytes = g.max_body_bytes;
@@ -73,6 +78,7 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   o.backend_jwt = g.backend_jwt;
   o.backend_jwt_header = g.backend_jwt_header;
   o.data_dir = c.data_dir;
+  o.key_encryption = KeyEncryption(c.security.key_encryption_key);
   o.issuer = c.issuer();
   o.jwt_leeway_seconds = g.jwt_leeway_seconds;
   o.introspection_cache_seconds = g.introspection_cache_seconds;
@@ -102,6 +108,7 @@ Node::~Node() {
 
 void Node::start() {
   auto& c = impl_->config;
+  prepare_data_dir(c.data_dir);
   impl_->db = store::Database::open(c.database_url(), c.database.pool_size);
   int version = impl_->db->migrate();
   spdlog::info("database {} at schema version {}",
@@ -110,6 +117,10 @@ void Node::start() {
   impl_->bus = event_bus(c, *impl_->db);
   impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, *impl_->bus);
   impl_->key_manager->initialize();
+  // One argon2id verify (~0.1 s), beside the rest of the start.
+  auto default_admin = std::async(std::launch::async, [this] {
+    return admin_has_default_password(impl_->config, *impl_->key_manager);
+  });
 
   bool all_in_one = impl_->profile == "all-in-one";
   bool with_gateway = all_in_one && c.gateway.enabled;
@@ -144,13 +155,16 @@ void Node::start() {
     }
   }
 
-  auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file);
+  enforce_default_admin_policy(c, default_admin.get());
+  auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file,
+                                 KeyEncryption(c.security.key_encryption_key));
   http::ServerOptions options;
   options.host = c.server.host;
   options.http_port = c.server.http_port;
   options.https_port = c.server.https_port;
   options.tls_cert_file = tls.cert_file;
   options.tls_key_file = tls.key_file;
+  options.tls_key_pem = tls.key_pem;
   options.threads =
       c.server.threads > 0 ? c.server.threads : std::max(1u, std::thread::hardware_concurrency());
   options.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);

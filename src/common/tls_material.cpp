@@ -1,6 +1,7 @@
 #include "common/tls_material.h"
 
 #include "common/openssl_handles.h"
+#include "common/private_files.h"
 
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -137,33 +138,13 @@ Material generate_self_signed() {
   return Material{bio_text(cert_bio.get()), bio_text(key_bio.get())};
 }
 
-// Writes to a temporary name and renames, so a crash never leaves a half-written file under
-// the final name. The mode is set at creation: the key is never readable by others.
-void write_file_atomically(const fs::path& path, const std::string& content, mode_t mode) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  std::string tmp_name = tmp.string();
-  {
-    Fd fd(::open(tmp_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
-    if (fd.get() < 0) fail_errno("cannot create", tmp_name);
-    // open() honours the umask, which may only narrow the mode; make it exact.
-    if (::fchmod(fd.get(), mode) != 0) fail_errno("cannot chmod", tmp_name);
-    std::size_t done = 0;
-    while (done < content.size()) {
-      ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail_errno("cannot write", tmp_name);
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) fail_errno("cannot sync", tmp_name);
-  }
-  if (::rename(tmp_name.c_str(), path.c_str()) != 0) fail_errno("cannot rename", tmp_name);
-}
+constexpr std::string_view kKeyContext = "tls-key";
+constexpr std::string_view kKeyName = "the generated TLS key";
 
 }  // namespace
 
 TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cert_file,
-                             const std::string& key_file) {
+                             const std::string& key_file, const KeyEncryption& encryption) {
   if (!cert_file.empty() || !key_file.empty()) {
     // Half a configuration is a mistake, not a request for generated material: serving a
     // self-signed certificate instead of the operator's would only surface at clients.
@@ -201,12 +182,18 @@ TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cer
   if (fs::exists(cert_path) && fs::exists(key_path)) {
     check_readable(files.cert_file, "generated TLS certificate");
     check_readable(files.key_file, "generated TLS key");
+    std::string stored = read_file(files.key_file);
+    files.key_pem = encryption.open(stored, kKeyContext, kKeyName);
+    // A key written before encryption was configured is sealed now, in place.
+    if (encryption.enabled() && !KeyEncryption::is_sealed(stored))
+      write_private_file(files.key_file, encryption.seal(files.key_pem, kKeyContext));
     return files;
   }
   Material material = generate_self_signed();
   // Key first: a certificate under the final name always has its key beside it.
-  write_file_atomically(key_path, material.key_pem, 0600);
-  write_file_atomically(cert_path, material.cert_pem, 0644);
+  write_private_file(files.key_file, encryption.seal(material.key_pem, kKeyContext));
+  write_private_file(files.cert_file, material.cert_pem);
+  files.key_pem = std::move(material.key_pem);
   return files;  // the lock is released when its fd closes
 }
 

@@ -14,6 +14,7 @@
 #include "devportal/devportal_impl.h"
 #include "http/paging.h"
 #include "http/redirect.h"
+#include "http/user_content.h"
 
 namespace portico::devportal {
 namespace {
@@ -249,7 +250,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     if (!definition) throw ApiError::not_found("API '" + api.id + "' has no definition");
     auto first = definition->find_first_not_of(" \t\r\n");
     bool is_json = first != std::string::npos && (*definition)[first] == '{';
-    return raw(200, is_json ? "application/json" : "application/yaml", *definition);
+    return http::user_content(is_json ? "application/json" : "application/yaml",
+                              std::move(*definition), http::Disposition::attachment,
+                              is_json ? "swagger.json" : "swagger.yaml");
   });
 
   router.add("GET", api_path("/{apiId}/documents"), [&s](http::Request& request) {
@@ -294,7 +297,22 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
                  return std::move(*redirect);
                }
                if (doc->content.empty()) throw ApiError::not_found("Document has no content");
-               return raw(200, source == "MARKDOWN" ? "text/markdown" : "text/plain", doc->content);
+               auto text_field = [&](std::string_view field, std::string fallback) {
+                 auto* v = meta.if_contains(field);
+                 return v && v->is_string() ? std::string(v->as_string()) : fallback;
+               };
+               if (source == "FILE") {
+                 // The publisher keeps uploaded files base64-encoded in a text column.
+                 return http::user_content(
+                     text_field("fileType", "application/octet-stream"),
+                     crypto::base64_decode(doc->content).value_or(""),
+                     http::Disposition::attachment, text_field("fileName", "document"));
+               }
+               bool markdown = source == "MARKDOWN";
+               return http::user_content(
+                   markdown ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8",
+                   doc->content, http::Disposition::attachment,
+                   text_field("name", "document") + (markdown ? ".md" : ".txt"));
              });
 
   router.add("GET", api_path("/{apiId}/thumbnail"), [&s](http::Request& request) {
@@ -303,8 +321,9 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     if (!thumbnail) throw ApiError::not_found("API '" + api.id + "' has no thumbnail");
     // The publisher keeps the image base64-encoded in a text column.
     auto bytes = crypto::base64_decode(thumbnail->second);
-    return raw(200, thumbnail->first.empty() ? "application/octet-stream" : thumbnail->first,
-               bytes ? *bytes : thumbnail->second);
+    return http::user_content(
+        thumbnail->first.empty() ? "application/octet-stream" : thumbnail->first,
+        bytes ? *bytes : thumbnail->second, http::Disposition::inline_image, "thumbnail");
   });
 
   // ---- ratings -----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ std::shared_ptr<http::Router> echo_router() {
     return http::Response::json(200, json::serialize(out));
   };
   router->add("GET", "/internal/data/v1/echo", echo);
-  router->add("POST", "/internal/data/v1/echo", echo);
+  router->add("POST", "/internal/data/v1/echo", http::BodyType::form, echo);
   router->add("GET", "/prefix/internal/data/v1/echo", echo);
   router->add("GET", "/close", [](http::Request&) {
     http::Response response = http::Response::json(200, R"("bye")");

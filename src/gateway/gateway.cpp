@@ -5,12 +5,11 @@
 #include <boost/json/serialize.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "analytics/analytics.h"
 #include "common/jwt.h"
 #include "common/log.h"
+#include "common/private_files.h"
 #include "gateway/authenticator.h"
 #include "gateway/filter_chain.h"
 #include "gateway/proxy_session.h"
@@ -35,26 +34,23 @@ std::unique_ptr<net::ssl::context> make_upstream_tls() {
 }
 
 // The key that signs X-JWT-Assertion: made on first use, kept in the data directory so that
-// backends keep trusting it across restarts.
-jwt::SigningKey backend_jwt_key(const std::string& data_dir) {
+// backends keep trusting it across restarts. Written 0600 from its creation, sealed when a
+// key-encryption key is configured; a plaintext key from before is sealed in place.
+jwt::SigningKey backend_jwt_key(const std::string& data_dir, const KeyEncryption& encryption) {
   namespace fs = std::filesystem;
-  fs::path path = fs::path(data_dir) / kBackendJwtKeyFile;
+  constexpr std::string_view kContext = "backend-jwt-key";
+  std::string path = (fs::path(data_dir) / kBackendJwtKeyFile).string();
   if (fs::exists(path)) {
-    std::ifstream in(path);
-    std::stringstream pem;
-    pem << in.rdbuf();
-    return jwt::SigningKey::from_private_pem(pem.str(), jwt::Algorithm::RS256, "gateway-backend");
+    std::string stored = read_file(path);
+    std::string pem = encryption.open(stored, kContext, "the backend JWT key " + path);
+    auto key = jwt::SigningKey::from_private_pem(pem, jwt::Algorithm::RS256, "gateway-backend");
+    if (encryption.enabled() && !KeyEncryption::is_sealed(stored))
+      write_private_file(path, encryption.seal(pem, kContext));
+    return key;
   }
   fs::create_directories(data_dir);
   auto key = jwt::SigningKey::generate(jwt::Algorithm::RS256, "gateway-backend");
-  fs::path temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << key.private_pem();
-  }
-  fs::permissions(temporary, fs::perms::owner_read | fs::perms::owner_write);
-  fs::rename(temporary, path);
+  write_private_file(path, encryption.seal(key.private_pem(), kContext));
   return key;
 }
 
@@ -168,7 +164,7 @@ void Gateway::start() {
         "it is");
   }
 
-  if (o.backend_jwt) impl.backend_key = backend_jwt_key(o.data_dir);
+  if (o.backend_jwt) impl.backend_key = backend_jwt_key(o.data_dir, o.key_encryption);
   ChainOptions chain;
   chain.strip_authorization = o.strip_authorization;
   chain.backend_jwt = o.backend_jwt;
@@ -187,6 +183,7 @@ void Gateway::start() {
   server.https_port = o.https_port;
   server.tls_cert_file = o.tls_cert_file;
   server.tls_key_file = o.tls_key_file;
+  server.tls_key_pem = o.tls_key_pem;
   server.threads = o.threads;
   // The head scanner refuses a Content-Length over this at once (413); 0 means no limit.
   server.max_body_bytes = o.max_body_bytes > 0 ? static_cast<std::size_t>(o.max_body_bytes)

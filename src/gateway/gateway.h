@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/backend_address_policy.h"
+#include "common/key_encryption.h"
 #include "events/event_bus.h"
 #include "gateway/control_plane.h"
 
@@ -27,6 +28,7 @@ struct GatewayOptions {
   std::string admin_host = "127.0.0.1";
   std::string tls_cert_file;
   std::string tls_key_file;
+  std::string tls_key_pem;  // when set, used instead of tls_key_file
   int threads = 1;
   std::int64_t max_body_bytes = 0;                  // 0: no limit (bodies stream)
   std::chrono::seconds read_timeout{60};            // client: head and body inactivity
@@ -37,6 +39,7 @@ struct GatewayOptions {
   bool backend_jwt = false;
   std::string backend_jwt_header = "X-JWT-Assertion";
   std::string data_dir = "data";  // snapshot file, backend JWT key
+  KeyEncryption key_encryption;   // seals the backend JWT key at rest when enabled
   std::string issuer;             // expected `iss` of access tokens; "" accepts any
   std::int64_t jwt_leeway_seconds = 60;
   std::int64_t introspection_cache_seconds = 900;

@@ -62,13 +62,20 @@ std::string percent_encode(std::string_view text);
 
 using Handler = std::function<Response(Request&)>;
 
+// The request body a route takes. JSON unless the route says otherwise; form and multipart
+// routes check their media type themselves.
+enum class BodyType { json, form, multipart };
+
 // Maps method + path template ("/apis/{apiId}/documents") to a handler. Literal segments
 // win over {param} segments. No path: 404; path but no such method: 405 with Allow.
 // A handler's ApiError becomes its JSON error; any other exception becomes a 500 with a
-// generic message (the detail is logged, never sent to the client).
+// generic message (the detail is logged, never sent to the client). Before a handler runs,
+// a body of the wrong media type (415) and a cross-site request without a JSON body (403) are
+// refused; a 401 to a browser carries no Basic challenge (http/browser_guard.h).
 class Router {
  public:
   void add(std::string method, std::string path_template, Handler handler);
+  void add(std::string method, std::string path_template, BodyType body, Handler handler);
   Response dispatch(Request& request) const;
 
  private:
@@ -76,7 +83,9 @@ class Router {
     std::string method;
     std::vector<std::string> segments;  // "{name}" marks a parameter
     Handler handler;
+    BodyType body = BodyType::json;
   };
+  Response invoke(const Route& route, Request& request) const;
   std::vector<Route> routes_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "common/api_error.h"
 #include "common/log.h"
+#include "http/browser_guard.h"
 #include "http/message.h"
 
 namespace portico::http {
@@ -64,11 +65,15 @@ std::optional<std::vector<std::string>> request_segments(const Request& request)
 }  // namespace
 
 void Router::add(std::string method, std::string path_template, Handler handler) {
+  add(std::move(method), std::move(path_template), BodyType::json, std::move(handler));
+}
+
+void Router::add(std::string method, std::string path_template, BodyType body, Handler handler) {
   if (method.empty() || path_template.empty() || path_template.front() != '/') {
     throw std::invalid_argument("route " + method + " " + path_template +
                                 ": expected a method and a path starting with '/'");
   }
-  Route route{std::move(method), {}, std::move(handler)};
+  Route route{std::move(method), {}, std::move(handler), body};
   for (auto segment : split_path(path_template)) {
     if (segment.find_first_of("{}") != std::string_view::npos && !is_param(segment)) {
       throw std::invalid_argument("route " + route.method + " " + path_template +
@@ -166,8 +171,16 @@ Response Router::dispatch(Request& request) const {
   }
 
   request.path_params = std::move(best->params);
+  if (auto refused = refuse_body_media_type(request, best->route->body)) return *refused;
+  if (auto refused = refuse_cross_site_request(request)) return *refused;
+  Response response = invoke(*best->route, request);
+  hide_basic_challenge_from_browsers(request, response);
+  return response;
+}
+
+Response Router::invoke(const Route& route, Request& request) const {
   try {
-    return best->route->handler(request);
+    return route.handler(request);
   } catch (const ApiError& e) {
     Response response = Response::error(e.status, e.code, e.message, e.description);
     for (const auto& [name, value] : e.headers) response.headers.set(name, value);

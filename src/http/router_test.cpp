@@ -223,5 +223,44 @@ TEST(Router, RelativeTemplateIsRejected) {
   EXPECT_THROW(router.add("GET", "apis", text("x")), std::invalid_argument);
 }
 
+TEST(RouterBrowserGuard, JsonRouteRefusesTextPlainBodyBeforeTheHandler) {
+  Router router;
+  bool ran = false;
+  router.add("POST", "/users", [&](Request&) {
+    ran = true;
+    return Response::json(201, "{}");
+  });
+  auto request = make_request("POST", "/users");
+  request.body = R"({"userName":"eve"})";
+  request.headers.set("Content-Type", "text/plain");
+  EXPECT_EQ(router.dispatch(request).status, 415);
+  EXPECT_FALSE(ran);
+}
+
+TEST(RouterBrowserGuard, FormRouteTakesItsOwnMediaType) {
+  Router router;
+  router.add("POST", "/token", BodyType::form, text("token"));
+  auto request = make_request("POST", "/token");
+  request.body = "grant_type=client_credentials";
+  request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+  EXPECT_EQ(router.dispatch(request).body, "token");
+}
+
+TEST(RouterBrowserGuard, QueryOnlyPostFromAnotherOriginIs403) {
+  Router router;
+  bool ran = false;
+  router.add("POST", "/change", [&](Request&) {
+    ran = true;
+    return Response::json(200, "{}");
+  });
+  auto request = make_request("POST", "/change?action=Publish");
+  request.headers.set("Host", "localhost:9443");
+  request.headers.set("Origin", "https://evil.example");
+  EXPECT_EQ(router.dispatch(request).status, 403);
+  EXPECT_FALSE(ran);
+  request.headers.remove("Origin");
+  EXPECT_EQ(router.dispatch(request).status, 200);
+}
+
 }  // namespace
 }  // namespace portico::http

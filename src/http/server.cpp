@@ -60,7 +60,12 @@ std::unique_ptr<ssl::context> make_tls_context(const ServerOptions& options) {
     throw std::runtime_error("cannot load TLS certificate '" + options.tls_cert_file +
                              "': " + ec.message());
   }
-  context->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  if (!options.tls_key_pem.empty()) {
+    // Keys sealed at rest are opened by the caller and never reach the disk in the clear.
+    context->use_private_key(boost::asio::buffer(options.tls_key_pem), ssl::context::pem, ec);
+  } else {
+    context->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  }
   if (ec) {
     throw std::runtime_error("cannot load TLS private key '" + options.tls_key_file +
                              "': " + ec.message());

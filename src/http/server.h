@@ -15,6 +15,7 @@ struct ServerOptions {
   int https_port = -1;        // 0: a free port; -1: no TLS listener
   std::string tls_cert_file;  // PEM, required when https_port >= 0
   std::string tls_key_file;
+  std::string tls_key_pem;  // the key itself; when set, used instead of tls_key_file
   int threads = 1;
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   std::size_t max_request_line_bytes = 8 * 1024;  // longer → 414

@@ -237,7 +237,7 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
 void add_authorize_routes(KeyManager& km, http::Router& router) {
   router.add("GET", "/oauth2/authorize",
              [&km](http::Request& request) { return handle(km, request.query, false); });
-  router.add("POST", "/oauth2/authorize", [&km](http::Request& request) {
+  router.add("POST", "/oauth2/authorize", http::BodyType::form, [&km](http::Request& request) {
     auto form = http::parse_form(request.body);
     if (!form) return error_page(400, "The form is not valid form encoding.");
     return handle(km, *form, true);

@@ -12,25 +12,35 @@ namespace {
 
 constexpr std::int64_t kSecondsPerDay = 24 * 3600;
 
-store::SigningKeyRecord fresh_key(jwt::Algorithm algorithm) {
+// The sealed value is bound to its kid: a row's key copied into another row does not open.
+std::string sealing_context(const std::string& kid) {
+  return "signing-key:" + kid;
+}
+
+store::SigningKeyRecord fresh_key(jwt::Algorithm algorithm, const KeyEncryption& encryption) {
   auto key = jwt::SigningKey::generate(algorithm, crypto::uuid_v4());
   store::SigningKeyRecord record;
   record.kid = key.kid();
   record.algorithm = std::string(jwt::algorithm_name(algorithm));
-  record.private_pem = key.private_pem();
+  record.private_pem = encryption.seal(key.private_pem(), sealing_context(record.kid));
   record.created_at = unix_now();
   return record;
 }
 
 }  // namespace
 
-KeyRing::KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days)
-    : repository_(db), algorithm_(algorithm), rotation_days_(rotation_days) {}
+KeyRing::KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days,
+                 KeyEncryption encryption)
+    : repository_(db),
+      encryption_(std::move(encryption)),
+      algorithm_(algorithm),
+      rotation_days_(rotation_days) {}
 
 void KeyRing::load() {
   auto now = unix_now();
   repository_.purge_expired(now);
   auto keys = repository_.list_current(now);
+  open_and_seal(keys);
   const store::SigningKeyRecord* active = nullptr;
   for (auto& k : keys)
     if (k.retired_at == 0) active = &k;
@@ -38,14 +48,14 @@ void KeyRing::load() {
       active && rotation_days_ > 0 && now - active->created_at >= rotation_days_ * kSecondsPerDay;
   bool other_algorithm = active && active->algorithm != jwt::algorithm_name(algorithm_);
   if (!active || too_old || other_algorithm) {
-    repository_.rotate(fresh_key(algorithm_), now, kMaxAccessTokenLifetime);
+    repository_.rotate(fresh_key(algorithm_, encryption_), now, kMaxAccessTokenLifetime);
     spdlog::info("signing key {}", active ? "rotated" : "created");
   }
   reload();
 }
 
 void KeyRing::rotate() {
-  repository_.rotate(fresh_key(algorithm_), unix_now(), kMaxAccessTokenLifetime);
+  repository_.rotate(fresh_key(algorithm_, encryption_), unix_now(), kMaxAccessTokenLifetime);
   reload();
 }
 
@@ -58,7 +68,9 @@ void KeyRing::reload() {
     if (!alg)
       throw std::runtime_error("stored signing key " + record.kid + " has algorithm " +
                                record.algorithm);
-    auto key = jwt::SigningKey::from_private_pem(record.private_pem, *alg, record.kid);
+    auto pem = encryption_.open(record.private_pem, sealing_context(record.kid),
+                                "the stored signing key " + record.kid);
+    auto key = jwt::SigningKey::from_private_pem(pem, *alg, record.kid);
     if (record.retired_at == 0) state->active = std::make_shared<jwt::SigningKey>(key);
     state->public_keys.push_back(
         std::make_shared<jwt::VerificationKey>(jwt::VerificationKey::from_signing_key(key)));
@@ -71,6 +83,24 @@ void KeyRing::reload() {
   state->jwks = std::make_shared<const std::string>(std::move(jwks));
   std::lock_guard lock(mutex_);
   state_ = std::move(state);
+}
+
+void KeyRing::open_and_seal(const std::vector<store::SigningKeyRecord>& keys) {
+  int sealed = 0;
+  for (const auto& record : keys) {
+    // Every key must open before anything is written: a wrong key-encryption key stops the
+    // start without rotating or re-sealing anything.
+    encryption_.open(record.private_pem, sealing_context(record.kid),
+                     "the stored signing key " + record.kid);
+  }
+  if (!encryption_.enabled()) return;
+  for (const auto& record : keys) {
+    if (KeyEncryption::is_sealed(record.private_pem)) continue;
+    repository_.replace_private_pem(
+        record.kid, encryption_.seal(record.private_pem, sealing_context(record.kid)));
+    ++sealed;
+  }
+  if (sealed > 0) spdlog::info("sealed {} signing key(s) stored in the clear", sealed);
 }
 
 std::shared_ptr<const KeyRing::State> KeyRing::state() const {

@@ -7,16 +7,20 @@
 #include <vector>
 
 #include "common/jwt.h"
+#include "common/key_encryption.h"
 #include "store/signing_keys_repository.h"
 
 namespace portico::keymanager {
 
 class KeyRing {
  public:
-  KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days);
+  // Private keys are stored sealed by `encryption` when it is enabled.
+  KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days,
+          KeyEncryption encryption = KeyEncryption());
 
   // Loads the stored keys; creates the first key, or rotates one older than the rotation
-  // period. Call once at start.
+  // period; seals keys stored in the clear before encryption was configured. Call once at
+  // start. Throws KeyEncryptionError when a sealed key does not open.
   void load();
   // Replaces the active key now; the old public key stays in the JWKS while tokens it
   // signed can still be valid.
@@ -36,9 +40,11 @@ class KeyRing {
     std::shared_ptr<const std::string> jwks;
   };
   void reload();
+  void open_and_seal(const std::vector<store::SigningKeyRecord>& keys);
   std::shared_ptr<const State> state() const;
 
   store::SigningKeysRepository repository_;
+  KeyEncryption encryption_;
   jwt::Algorithm algorithm_;
   int rotation_days_;
   mutable std::mutex mutex_;

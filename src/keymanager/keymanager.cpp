@@ -35,7 +35,8 @@ KeyManager::KeyManager(const Config& config, store::Database& db, events::EventB
              std::chrono::seconds(config.oauth.lookup_cache_seconds)),
       clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
                std::chrono::seconds(config.oauth.lookup_cache_seconds)),
-      keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days),
+      keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days,
+            KeyEncryption(config.security.key_encryption_key)),
       tokens_(config, db, keys_, clients_, users_, bus) {}
 
 void KeyManager::initialize() {

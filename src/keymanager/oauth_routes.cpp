@@ -121,7 +121,7 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(const http:
 }
 
 void add_oauth_routes(KeyManager& km, http::Router& router) {
-  router.add("POST", "/oauth2/token", [&km](http::Request& request) {
+  router.add("POST", "/oauth2/token", http::BodyType::form, [&km](http::Request& request) {
     return guarded([&] {
       auto form = read_form(request);
       auto basic = basic_credentials(request);
@@ -135,7 +135,7 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
     });
   });
 
-  router.add("POST", "/oauth2/revoke", [&km](http::Request& request) {
+  router.add("POST", "/oauth2/revoke", http::BodyType::form, [&km](http::Request& request) {
     return guarded([&] {
       auto form = read_form(request);
       auto basic = basic_credentials(request);
@@ -151,7 +151,7 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
     });
   });
 
-  router.add("POST", "/oauth2/introspect", [&km](http::Request& request) {
+  router.add("POST", "/oauth2/introspect", http::BodyType::form, [&km](http::Request& request) {
     return guarded([&] {
       // RFC 7662 §2.1: the caller must be authorized: a gateway with the [internal_api]
       // credential (checked first: it costs no argon2id), a registered confidential client,

@@ -9,6 +9,7 @@
 #include "events/event_types.h"
 #include "http/paging.h"
 #include "http/redirect.h"
+#include "http/user_content.h"
 #include "publisher/openapi.h"
 #include "publisher/service.h"
 
@@ -171,7 +172,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   // ---- OpenAPI ----
 
-  router.add("POST", base + "/apis/validate-openapi", [this](http::Request& r) {
+  router.add("POST", base + "/apis/validate-openapi", http::BodyType::multipart, [this](http::Request& r) {
     return guarded([&] {
       authorize(r, {"apim:api_create"});
       auto parts = multipart_parts(r);
@@ -206,7 +207,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
     });
   });
 
-  router.add("POST", base + "/apis/import-openapi", [this](http::Request& r) {
+  router.add("POST", base + "/apis/import-openapi", http::BodyType::multipart, [this](http::Request& r) {
     return guarded([&] {
       auto who = authorize(r, {"apim:api_create"});
       auto parts = multipart_parts(r);
@@ -253,12 +254,15 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
     return guarded([&] {
       authorize(r, {"apim:api_view", "apim:api_definition_view"});
       store::ApiRecord api = require_api(r.path_params["apiId"]);
-      if (!api.openapi.empty()) return http::Response::json(200, api.openapi);
-      return json_response(200, openapi::generate(parse_document(api.document)));
+      std::string definition = api.openapi.empty()
+                                   ? json::serialize(openapi::generate(parse_document(api.document)))
+                                   : api.openapi;
+      return http::user_content("application/json", std::move(definition),
+                                http::Disposition::attachment, "swagger.json");
     });
   });
 
-  router.add("PUT", base + "/apis/{apiId}/swagger", [this](http::Request& r) {
+  router.add("PUT", base + "/apis/{apiId}/swagger", http::BodyType::multipart, [this](http::Request& r) {
     return guarded([&] {
       auto who = authorize(r, {"apim:api_create"});
       store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
@@ -282,7 +286,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       if (!apis.update(record, current.document))
         throw ApiError::conflict("the API changed meanwhile; read it again and retry");
       index_scopes(record.id, api);
-      return http::Response::json(200, record.openapi);
+      return http::user_content("application/json", record.openapi,
+                                http::Disposition::attachment, "swagger.json");
     });
   });
 
@@ -376,7 +381,8 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
   });
 
   router.add(
-      "POST", base + "/apis/{apiId}/documents/{documentId}/content", [this](http::Request& r) {
+      "POST", base + "/apis/{apiId}/documents/{documentId}/content", http::BodyType::multipart,
+      [this](http::Request& r) {
         return guarded([&] {
           auto who = authorize(r, {"apim:document_create", "apim:document_manage"});
           store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
@@ -434,24 +440,21 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
           }
           if (source == "FILE") {
             if (current->content.empty()) throw ApiError::not_found("the document has no file yet");
-            response.body = crypto::base64_decode(current->content).value_or("");
-            response.headers.set("Content-Type", string_at(doc, "fileType"));
-            response.headers.set("Content-Disposition",
-                                 "attachment; filename=\"" + string_at(doc, "fileName") + "\"");
-          } else {
-            response.body = current->content;
-            response.headers.set("Content-Type", source == "MARKDOWN"
-                                                     ? "text/markdown; charset=utf-8"
-                                                     : "text/plain; charset=utf-8");
+            return http::user_content(string_at(doc, "fileType"),
+                                      crypto::base64_decode(current->content).value_or(""),
+                                      http::Disposition::attachment, string_at(doc, "fileName"));
           }
-          response.headers.set("X-Content-Type-Options", "nosniff");
-          return response;
+          bool markdown = source == "MARKDOWN";
+          return http::user_content(
+              markdown ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8",
+              current->content, http::Disposition::attachment,
+              string_at(doc, "name") + (markdown ? ".md" : ".txt"));
         });
       });
 
   // ---- thumbnail ----
 
-  router.add("PUT", base + "/apis/{apiId}/thumbnail", [this](http::Request& r) {
+  router.add("PUT", base + "/apis/{apiId}/thumbnail", http::BodyType::multipart, [this](http::Request& r) {
     return guarded([&] {
       auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
       store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
@@ -482,15 +485,9 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
       auto thumb = id.size() > 64 ? std::nullopt : apis.thumbnail(id);
       if (!thumb) throw ApiError::not_found("no API with id " + id);
       if (thumb->first.empty()) throw ApiError::not_found("the API has no thumbnail");
-      http::Response response;
-      response.status = 200;
-      response.body = crypto::base64_decode(thumb->second).value_or("");
-      response.headers.set("Content-Type", thumb->first);
-      response.headers.set("X-Content-Type-Options", "nosniff");
-      // An SVG may carry script; as a document of its own it must not run any.
-      response.headers.set("Content-Security-Policy",
-                           "default-src 'none'; style-src 'unsafe-inline'");
-      return response;
+      // An SVG may carry script; the helper's CSP sandbox keeps it from running any.
+      return http::user_content(thumb->first, crypto::base64_decode(thumb->second).value_or(""),
+                                http::Disposition::inline_image, "thumbnail");
     });
   });
 

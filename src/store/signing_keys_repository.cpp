@@ -39,6 +39,14 @@ void SigningKeysRepository::rotate(const SigningKeyRecord& fresh, std::int64_t n
   });
 }
 
+void SigningKeysRepository::replace_private_pem(const std::string& kid,
+                                                const std::string& private_pem) {
+  db_.with_session([&](soci::session& sql) {
+    sql << "UPDATE signing_keys SET private_pem = :pem WHERE kid = :kid", soci::use(private_pem),
+        soci::use(kid);
+  });
+}
+
 int SigningKeysRepository::purge_expired(std::int64_t now) {
   long long removed = 0;
   db_.with_session([&](soci::session& sql) {

@@ -27,6 +27,8 @@ class SigningKeysRepository {
   // In one transaction: retire the active key (retired_at = now, keep_until = now +
   // retain_seconds) and insert `fresh` as the new active key.
   void rotate(const SigningKeyRecord& fresh, std::int64_t now, std::int64_t retain_seconds);
+  // Replaces the stored private key of `kid` (sealing a key written before encryption).
+  void replace_private_pem(const std::string& kid, const std::string& private_pem);
   // Deletes keys whose keep_until has passed; returns how many.
   int purge_expired(std::int64_t now);
 
