@@ -75,7 +75,14 @@ Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>())
   impl_->profile = std::move(profile);
 }
 
-Node::~Node() = default;
+Node::~Node() {
+  // A password hash still running resumes its request on a server thread: the servers stop
+  // (their threads end, their io_contexts stay) before the hashing pool, and the pool before
+  // the servers are destroyed.
+  if (impl_->gateway) impl_->gateway->stop(std::chrono::seconds(0));
+  if (impl_->server) impl_->server->stop(std::chrono::seconds(0));
+  if (impl_->key_manager) impl_->key_manager->stop_hashing();
+}
 
 void Node::start() {
   auto& c = impl_->config;
@@ -160,6 +167,7 @@ void Node::run_until_signalled() {
   auto drain = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
   if (impl_->gateway) impl_->gateway->stop(drain);
   impl_->server->stop(drain);
+  impl_->key_manager->stop_hashing();
   if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
