@@ -186,8 +186,7 @@ struct Core {
   Resolved resolve_jwt(const std::string& token, JwtUse use, unsigned char domain,
                        std::int64_t now);
   Resolved resolve_opaque(const std::string& token, std::int64_t now);
-  Resolved resolve_basic(const std::string& value, const std::string& client_ip,
-                         std::int64_t now);
+  Resolved resolve_basic(const std::string& value, const std::string& client_ip, std::int64_t now);
   Resolved answer(Resolved r, std::int64_t now);
 
   AuthenticatorOptions options;
@@ -507,8 +506,9 @@ Core::Resolved Core::resolve_basic(const std::string& value, const std::string& 
     json::value refusal = json::parse(response.body, ec);
     const json::value* code =
         !ec && refusal.is_object() ? refusal.get_object().if_contains("code") : nullptr;
-    if (code != nullptr && ((code->is_int64() && std::to_string(code->get_int64()) == kLockedCode) ||
-                            (code->is_string() && code->get_string() == kLockedCode))) {
+    if (code != nullptr &&
+        ((code->is_int64() && std::to_string(code->get_int64()) == kLockedCode) ||
+         (code->is_string() && code->get_string() == kLockedCode))) {
       r.result = invalid(kAccountLockedDetail);
       return r;
     }
@@ -547,7 +547,7 @@ Core::Resolved Core::resolve_basic(const std::string& value, const std::string& 
   r.entry = CacheEntry{
       std::move(principal), saturating_add(now, options.basic_cache_seconds), generation, {}};
   if (r.cache) basic_worker_cache.insert(r.key, r.entry, now);
-    return r;
+  return r;
 }
 
 struct Authenticator::Impl {
@@ -653,8 +653,9 @@ void Authenticator::resolve_basic(const Credential& credential, std::int64_t now
       r = core->resolve_basic(value, client_ip, now);
     }
     boost::asio::post(executor, [core, r = std::move(r), now, done = std::move(done)]() mutable {
-      bool deleted_since = r.entry.principal &&
-                           r.entry.generation != core->user_generation.load(std::memory_order_acquire);
+      bool deleted_since =
+          r.entry.principal &&
+          r.entry.generation != core->user_generation.load(std::memory_order_acquire);
       if (r.cache && !deleted_since) core->thread_state().cache.insert(r.key, r.entry, now);
       done(std::move(r.result));
     });

@@ -211,10 +211,9 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
 }  // namespace
 
 void add_authorize_routes(KeyManager& km, http::Router& router) {
-  router.add("GET", "/oauth2/authorize",
-             [&km](http::Request& request) {
-               return handle(km, request.query, false, request.remote_address);
-             });
+  router.add("GET", "/oauth2/authorize", [&km](http::Request& request) {
+    return handle(km, request.query, false, request.remote_address);
+  });
   router.add("POST", "/oauth2/authorize", [&km](http::Request& request) {
     auto form = http::parse_form(request.body);
     if (!form) return error_page(400, "The form is not valid form encoding.");

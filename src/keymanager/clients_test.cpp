@@ -37,7 +37,8 @@ class ClientsTest : public ::testing::Test {
     return clients_->register_client(r);
   }
 
-  std::optional<store::ClientRecord> authenticate(const std::string& id, const std::string& secret) {
+  std::optional<store::ClientRecord> authenticate(const std::string& id,
+                                                  const std::string& secret) {
     return clients_->authenticate(id, secret, "192.0.2.1");
   }
 

@@ -13,11 +13,11 @@ bool CredentialCache::verify(std::string_view stored_hash, std::string_view secr
   material.append(secret);
   auto key = crypto::sha256(material);
   if (verified_.get(key)) return true;
-  std::string outcome = http::offload(
-      hashing_, "argon2id-verify:" + crypto::base64url_encode(key),
-      [hash = std::string(stored_hash), secret = std::string(secret)] {
-        return std::string(crypto::verify_secret(hash, secret) ? "1" : "0");
-      });
+  std::string outcome =
+      http::offload(hashing_, "argon2id-verify:" + crypto::base64url_encode(key),
+                    [hash = std::string(stored_hash), secret = std::string(secret)] {
+                      return std::string(crypto::verify_secret(hash, secret) ? "1" : "0");
+                    });
   if (outcome != "1") return false;
   verified_.put(key, true);
   return true;

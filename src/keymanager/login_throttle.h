@@ -18,9 +18,9 @@
 namespace portico::keymanager {
 
 struct ThrottlePolicy {
-  int max_failures = 5;                 // per account, in a row
-  int max_failures_per_address = 20;    // per source address, across accounts
-  std::chrono::seconds lockout{60};     // the first back-off
+  int max_failures = 5;               // per account, in a row
+  int max_failures_per_address = 20;  // per source address, across accounts
+  std::chrono::seconds lockout{60};   // the first back-off
   std::chrono::seconds lockout_max{3600};
 };
 

@@ -17,8 +17,8 @@ ThrottlePolicy policy() {
   return p;
 }
 
-std::optional<Lockout> refusal(LoginThrottle& t, std::string_view account,
-                               std::string_view address, Clock::time_point now) {
+std::optional<Lockout> refusal(LoginThrottle& t, std::string_view account, std::string_view address,
+                               Clock::time_point now) {
   try {
     t.check(account, address, now);
     return std::nullopt;
@@ -90,7 +90,8 @@ TEST(LoginThrottle, MemoryIsBoundedButLocksSurvive) {
   LoginThrottle t(policy(), 100);
   auto now = Clock::now();
   for (int i = 0; i < 3; ++i) t.failed("u:alice", "10.0.0.1", now);
-  for (int i = 0; i < 1000; ++i) t.failed("u:user" + std::to_string(i), "10.1." + std::to_string(i), now);
+  for (int i = 0; i < 1000; ++i)
+    t.failed("u:user" + std::to_string(i), "10.1." + std::to_string(i), now);
   EXPECT_TRUE(refusal(t, "u:alice", "10.9.9.9", now));
 }
 

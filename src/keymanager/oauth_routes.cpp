@@ -183,8 +183,8 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
         auto basic = basic_credentials(request);
         if (!basic) throw OAuthError::invalid_client("client authentication is required");
         try {
-          auto client = km.clients().authenticate(basic->first, basic->second,
-                                                  request.remote_address);
+          auto client =
+              km.clients().authenticate(basic->first, basic->second, request.remote_address);
           allowed = client && !client->public_client;
           if (!allowed) {
             auto user =

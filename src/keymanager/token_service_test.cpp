@@ -23,8 +23,8 @@ class TokenServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     db_ = store::Database::open((dir_ / "test.db").string(), 2);
     db_->migrate();
-    users_ = std::make_unique<Users>(*db_, std::chrono::seconds(0), std::chrono::seconds(0),
-                                     pool_, throttle_);
+    users_ = std::make_unique<Users>(*db_, std::chrono::seconds(0), std::chrono::seconds(0), pool_,
+                                     throttle_);
     clients_ = std::make_unique<Clients>(*db_, std::chrono::seconds(0), std::chrono::seconds(0),
                                          pool_, throttle_);
     keys_ = std::make_unique<KeyRing>(*db_, jwt::Algorithm::RS256, 90);

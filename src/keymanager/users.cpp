@@ -61,7 +61,9 @@ store::UserRecord Users::insert(const std::string& username, const std::string& 
                                 const std::vector<std::string>& roles) {
   for (auto& role : roles)
     if (!is_known_role(role)) throw ApiError::bad_request("unknown role '" + role + "'");
-  auto conflict = [&] { return ApiError::conflict("a user named '" + username + "' already exists"); };
+  auto conflict = [&] {
+    return ApiError::conflict("a user named '" + username + "' already exists");
+  };
   if (repository_.username_taken_ignoring_case(username)) throw conflict();
   store::UserRecord user;
   user.id = crypto::uuid_v4();

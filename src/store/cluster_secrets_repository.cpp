@@ -15,8 +15,7 @@ std::string ClusterSecretsRepository::get_or_create(const std::string& name,
     sql << "INSERT INTO cluster_secrets (name, value, created_at) VALUES (:n, :v, :t) "
            "ON CONFLICT (name) DO NOTHING",
         soci::use(name), soci::use(candidate), soci::use(now);
-    sql << "SELECT value FROM cluster_secrets WHERE name = :n", soci::into(value),
-        soci::use(name);
+    sql << "SELECT value FROM cluster_secrets WHERE name = :n", soci::into(value), soci::use(name);
     if (!sql.got_data()) throw std::runtime_error("cluster secret '" + name + "' not stored");
   });
   return value;
