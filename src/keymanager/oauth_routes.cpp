@@ -183,10 +183,13 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
         auto basic = basic_credentials(request);
         if (!basic) throw OAuthError::invalid_client("client authentication is required");
         try {
-          auto client =
-              km.clients().authenticate(basic->first, basic->second, request.remote_address);
-          allowed = client && !client->public_client;
-          if (!allowed) {
+          // A client id or a user name, never both tried: a failure counts against the
+          // one account the caller named, not against a made-up "client" of that name.
+          if (km.clients().find(basic->first)) {
+            auto client =
+                km.clients().authenticate(basic->first, basic->second, request.remote_address);
+            allowed = client && !client->public_client;
+          } else {
             auto user =
                 km.users().authenticate(basic->first, basic->second, request.remote_address);
             allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
