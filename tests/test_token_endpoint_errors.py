@@ -9,6 +9,14 @@ VALID_REFRESH_TOKENS = "used = 0 AND revoked = 0"
 
 
 @pytest.fixture(scope="module")
+def node(module_launcher):
+    # The cases send wrong secrets and passwords on purpose, many times over; the failed-login
+    # lock (tests/test_security_passwords.py) must not turn later cases into "locked".
+    return module_launcher.new(sections={"security": {
+        "max_failed_logins": 1000, "max_failed_logins_per_address": 100000}})
+
+
+@pytest.fixture(scope="module")
 def client(node):
     return node.register_client(grantType="password refresh_token")
 

@@ -231,10 +231,17 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                auto password = json_body::optional_string(body, "password", kMaxAuthenticateBody);
                if (!username || !password)
                  throw ApiError::bad_request("the body must be {\"username\", \"password\"}");
+               // The gateway's caller, whose failures count against its address (login
+               // throttling); the gateway itself when it does not say.
+               auto client_address = json_body::optional_string(body, "clientAddress", 64);
+               std::string source = client_address && !client_address->empty()
+                                        ? *client_address
+                                        : request.remote_address;
                std::optional<store::UserRecord> user;
+               // A locked account or address: AccountLocked, 401 with code 17003.
                if (!username->empty() && username->size() <= kMaxUsername && !password->empty() &&
                    password->size() <= kMaxPassword)
-                 user = key_manager.users().authenticate(*username, *password);
+                 user = key_manager.users().authenticate(*username, *password, source);
                if (!user)
                  throw ApiError(401, 900901, "Invalid Credentials",
                                 "The username or password is not valid");

@@ -100,9 +100,13 @@ Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>())
 }
 
 Node::~Node() {
-  // Requests (which publish) end first, then the event log's threads (which call into the
-  // gateway and drain into the database); the rest goes in reverse order of declaration.
-  impl_->server.reset();
+  // A password hash still running resumes its request on a server thread: the servers stop
+  // (their threads end, their io_contexts stay) before the hashing pool, and the pool before
+  // the servers are destroyed.
+  if (impl_->gateway) impl_->gateway->stop(std::chrono::seconds(0));
+  if (impl_->server) impl_->server->stop(std::chrono::seconds(0));
+  if (impl_->key_manager) impl_->key_manager->stop_hashing();
+  // Then the event log's threads, which call into the gateway and drain into the database.
   impl_->bus.reset();
 }
 
@@ -198,6 +202,7 @@ void Node::run_until_signalled() {
   auto drain = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
   if (impl_->gateway) impl_->gateway->stop(drain);
   impl_->server->stop(drain);
+  impl_->key_manager->stop_hashing();
   if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();

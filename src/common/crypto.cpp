@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sodium.h>
 
@@ -178,6 +179,18 @@ std::string sha256_hex(std::string_view data) {
     auto b = static_cast<unsigned char>(c);
     out += kHex[b >> 4];
     out += kHex[b & 0x0F];
+  }
+  return out;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  if (HMAC(sha256_md(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr ||
+      len != out.size()) {
+    throw std::runtime_error("HMAC-SHA-256 failed");
   }
   return out;
 }

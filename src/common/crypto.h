@@ -21,6 +21,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string sha256(std::string_view data);      // 32 raw bytes
 std::string sha256_hex(std::string_view data);  // 64 lowercase hex digits
 
+// HMAC-SHA-256 of `data` under `key`: 32 raw bytes.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
 // Compares in time that depends only on the lengths.
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -138,5 +138,17 @@ TEST(HashSecret, MalformedHashFailsVerification) {
   EXPECT_FALSE(verify_secret("s3cret", "s3cret"));
 }
 
+// RFC 4231 test case 2.
+TEST(HmacSha256, MatchesRfc4231) {
+  std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+  std::string hex;
+  for (char c : mac) {
+    constexpr std::string_view kHex = "0123456789abcdef";
+    hex += kHex[static_cast<unsigned char>(c) >> 4];
+    hex += kHex[static_cast<unsigned char>(c) & 0x0F];
+  }
+  EXPECT_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 }  // namespace
 }  // namespace portico::crypto

@@ -421,7 +421,8 @@ void register_application_routes(DevPortalState& state, http::Router& router) {
                           .value_or(std::vector<std::string>{});
         auto revoke = json_body::optional_string(body, "revokeToken", 8192);
         std::string scope = checked_scopes(s, scopes);
-        auto authenticated = s.km.clients().authenticate(client.client_id, secret);
+        auto authenticated =
+            s.km.clients().authenticate(client.client_id, secret, request.remote_address);
         if (!authenticated || secret.empty()) {
           throw ApiError::bad_request("Invalid consumer secret");
         }

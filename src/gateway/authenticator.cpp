@@ -48,6 +48,11 @@ constexpr std::size_t kMaxTombstones = 1024;
 // credentials must not queue without bound (each costs a round trip): beyond this many, the
 // answer is kUnavailable at once.
 constexpr std::int64_t kMaxPendingResolves = 4096;
+// Basic checks waiting for their thread; each costs a password hash on the control plane, whose
+// own queue ([security] hash_queue) is the real bound. Beyond this many, kUnavailable at once.
+constexpr std::int64_t kMaxPendingBasic = 256;
+// The control plane's code for a locked account or address.
+constexpr std::string_view kLockedCode = "17003";
 
 constexpr std::string_view kNoCredential = "no credential";
 constexpr std::string_view kTokenTooLong = "token too long";
@@ -143,7 +148,8 @@ struct Core {
         hasher(salt),
         id(next_id.fetch_add(1)),
         keys(std::make_shared<const KeySet>()),
-        worker_cache(options.cache_entries_per_thread) {
+        worker_cache(options.cache_entries_per_thread),
+        basic_worker_cache(options.cache_entries_per_thread) {
     rules.leeway_seconds = options.leeway_seconds;
     rules.issuer = options.issuer;
     std::lock_guard lock(live_mutex);
@@ -180,7 +186,7 @@ struct Core {
   Resolved resolve_jwt(const std::string& token, JwtUse use, unsigned char domain,
                        std::int64_t now);
   Resolved resolve_opaque(const std::string& token, std::int64_t now);
-  Resolved resolve_basic(const std::string& value, std::int64_t now);
+  Resolved resolve_basic(const std::string& value, const std::string& client_ip, std::int64_t now);
   Resolved answer(Resolved r, std::int64_t now);
 
   AuthenticatorOptions options;
@@ -202,8 +208,11 @@ struct Core {
   // Answers the worker fetched, so that the same new credential seen by several I/O threads
   // (each with its own cache) costs one control-plane call. Touched on the worker thread only.
   TokenCache worker_cache;
+  // The same for Basic answers, touched on the Basic thread only.
+  TokenCache basic_worker_cache;
   std::atomic<bool> stopped{false};
   std::atomic<std::int64_t> pending{0};
+  std::atomic<std::int64_t> pending_basic{0};
 };
 
 ThreadState& Core::thread_state() {
@@ -456,7 +465,8 @@ Core::Resolved Core::resolve_opaque(const std::string& token, std::int64_t now) 
   return answer(std::move(r), now);
 }
 
-Core::Resolved Core::resolve_basic(const std::string& value, std::int64_t now) {
+Core::Resolved Core::resolve_basic(const std::string& value, const std::string& client_ip,
+                                   std::int64_t now) {
   Resolved r;
   std::string username, password;
   if (!split_basic(value, username, password)) {
@@ -469,13 +479,14 @@ Core::Resolved Core::resolve_basic(const std::string& value, std::int64_t now) {
   }
   // Taken before the call: a user deleted while it runs must not be cached afterwards.
   std::uint64_t generation = user_generation.load(std::memory_order_acquire);
-  if (const CacheEntry* e = worker_cache.find(r.key, now); e && e->generation == generation) {
+  if (const CacheEntry* e = basic_worker_cache.find(r.key, now); e && e->generation == generation) {
     r.result = from_entry(*e);
     r.cache = true;
     r.entry = *e;
     return r;
   }
   json::object request{{"username", username}, {"password", password}};
+  if (!client_ip.empty()) request["clientAddress"] = client_ip;
   auto response = control_plane.call("POST", "/internal/data/v1/users/authenticate",
                                      "application/json", json::serialize(request), true);
   if (response.status == 0) {
@@ -490,11 +501,23 @@ Core::Resolved Core::resolve_basic(const std::string& value, std::int64_t now) {
       r.result = unavailable(kBasicRefused);
       return r;
     }
+    // Locked: not remembered, so that the credential works again as soon as the lock ends.
+    json::error_code ec;
+    json::value refusal = json::parse(response.body, ec);
+    const json::value* code =
+        !ec && refusal.is_object() ? refusal.get_object().if_contains("code") : nullptr;
+    if (code != nullptr &&
+        ((code->is_int64() && std::to_string(code->get_int64()) == kLockedCode) ||
+         (code->is_string() && code->get_string() == kLockedCode))) {
+      r.result = invalid(kAccountLockedDetail);
+      return r;
+    }
     r.result = invalid(kBasicWrong);
     r.cache = true;
     r.entry =
         CacheEntry{nullptr, saturating_add(now, kRefusalCacheSeconds), generation, kBasicWrong};
-    return answer(std::move(r), now);
+    if (r.cache) basic_worker_cache.insert(r.key, r.entry, now);
+    return r;
   }
   if (response.status != 200) {
     if (response.status < 500)
@@ -523,17 +546,21 @@ Core::Resolved Core::resolve_basic(const std::string& value, std::int64_t now) {
   r.cache = true;
   r.entry = CacheEntry{
       std::move(principal), saturating_add(now, options.basic_cache_seconds), generation, {}};
-  return answer(std::move(r), now);
+  if (r.cache) basic_worker_cache.insert(r.key, r.entry, now);
+  return r;
 }
 
 struct Authenticator::Impl {
+  explicit Impl(std::shared_ptr<Core> c) : core(std::move(c)) {}
   std::shared_ptr<Core> core;
+  // Basic checks, one at a time: each waits for a password hash on the control plane.
+  ControlPlaneWorker basic_worker;
 };
 
 Authenticator::Authenticator(AuthenticatorOptions options, ControlPlane& control_plane,
                              ControlPlaneWorker& worker)
     : impl_(std::make_unique<Impl>(
-          Impl{std::make_shared<Core>(std::move(options), control_plane, worker)})) {}
+          std::make_shared<Core>(std::move(options), control_plane, worker))) {}
 
 Authenticator::~Authenticator() {
   // Tasks still queued on the worker answer kUnavailable without calling the control plane.
@@ -567,6 +594,9 @@ void Authenticator::resolve(const Credential& credential, std::int64_t now,
                             boost::asio::any_io_executor executor,
                             std::function<void(AuthResult)> done) {
   std::shared_ptr<Core> core = impl_->core;
+  if (credential.kind == Credential::Kind::kBasic) {
+    return resolve_basic(credential, now, std::move(executor), std::move(done));
+  }
   if (core->pending.fetch_add(1, std::memory_order_relaxed) >= kMaxPendingResolves) {
     core->pending.fetch_sub(1, std::memory_order_relaxed);
     boost::asio::post(executor, [done = std::move(done)] { done(unavailable(kBusy)); });
@@ -580,8 +610,6 @@ void Authenticator::resolve(const Credential& credential, std::int64_t now,
       r.result = unavailable(kShuttingDown);
     } else if (value.empty()) {
       r.result = invalid(kNoCredential);
-    } else if (kind == Credential::Kind::kBasic) {
-      r = core->resolve_basic(value, now);
     } else if (kind == Credential::Kind::kApiKey) {
       r = core->resolve_jwt(value, JwtUse::kApiKey, kDomainApiKey, now);
     } else if (looks_like_jwt(value)) {
@@ -596,6 +624,37 @@ void Authenticator::resolve(const Credential& credential, std::int64_t now,
       // with the same credential is a hit.
       bool deleted_since =
           r.entry.principal && r.entry.principal->kind == Principal::Kind::kBasic &&
+          r.entry.generation != core->user_generation.load(std::memory_order_acquire);
+      if (r.cache && !deleted_since) core->thread_state().cache.insert(r.key, r.entry, now);
+      done(std::move(r.result));
+    });
+  });
+}
+
+void Authenticator::resolve_basic(const Credential& credential, std::int64_t now,
+                                  boost::asio::any_io_executor executor,
+                                  std::function<void(AuthResult)> done) {
+  std::shared_ptr<Core> core = impl_->core;
+  if (core->pending_basic.fetch_add(1, std::memory_order_relaxed) >= kMaxPendingBasic) {
+    core->pending_basic.fetch_sub(1, std::memory_order_relaxed);
+    boost::asio::post(executor, [done = std::move(done)] { done(unavailable(kBusy)); });
+    return;
+  }
+  impl_->basic_worker.post([core, value = std::string(credential.value),
+                            client_ip = std::string(credential.client_ip), now,
+                            executor = std::move(executor), done = std::move(done)]() mutable {
+    core->pending_basic.fetch_sub(1, std::memory_order_relaxed);
+    Core::Resolved r;
+    if (core->stopped.load(std::memory_order_acquire)) {
+      r.result = unavailable(kShuttingDown);
+    } else if (value.empty()) {
+      r.result = invalid(kNoCredential);
+    } else {
+      r = core->resolve_basic(value, client_ip, now);
+    }
+    boost::asio::post(executor, [core, r = std::move(r), now, done = std::move(done)]() mutable {
+      bool deleted_since =
+          r.entry.principal &&
           r.entry.generation != core->user_generation.load(std::memory_order_acquire);
       if (r.cache && !deleted_since) core->thread_state().cache.insert(r.key, r.entry, now);
       done(std::move(r.result));

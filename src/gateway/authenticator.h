@@ -4,7 +4,8 @@
 // Basic. The request path asks try_now() first: a cache hit or a JWT whose key is known is
 // answered without I/O. Only a miss that needs the control plane goes through resolve(),
 // which does the I/O on the control-plane thread and posts the answer to the caller's
-// executor.
+// executor. Basic checks (a password hash on the control plane) go through a thread of their
+// own, so that a flood of them never holds up configuration pulls or token checks.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/object.hpp>
 
@@ -43,8 +44,13 @@ struct Principal {
 struct Credential {
   enum class Kind : std::uint8_t { kBearer, kApiKey, kBasic };
   Kind kind = Kind::kBearer;
-  std::string_view value;  // the token, the API key, or the base64 of user:password
+  std::string_view value;      // the token, the API key, or the base64 of user:password
+  std::string_view client_ip;  // Basic: the caller, whose failed logins the control plane counts
 };
+
+// AuthResult::detail of a Basic credential refused because the account or the caller's
+// address is locked after too many failed logins (the control plane's code 17003).
+inline constexpr std::string_view kAccountLockedDetail = "account locked";
 
 struct AuthResult {
   enum class Status : std::uint8_t { kOk, kInvalid, kUnavailable };
@@ -84,6 +90,9 @@ class Authenticator {
   void forget_user(std::string_view username);
 
  private:
+  void resolve_basic(const Credential& credential, std::int64_t now,
+                     boost::asio::any_io_executor executor, std::function<void(AuthResult)> done);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

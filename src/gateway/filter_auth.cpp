@@ -158,6 +158,12 @@ FilterStatus conclude(RequestContext& ctx, const Api& api, const Resource& resou
       return reply_error(ctx, 503, errors::kAuthGeneral, errors::kAuthGeneralMessage,
                          errors::kAuthUnavailableDescription, error_type::kAuth);
     case AuthResult::Status::kInvalid:
+      if (result.detail == kAccountLockedDetail) {
+        reply_error(ctx, 401, errors::kInvalidCredentials, errors::kInvalidCredentialsMessage,
+                    errors::kAccountLockedDescription, error_type::kAuth);
+        ctx.reply.headers.emplace_back("WWW-Authenticate", challenge_for_kind(found.kind, true));
+        return FilterStatus::kReply;
+      }
       return invalid(ctx, found.kind);
     case AuthResult::Status::kOk:
       break;
@@ -301,7 +307,7 @@ FilterStatus AuthFilter::on_request(RequestContext& ctx, const std::function<voi
 
   Found found = find_credential(ctx, *api);
   if (!found.present) return missing(ctx, *api);
-  Credential credential{found.kind, found.value};
+  Credential credential{found.kind, found.value, ctx.client_ip};
   std::int64_t now = ctx.now_ms / 1000;
   if (auto result = authenticator_.try_now(credential, now))
     return conclude(ctx, *api, *resource, found, *result, strip_authorization_);

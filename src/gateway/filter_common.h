@@ -48,6 +48,10 @@ inline constexpr long kInvalidCredentials = 900901;
 inline constexpr std::string_view kInvalidCredentialsMessage = "Invalid Credentials";
 inline constexpr std::string_view kInvalidCredentialsDescription =
     "Invalid Credentials. Make sure you have provided the correct security credentials";
+// A Basic credential of an account (or from an address) locked after too many failed logins.
+inline constexpr std::string_view kAccountLockedDescription =
+    "Invalid Credentials. The account is locked after too many failed sign-in attempts; try "
+    "again later";
 
 inline constexpr long kMissingCredentials = 900902;
 inline constexpr std::string_view kMissingCredentialsMessage = "Missing Credentials";

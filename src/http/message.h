@@ -3,11 +3,16 @@
 // need not include Beast or Asio (they are heavy to compile and belong to src/http).
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace portico {
+class BoundedPool;
+}
 
 namespace portico::http {
 
@@ -37,6 +42,9 @@ struct Request {
   std::string remote_address;
   bool secure = false;                             // arrived over TLS
   std::map<std::string, std::string> path_params;  // filled by the Router from {name} segments
+  // What offload() computed for this request, and first_time()'s marks, by key; kept across
+  // the handler's re-runs.
+  std::map<std::string, std::string> offloaded;
 
   // The first query parameter of that name, if any.
   std::optional<std::string> query_param(const std::string& name) const;
@@ -66,6 +74,21 @@ using Handler = std::function<Response(Request&)>;
 // routes check their media type themselves.
 enum class BodyType { json, form, multipart };
 
+// Slow, CPU-bound work a handler needs (a password hash) runs on `pool`, never on an I/O
+// thread. In a handler the server dispatched, the first call suspends the handler: the Router
+// hands `work` to the pool, frees the I/O thread and, once the work is done, runs the handler
+// again from the start with the result kept under `key` in request.offloaded, where the next
+// call finds it. A handler must therefore change nothing before its last offload() (they
+// authenticate first, and validate before hashing a new password). Elsewhere (tests, start-up,
+// Router::dispatch from a non-I/O thread) the call waits for the pool. `work` may throw; the
+// request then fails with a 500. ApiError 503 at once when the pool's queue is full.
+std::string offload(BoundedPool& pool, const std::string& key, std::function<std::string()> work);
+
+// True the first time it is asked with `key` while one request is handled, false on the
+// re-runs offload() causes; always true outside a handler. For an effect that follows an
+// offload() but must happen once per request (counting a failed login).
+bool first_time(const std::string& key);
+
 // Maps method + path template ("/apis/{apiId}/documents") to a handler. Literal segments
 // win over {param} segments. No path: 404; path but no such method: 405 with Allow.
 // A handler's ApiError becomes its JSON error; any other exception becomes a 500 with a
@@ -76,7 +99,14 @@ class Router {
  public:
   void add(std::string method, std::string path_template, Handler handler);
   void add(std::string method, std::string path_template, BodyType body, Handler handler);
+  // Runs the handler on the calling thread; offload() inside it waits for its pool.
   Response dispatch(Request& request) const;
+  // As dispatch(), for I/O threads: a handler that offloads work is suspended and run again
+  // through `post` (which must run its argument on the caller's thread) when the work is
+  // done. `done` hears the response exactly once, on the caller's thread.
+  using Post = std::function<void(std::function<void()>)>;
+  void dispatch_async(std::shared_ptr<Request> request, Post post,
+                      std::function<void(Response)> done) const;
 
  private:
   struct Route {
@@ -85,7 +115,13 @@ class Router {
     Handler handler;
     BodyType body = BodyType::json;
   };
-  Response invoke(const Route& route, Request& request) const;
+  struct Suspension;
+  friend std::string offload(BoundedPool& pool, const std::string& key,
+                             std::function<std::string()> work);
+  // The response, or nullopt when the handler offloaded work (described in `suspended`).
+  std::optional<Response> run(Request& request, bool may_suspend, Suspension* suspended) const;
+  std::optional<Response> invoke(const Route& route, Request& request,
+                                 Suspension* suspended) const;
   std::vector<Route> routes_;
 };
 

@@ -1,16 +1,71 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
+#include <future>
 #include <stdexcept>
 
 #include "common/api_error.h"
+#include "common/bounded_pool.h"
 #include "common/log.h"
 #include "http/browser_guard.h"
 #include "http/message.h"
 
 namespace portico::http {
 
+// What a handler asked offload() to run, thrown out of the handler to the Router. Deliberately
+// not a std::exception: handlers' catch-alls for errors must let it through.
+struct Router::Suspension {
+  BoundedPool* pool = nullptr;
+  std::string key;
+  std::function<std::string()> work;
+};
+
 namespace {
+
+// A handler offloading more often than this in one request is looping, not hashing (the count
+// includes first_time() marks, a few per request).
+constexpr std::size_t kMaxOffloadsPerRequest = 16;
+
+// The request whose handler runs on this thread, so that offload() deep in a component finds
+// it without every signature on the way carrying it.
+struct HandlerScope {
+  Request* request;
+  bool may_suspend;
+};
+thread_local HandlerScope* current_scope = nullptr;
+
+class ScopeGuard {
+ public:
+  ScopeGuard(Request& request, bool may_suspend)
+      : scope_{&request, may_suspend}, previous_(current_scope) {
+    current_scope = &scope_;
+  }
+  ~ScopeGuard() { current_scope = previous_; }
+  ScopeGuard(const ScopeGuard&) = delete;
+  ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+ private:
+  HandlerScope scope_;
+  HandlerScope* previous_;
+};
+
+ApiError pool_busy() {
+  ApiError e(503, 503, "Service Unavailable",
+             "Too many password checks are waiting; try again shortly");
+  e.headers["Retry-After"] = "1";
+  return e;
+}
+
+Response error_response(const ApiError& e) {
+  Response response = Response::error(e.status, e.code, e.message, e.description);
+  for (const auto& [name, value] : e.headers) response.headers.set(name, value);
+  return response;
+}
+
+Response internal_error() {
+  return Response::error(500, 500, "Internal Server Error",
+                         "The server could not complete the request");
+}
 
 bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
@@ -94,7 +149,62 @@ void Router::add(std::string method, std::string path_template, BodyType body, H
   routes_.push_back(std::move(route));
 }
 
+std::string offload(BoundedPool& pool, const std::string& key, std::function<std::string()> work) {
+  HandlerScope* scope = current_scope;
+  if (scope != nullptr) {
+    auto done = scope->request->offloaded.find(key);
+    if (done != scope->request->offloaded.end()) return done->second;
+    if (scope->may_suspend) throw Router::Suspension{&pool, key, std::move(work)};
+  }
+  auto task = std::make_shared<std::packaged_task<std::string()>>(std::move(work));
+  auto result = task->get_future();
+  if (!pool.try_post([task] { (*task)(); })) throw pool_busy();
+  return result.get();
+}
+
+bool first_time(const std::string& key) {
+  HandlerScope* scope = current_scope;
+  if (scope == nullptr) return true;
+  return scope->request->offloaded.emplace("first-time:" + key, std::string()).second;
+}
+
 Response Router::dispatch(Request& request) const {
+  return *run(request, false, nullptr);
+}
+
+void Router::dispatch_async(std::shared_ptr<Request> request, Post post,
+                            std::function<void(Response)> done) const {
+  Suspension suspended;
+  if (auto response = run(*request, true, &suspended)) return done(std::move(*response));
+  if (request->offloaded.size() >= kMaxOffloadsPerRequest) {
+    spdlog::error("{} {}: the handler offloaded work {} times", request->method, request->path,
+                  request->offloaded.size());
+    return done(internal_error());
+  }
+  auto resume = [this, request, post, done, key = std::move(suspended.key),
+                 work = std::move(suspended.work)]() mutable {
+    std::optional<std::string> result;
+    try {
+      result = work();
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: offloaded work failed: {}", request->method, request->path, e.what());
+    } catch (...) {
+      spdlog::error("{} {}: offloaded work failed", request->method, request->path);
+    }
+    // Back on the request's own thread: the handler runs again there, never on the pool.
+    auto again = [this, request, post, done, key = std::move(key),
+                  result = std::move(result)]() mutable {
+      if (!result) return done(internal_error());
+      request->offloaded[key] = std::move(*result);
+      dispatch_async(std::move(request), std::move(post), std::move(done));
+    };
+    post(std::move(again));
+  };
+  if (!suspended.pool->try_post(std::move(resume))) done(error_response(pool_busy()));
+}
+
+std::optional<Response> Router::run(Request& request, bool may_suspend,
+                                    Suspension* suspended) const {
   auto segments = request_segments(request);
   if (!segments) {
     return Response::error(400, 400, "Bad Request", "Malformed percent-encoding in the path");
@@ -173,25 +283,27 @@ Response Router::dispatch(Request& request) const {
   request.path_params = std::move(best->params);
   if (auto refused = refuse_body_media_type(request, best->route->body)) return *refused;
   if (auto refused = refuse_cross_site_request(request)) return *refused;
-  Response response = invoke(*best->route, request);
-  hide_basic_challenge_from_browsers(request, response);
+  ScopeGuard scope(request, may_suspend);
+  auto response = invoke(*best->route, request, suspended);
+  if (response) hide_basic_challenge_from_browsers(request, *response);
   return response;
 }
 
-Response Router::invoke(const Route& route, Request& request) const {
+std::optional<Response> Router::invoke(const Route& route, Request& request,
+                                       Suspension* suspended) const {
   try {
     return route.handler(request);
+  } catch (Suspension& s) {
+    *suspended = std::move(s);
+    return std::nullopt;
   } catch (const ApiError& e) {
-    Response response = Response::error(e.status, e.code, e.message, e.description);
-    for (const auto& [name, value] : e.headers) response.headers.set(name, value);
-    return response;
+    return error_response(e);
   } catch (const std::exception& e) {
     spdlog::error("{} {}: unhandled exception: {}", request.method, request.path, e.what());
   } catch (...) {
     spdlog::error("{} {}: unhandled exception of unknown type", request.method, request.path);
   }
-  return Response::error(500, 500, "Internal Server Error",
-                         "The server could not complete the request");
+  return internal_error();
 }
 
 }  // namespace portico::http

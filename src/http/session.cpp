@@ -271,27 +271,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto& message = parser_->get();
     bool head_request = message.method() == bhttp::verb::head;
     bool keep_alive = message.keep_alive();
-    Response response;
+    auto request = std::make_shared<Request>();
     try {
-      Request request;
-      request.method = std::string(message.method_string());
-      request.target = std::string(message.target());
-      if (auto problem = split_target(request)) return send_error(400, *problem);
+      request->method = std::string(message.method_string());
+      request->target = std::string(message.target());
+      if (auto problem = split_target(*request)) return send_error(400, *problem);
       for (const auto& field : message) {
-        request.headers.add(std::string(field.name_string()), std::string(field.value()));
+        request->headers.add(std::string(field.name_string()), std::string(field.value()));
       }
-      request.body = std::move(message.body());
-      request.remote_address = remote_address_;
-      request.secure = kIsTls<Stream>;
-      response = context_.router->dispatch(request);
+      request->body = std::move(message.body());
+      request->remote_address = remote_address_;
+      request->secure = kIsTls<Stream>;
     } catch (const std::exception& e) {
-      // Router::dispatch already answers handler exceptions; this is allocation failure and
-      // the like while building the request.
+      // Allocation failure and the like while building the request.
       spdlog::error("HTTP request from {} failed: {}", remote_address_, e.what());
-      response = Response::error(500, 500, "Internal Server Error",
-                                 "The server could not complete the request");
+      return write_response(Response::error(500, 500, "Internal Server Error",
+                                            "The server could not complete the request"),
+                            keep_alive, head_request);
     }
-    write_response(std::move(response), keep_alive, head_request);
+    // A handler that offloads slow work (a password hash) answers later, through `post` on
+    // this connection's thread; the I/O thread serves other connections meanwhile.
+    auto self = this->shared_from_this();
+    auto post = [self](std::function<void()> task) {
+      net::post(self->stream_.get_executor(), std::move(task));
+    };
+    auto done = [self, keep_alive, head_request](Response response) {
+      self->write_response(std::move(response), keep_alive, head_request);
+    };
+    try {
+      context_.router->dispatch_async(std::move(request), std::move(post), std::move(done));
+    } catch (const std::exception& e) {
+      // Router::dispatch_async answers handler exceptions; this is allocation failure.
+      spdlog::error("HTTP request from {} failed: {}", remote_address_, e.what());
+      close_now();
+    }
   }
 
   void send_error(int status, const std::string& description) {

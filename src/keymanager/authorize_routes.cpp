@@ -205,7 +205,7 @@ http::Response login_page(const AuthorizationRequest& r, const std::string& prob
 }
 
 http::Response handle(KeyManager& km, const std::multimap<std::string, std::string>& params,
-                      bool submitted) {
+                      bool submitted, std::string_view source) {
   AuthorizationRequest r;
   try {
     r = read_request(km, params);
@@ -220,7 +220,12 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
       return redirect(r.redirect_uri, back);
     }
     if (!submitted) return login_page(r, "");
-    auto user = km.users().authenticate(one(params, "username"), one(params, "password"));
+    std::optional<store::UserRecord> user;
+    try {
+      user = km.users().authenticate(one(params, "username"), one(params, "password"), source);
+    } catch (const AccountLocked& e) {
+      return login_page(r, e.description);
+    }
     if (!user) return login_page(r, "The username or password is not valid.");
     auto code = km.tokens().create_authorization_code(
         r.client, *user, r.redirect_uri_sent ? r.redirect_uri : "", r.scope, r.code_challenge);
@@ -235,12 +240,13 @@ http::Response handle(KeyManager& km, const std::multimap<std::string, std::stri
 }  // namespace
 
 void add_authorize_routes(KeyManager& km, http::Router& router) {
-  router.add("GET", "/oauth2/authorize",
-             [&km](http::Request& request) { return handle(km, request.query, false); });
+  router.add("GET", "/oauth2/authorize", [&km](http::Request& request) {
+    return handle(km, request.query, false, request.remote_address);
+  });
   router.add("POST", "/oauth2/authorize", http::BodyType::form, [&km](http::Request& request) {
     auto form = http::parse_form(request.body);
     if (!form) return error_page(400, "The form is not valid form encoding.");
-    return handle(km, *form, true);
+    return handle(km, *form, true, request.remote_address);
   });
 }
 

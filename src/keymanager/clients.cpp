@@ -7,6 +7,8 @@
 #include "common/api_error.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/log.h"
+#include "http/message.h"
 
 namespace portico::keymanager {
 namespace {
@@ -15,6 +17,9 @@ constexpr std::size_t kMaxNameLength = 255;
 constexpr std::size_t kMaxRedirectUris = 20;
 constexpr std::size_t kMaxUriLength = 2048;
 constexpr std::size_t kClientIdEntropyBytes = 21;  // 28 characters, like the reference's ids
+constexpr std::string_view kHmacPrefix = "$hmac-sha256$";
+constexpr std::string_view kLegacyPrefix = "$argon2id$";
+constexpr const char* kHmacKeyName = "client_secret_hmac_key";
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -65,7 +70,7 @@ RegisteredClient Clients::register_client(const ClientRegistration& r) {
   c.client_id = crypto::random_token(kClientIdEntropyBytes);
   if (!r.public_client) {
     out.client_secret = crypto::random_token();
-    c.secret_hash = crypto::hash_secret(out.client_secret);
+    c.secret_hash = secret_hash(out.client_secret);
   }
   c.name = r.name;
   c.owner = r.owner;
@@ -91,17 +96,59 @@ std::optional<store::ClientRecord> Clients::find(const std::string& client_id) {
   return client;
 }
 
+const std::string& Clients::hmac_key() {
+  std::lock_guard lock(key_mutex_);
+  if (hmac_key_.empty()) {
+    auto stored = cluster_secrets_.get_or_create(
+        kHmacKeyName, crypto::base64url_encode(crypto::random_bytes(32)), unix_now());
+    auto key = crypto::base64url_decode(stored);
+    if (!key || key->size() < 32)
+      throw std::runtime_error("the stored client-secret HMAC key is not 32 base64url bytes");
+    hmac_key_ = std::move(*key);
+  }
+  return hmac_key_;
+}
+
+std::string Clients::secret_hash(std::string_view secret) {
+  return std::string(kHmacPrefix) +
+         crypto::base64url_encode(crypto::hmac_sha256(hmac_key(), secret));
+}
+
+bool Clients::secret_matches(store::ClientRecord& client, const std::string& secret) {
+  if (client.secret_hash.starts_with(kHmacPrefix))
+    return crypto::constant_time_equal(client.secret_hash, secret_hash(secret));
+  if (!client.secret_hash.starts_with(kLegacyPrefix)) return false;
+  if (!legacy_secrets_.verify(client.secret_hash, secret)) return false;
+  // Verified the slow way once; stored the fast way from now on.
+  client.secret_hash = secret_hash(secret);
+  try {
+    repository_.update(client);
+  } catch (const std::exception& e) {
+    spdlog::warn("client {}: rehashing its secret failed: {}", client.client_id, e.what());
+  }
+  records_.erase(client.client_id);
+  return true;
+}
+
 std::optional<store::ClientRecord> Clients::authenticate(const std::string& client_id,
-                                                         const std::string& client_secret) {
+                                                         const std::string& client_secret,
+                                                         std::string_view source) {
   if (client_id.empty() || client_id.size() > 256 || client_secret.size() > 1024)
     return std::nullopt;
+  std::string account = "client:" + client_id;
+  throttle_.check(account, source);
   auto client = find(client_id);
-  if (!client) return std::nullopt;
-  if (client->public_client) {
-    if (!client_secret.empty()) return std::nullopt;
-    return client;
+  bool matches = false;
+  if (client && client->public_client) {
+    matches = client_secret.empty();  // nothing to guess; a secret sent to one is wrong
+  } else if (client) {
+    matches = secret_matches(*client, client_secret);
   }
-  if (!secrets_.verify(client->secret_hash, client_secret)) return std::nullopt;
+  if (!matches) {
+    if (http::first_time("failed:" + account)) throttle_.failed(account, source);
+    return std::nullopt;
+  }
+  if (!client->public_client) throttle_.succeeded(account);
   return client;
 }
 
@@ -109,7 +156,7 @@ std::optional<std::string> Clients::regenerate_secret(const std::string& client_
   auto client = repository_.find(client_id);
   if (!client || client->public_client) return std::nullopt;
   std::string secret = crypto::random_token();
-  client->secret_hash = crypto::hash_secret(secret);
+  client->secret_hash = secret_hash(secret);
   repository_.update(*client);
   records_.erase(client_id);
   return secret;

@@ -1,15 +1,18 @@
 #pragma once
-// OAuth 2.0 clients: registration (secrets generated here, stored argon2id-hashed and shown
-// once), authentication at the token endpoint, secret regeneration.
+// OAuth 2.0 clients: registration (secrets generated here, shown once, stored as an HMAC under
+// a key shared by the cluster), authentication at the token endpoint, secret regeneration.
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "keymanager/credential_cache.h"
 #include "keymanager/expiring_cache.h"
+#include "keymanager/login_throttle.h"
 #include "store/clients_repository.h"
+#include "store/cluster_secrets_repository.h"
 
 namespace portico::keymanager {
 
@@ -45,15 +48,22 @@ struct RegisteredClient {
 class Clients {
  public:
   Clients(store::Database& db, std::chrono::seconds credential_cache_ttl,
-          std::chrono::seconds lookup_cache_ttl)
-      : repository_(db), secrets_(credential_cache_ttl), records_(lookup_cache_ttl) {}
+          std::chrono::seconds lookup_cache_ttl, BoundedPool& hashing, LoginThrottle& throttle)
+      : repository_(db),
+        cluster_secrets_(db),
+        legacy_secrets_(credential_cache_ttl, hashing),
+        records_(lookup_cache_ttl),
+        throttle_(throttle) {}
 
   // ApiError 400 naming the field when the registration is not valid.
   RegisteredClient register_client(const ClientRegistration& registration);
   std::optional<store::ClientRecord> find(const std::string& client_id);
   // A confidential client whose secret matches, or a public client presenting no secret.
+  // `source` is the caller's address. AccountLocked, before any check, when the client or
+  // the address is locked; a wrong secret counts towards both, a right one clears the client.
   std::optional<store::ClientRecord> authenticate(const std::string& client_id,
-                                                  const std::string& client_secret);
+                                                  const std::string& client_secret,
+                                                  std::string_view source);
   // A new secret for a confidential client (the old one stops working); nullopt if unknown.
   std::optional<std::string> regenerate_secret(const std::string& client_id);
   // Validates and stores new grant types, redirect URIs and lifetime.
@@ -68,9 +78,19 @@ class Clients {
   std::optional<store::ClientRecord> set_trusted(const std::string& client_id, bool trusted);
 
  private:
+  // "$hmac-sha256$" + base64url(HMAC(cluster key, secret)): a generated secret has 256 bits of
+  // entropy, so a keyed hash is as safe as argon2id and costs microseconds, not a pool slot.
+  std::string secret_hash(std::string_view secret);
+  bool secret_matches(store::ClientRecord& client, const std::string& secret);
+  const std::string& hmac_key();
+
   store::ClientsRepository repository_;
-  CredentialCache secrets_;
+  store::ClusterSecretsRepository cluster_secrets_;
+  CredentialCache legacy_secrets_;  // argon2id hashes stored before the HMAC
   ExpiringCache<std::string, store::ClientRecord> records_;
+  LoginThrottle& throttle_;
+  std::mutex key_mutex_;
+  std::string hmac_key_;  // loaded on first use
 };
 
 // ApiError 400 when a registration's fields are not valid.

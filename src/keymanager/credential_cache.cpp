@@ -1,6 +1,7 @@
 #include "keymanager/credential_cache.h"
 
 #include "common/crypto.h"
+#include "http/message.h"
 
 namespace portico::keymanager {
 
@@ -12,7 +13,12 @@ bool CredentialCache::verify(std::string_view stored_hash, std::string_view secr
   material.append(secret);
   auto key = crypto::sha256(material);
   if (verified_.get(key)) return true;
-  if (!crypto::verify_secret(stored_hash, secret)) return false;
+  std::string outcome =
+      http::offload(hashing_, "argon2id-verify:" + crypto::base64url_encode(key),
+                    [hash = std::string(stored_hash), secret = std::string(secret)] {
+                      return std::string(crypto::verify_secret(hash, secret) ? "1" : "0");
+                    });
+  if (outcome != "1") return false;
   verified_.put(key, true);
   return true;
 }

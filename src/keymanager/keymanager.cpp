@@ -23,6 +23,15 @@ ApiError invalid_credentials() {
   return e;
 }
 
+ThrottlePolicy throttle_policy(const SecurityConfig& s) {
+  ThrottlePolicy p;
+  p.max_failures = s.max_failed_logins;
+  p.max_failures_per_address = s.max_failed_logins_per_address;
+  p.lockout = std::chrono::seconds(s.lockout_seconds);
+  p.lockout_max = std::chrono::seconds(std::max(s.lockout_seconds, s.lockout_max_seconds));
+  return p;
+}
+
 }  // namespace
 
 bool Principal::has_role(std::string_view role) const {
@@ -31,10 +40,12 @@ bool Principal::has_role(std::string_view role) const {
 
 KeyManager::KeyManager(const Config& config, store::Database& db, events::EventBus& bus)
     : config_(config),
+      hashing_(config.security.hash_threads, static_cast<std::size_t>(config.security.hash_queue)),
+      throttle_(throttle_policy(config.security)),
       users_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
-             std::chrono::seconds(config.oauth.lookup_cache_seconds)),
+             std::chrono::seconds(config.oauth.lookup_cache_seconds), hashing_, throttle_),
       clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
-               std::chrono::seconds(config.oauth.lookup_cache_seconds)),
+               std::chrono::seconds(config.oauth.lookup_cache_seconds), hashing_, throttle_),
       keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days,
             KeyEncryption(config.security.key_encryption_key)),
       tokens_(config, db, keys_, clients_, users_, bus) {}
@@ -86,7 +97,7 @@ Principal KeyManager::authenticate(const http::Request& request) {
     throw invalid_credentials();
   }
   if (!basic) throw invalid_credentials();
-  auto user = users_.authenticate(basic->first, basic->second);
+  auto user = users_.authenticate(basic->first, basic->second, request.remote_address);
   if (!user) throw invalid_credentials();
   return Principal{user->username, user->roles, scopes_for_roles(user->roles), {}};
 }

@@ -8,11 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bounded_pool.h"
 #include "common/config.h"
 #include "events/event_bus.h"
 #include "http/message.h"
 #include "keymanager/clients.h"
 #include "keymanager/key_ring.h"
+#include "keymanager/login_throttle.h"
 #include "keymanager/token_service.h"
 #include "keymanager/users.h"
 #include "store/database.h"
@@ -45,7 +47,7 @@ class KeyManager {
   void register_routes(http::Router& router);
 
   // The caller of a REST API, from HTTP Basic or an OAuth 2.0 bearer token.
-  // ApiError 401 (900902 missing, 900901 invalid credentials) otherwise.
+  // ApiError 401 (900902 missing, 900901 invalid credentials, 17003 account locked) otherwise.
   Principal authenticate(const http::Request& request);
   // As authenticate(), then ApiError 403 unless the caller holds `scope`.
   Principal authorize(const http::Request& request, std::string_view scope);
@@ -56,8 +58,15 @@ class KeyManager {
   KeyRing& keys() { return keys_; }
   const Config& config() const { return config_; }
 
+  // Runs the password hashes still queued, then stops the hashing threads. Call after the
+  // HTTP servers stopped and before they are destroyed: a finished hash resumes its request
+  // on the server's thread.
+  void stop_hashing() { hashing_.stop(); }
+
  private:
   const Config& config_;
+  BoundedPool hashing_;  // every argon2id hash and verification, never an I/O thread
+  LoginThrottle throttle_;
   Users users_;
   Clients clients_;
   KeyRing keys_;

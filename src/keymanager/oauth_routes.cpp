@@ -125,7 +125,7 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
     return guarded([&] {
       auto form = read_form(request);
       auto basic = basic_credentials(request);
-      auto issued = km.tokens().token(form, basic);
+      auto issued = km.tokens().token(form, basic, request.remote_address);
       json::object body{{"access_token", issued.access_token},
                         {"token_type", "Bearer"},
                         {"expires_in", issued.expires_in},
@@ -140,7 +140,7 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
       auto form = read_form(request);
       auto basic = basic_credentials(request);
       // Client authentication as at the token endpoint (RFC 7009 §2.1).
-      auto client = km.tokens().authenticate_client(form, basic);
+      auto client = km.tokens().authenticate_client(form, basic, request.remote_address);
       auto token = form.equal_range("token");
       if (token.first == token.second || token.first->second.empty())
         throw OAuthError::invalid_request("parameter 'token' is required");
@@ -161,13 +161,22 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
       if (!allowed) {
         auto basic = basic_credentials(request);
         if (!basic) throw OAuthError::invalid_client("client authentication is required");
-        auto client = km.clients().authenticate(basic->first, basic->second);
-        allowed = client && !client->public_client;
-        if (allowed) only_client = client->client_id;
-        if (!allowed) {
-          auto user = km.users().authenticate(basic->first, basic->second);
-          allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
-                                user->roles.end();
+        try {
+          // A client id or a user name, never both tried: a failure counts against the
+          // one account the caller named, not against a made-up "client" of that name.
+          if (km.clients().find(basic->first)) {
+            auto client =
+                km.clients().authenticate(basic->first, basic->second, request.remote_address);
+            allowed = client && !client->public_client;
+            if (allowed) only_client = client->client_id;
+          } else {
+            auto user =
+                km.users().authenticate(basic->first, basic->second, request.remote_address);
+            allowed = user && std::find(user->roles.begin(), user->roles.end(), kRoleAdmin) !=
+                                  user->roles.end();
+          }
+        } catch (const AccountLocked& e) {
+          throw OAuthError::invalid_client(e.description);
         }
       }
       if (!allowed) throw OAuthError::invalid_client("client authentication failed");

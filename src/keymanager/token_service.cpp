@@ -152,7 +152,8 @@ std::string TokenService::reevaluate_scopes(const store::ClientRecord& client,
 }
 
 store::ClientRecord TokenService::authenticate_client(
-    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic) {
+    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic,
+    std::string_view source) {
   auto form_id = single(form, "client_id");
   auto form_secret = single(form, "client_secret");
   if (basic && form_secret)
@@ -162,19 +163,25 @@ store::ClientRecord TokenService::authenticate_client(
   if (basic && form_id && *form_id != basic->first)
     throw OAuthError::invalid_request("client_id differs from the authenticated client");
   if (id.empty()) throw OAuthError::invalid_client("client authentication is required");
-  auto client = clients_.authenticate(id, secret);
+  std::optional<store::ClientRecord> client;
+  try {
+    client = clients_.authenticate(id, secret, source);
+  } catch (const AccountLocked& e) {
+    throw OAuthError::invalid_client(e.description);
+  }
   if (!client) throw OAuthError::invalid_client("client authentication failed");
   return *client;
 }
 
 IssuedToken TokenService::token(
-    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic_client) {
+    const Form& form, const std::optional<std::pair<std::string, std::string>>& basic_client,
+    std::string_view source) {
   auto grant_type = single(form, "grant_type");
   if (!grant_type || grant_type->empty())
     throw OAuthError::invalid_request("parameter 'grant_type' is required");
-  auto client = authenticate_client(form, basic_client);
+  auto client = authenticate_client(form, basic_client, source);
   if (*grant_type == kGrantClientCredentials) return client_credentials(client, form);
-  if (*grant_type == kGrantPassword) return password(client, form);
+  if (*grant_type == kGrantPassword) return password(client, form, source);
   if (*grant_type == kGrantRefreshToken) return refresh(client, form);
   if (*grant_type == kGrantAuthorizationCode) return authorization_code(client, form);
   throw OAuthError::unsupported_grant_type("grant type '" + *grant_type + "' is not supported");
@@ -189,11 +196,17 @@ IssuedToken TokenService::client_credentials(const store::ClientRecord& client, 
   return issue(client, Grant{.subject = client.owner, .scope = scope}, 0);
 }
 
-IssuedToken TokenService::password(const store::ClientRecord& client, const Form& form) {
+IssuedToken TokenService::password(const store::ClientRecord& client, const Form& form,
+                                   std::string_view source) {
   require_grant(client, kGrantPassword);
   auto username = required(form, "username");
   auto pass = required(form, "password");
-  auto user = users_.authenticate(username, pass);
+  std::optional<store::UserRecord> user;
+  try {
+    user = users_.authenticate(username, pass, source);
+  } catch (const AccountLocked& e) {
+    throw OAuthError::invalid_grant(e.description);
+  }
   if (!user) throw OAuthError::invalid_grant("the username or password is not valid");
   auto scope = client_scopes(client, single(form, "scope").value_or(""), user->roles);
   return issue(client,

@@ -45,9 +45,11 @@ class TokenService {
                Users& users, events::EventBus& bus);
 
   // The token endpoint. `basic_client` holds client_id and secret from an Authorization:
-  // Basic header, when one was sent. Throws OAuthError.
+  // Basic header, when one was sent; `source` is the caller's address (login throttling).
+  // Throws OAuthError; a locked client is invalid_client, a locked user invalid_grant.
   IssuedToken token(const Form& form,
-                    const std::optional<std::pair<std::string, std::string>>& basic_client);
+                    const std::optional<std::pair<std::string, std::string>>& basic_client,
+                    std::string_view source);
 
   // Issues an access token to a client without a grant round trip (the developer portal's
   // "generate token"). `lifetime` 0 means the client's or the configured default.
@@ -67,7 +69,8 @@ class TokenService {
   // Client authentication of the token and revocation endpoints: HTTP Basic or
   // client_id/client_secret in the body (not both); a public client sends client_id alone.
   store::ClientRecord authenticate_client(
-      const Form& form, const std::optional<std::pair<std::string, std::string>>& basic);
+      const Form& form, const std::optional<std::pair<std::string, std::string>>& basic,
+      std::string_view source);
 
   // The RFC 7662 response body for any token (access or refresh). `only_client`, when set,
   // is the calling client: another client's token answers inactive (RFC 7662 §4).
@@ -114,7 +117,8 @@ class TokenService {
   // Tells gateways of access tokens a bulk revocation revoked.
   void announce(const std::vector<store::RevokedAccessToken>& revoked);
   IssuedToken client_credentials(const store::ClientRecord& client, const Form& form);
-  IssuedToken password(const store::ClientRecord& client, const Form& form);
+  IssuedToken password(const store::ClientRecord& client, const Form& form,
+                       std::string_view source);
   IssuedToken refresh(const store::ClientRecord& client, const Form& form);
   IssuedToken authorization_code(const store::ClientRecord& client, const Form& form);
   std::vector<std::string> roles_of(const std::string& username);

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/bounded_pool.h"
 #include "common/jwt.h"
 #include "keymanager/oauth_error.h"
 #include "store/tokens_repository.h"
@@ -26,8 +27,10 @@ class TokenServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     db_ = store::Database::open((dir_ / "test.db").string(), 2);
     db_->migrate();
-    users_ = std::make_unique<Users>(*db_, std::chrono::seconds(0), std::chrono::seconds(0));
-    clients_ = std::make_unique<Clients>(*db_, std::chrono::seconds(0), std::chrono::seconds(0));
+    users_ = std::make_unique<Users>(*db_, std::chrono::seconds(0), std::chrono::seconds(0), pool_,
+                                     throttle_);
+    clients_ = std::make_unique<Clients>(*db_, std::chrono::seconds(0), std::chrono::seconds(0),
+                                         pool_, throttle_);
     keys_ = std::make_unique<KeyRing>(*db_, jwt::Algorithm::RS256, 90);
     keys_->load();
     tokens_ = std::make_unique<TokenService>(config_, *db_, *keys_, *clients_, *users_, bus_);
@@ -53,6 +56,8 @@ class TokenServiceTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   events::InProcessBus bus_;
   std::vector<events::Event> events_;
+  BoundedPool pool_{1, 16};
+  LoginThrottle throttle_{ThrottlePolicy{}};
   std::unique_ptr<Users> users_;
   std::unique_ptr<Clients> clients_;
   std::unique_ptr<KeyRing> keys_;

@@ -7,14 +7,17 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "http/message.h"
 #include "keymanager/scopes.h"
 
 namespace portico::keymanager {
 namespace {
 
 constexpr std::size_t kMaxUsernameLength = 100;
-constexpr std::size_t kMinPasswordLength = 5;  // the reference's default password policy
+constexpr std::size_t kMinPasswordLength = 8;
 constexpr std::size_t kMaxPasswordLength = 1024;
+// The reference's user store code for a credential outside its password policy.
+constexpr long kPasswordPolicyCode = 30003;
 
 bool is_valid_username(const std::string& name) {
   if (name.size() < 3 || name.size() > kMaxUsernameLength) return false;
@@ -30,41 +33,80 @@ const std::string& decoy_hash() {
   return hash;
 }
 
+// One counter for "Alice" and "alice": guesses at case variants add up.
+std::string account_key(const std::string& username) {
+  std::string key = "user:";
+  for (unsigned char c : username) key += static_cast<char>(std::tolower(c));
+  return key;
+}
+
 }  // namespace
+
+void check_password_policy(const std::string& password) {
+  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength)
+    throw ApiError(400, kPasswordPolicyCode, "Password policy violated",
+                   "Credential not valid: the password must be 8 to 1024 characters");
+}
 
 store::UserRecord Users::create(const std::string& username, const std::string& password,
                                 const std::vector<std::string>& roles) {
   if (!is_valid_username(username))
     throw ApiError::bad_request(
         "username must be 3 to 100 characters of letters, digits, '.', '_', '-' or '@'");
-  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength)
-    throw ApiError::bad_request("password must be 5 to 1024 characters");
+  check_password_policy(password);
+  return insert(username, password, roles);
+}
+
+store::UserRecord Users::insert(const std::string& username, const std::string& password,
+                                const std::vector<std::string>& roles) {
   for (auto& role : roles)
     if (!is_known_role(role)) throw ApiError::bad_request("unknown role '" + role + "'");
+  auto conflict = [&] {
+    return ApiError::conflict("a user named '" + username + "' already exists");
+  };
+  if (repository_.username_taken_ignoring_case(username)) throw conflict();
   store::UserRecord user;
   user.id = crypto::uuid_v4();
   user.username = username;
-  user.password_hash = crypto::hash_secret(password);
+  user.password_hash = hash_password(password);
   user.roles = roles;
   user.created_at = unix_now();
   try {
     repository_.create(user);
   } catch (const store::ConflictError&) {
-    throw ApiError::conflict("a user named '" + username + "' already exists");
+    throw conflict();
   }
   return user;
 }
 
+std::string Users::hash_password(const std::string& password) {
+  // Keyed by a digest of the password: the request keeps the result, never the password.
+  return http::offload(hashing_, "argon2id-hash:" + crypto::sha256_hex(password),
+                       [password] { return crypto::hash_secret(password); });
+}
+
 std::optional<store::UserRecord> Users::authenticate(const std::string& username,
-                                                     const std::string& password) {
+                                                     const std::string& password,
+                                                     std::string_view source) {
   if (username.size() > kMaxUsernameLength || password.size() > kMaxPasswordLength)
     return std::nullopt;
+  std::string account = account_key(username);
+  throttle_.check(account, source);
   auto user = find(username);
-  if (!user) {
-    crypto::verify_secret(decoy_hash(), password);
+  bool matches = false;
+  if (user) {
+    matches = passwords_.verify(user->password_hash, password);
+  } else {
+    http::offload(hashing_, "argon2id-decoy", [password] {
+      crypto::verify_secret(decoy_hash(), password);
+      return std::string("0");
+    });
+  }
+  if (!matches) {
+    if (http::first_time("failed:" + account)) throttle_.failed(account, source);
     return std::nullopt;
   }
-  if (!passwords_.verify(user->password_hash, password)) return std::nullopt;
+  throttle_.succeeded(account);
   return user;
 }
 
@@ -104,12 +146,12 @@ store::UserRecord Users::set_roles(const std::string& id, const std::vector<std:
 }
 
 void Users::set_password(const std::string& id, const std::string& password) {
-  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength)
-    throw ApiError::bad_request("password must be 5 to 1024 characters");
+  check_password_policy(password);
   auto user = repository_.find_by_id(id);
   if (!user) throw ApiError::not_found("no user with id " + id);
+  std::string hash = hash_password(password);
   try {
-    repository_.set_password_hash(id, crypto::hash_secret(password));
+    repository_.set_password_hash(id, hash);
   } catch (const std::invalid_argument&) {
     throw ApiError::not_found("no user with id " + id);
   }
@@ -118,7 +160,7 @@ void Users::set_password(const std::string& id, const std::string& password) {
 
 void Users::ensure_admin(const std::string& username, const std::string& password) {
   if (repository_.find_by_username(username)) return;
-  create(username, password, {std::string(kRoleAdmin)});
+  insert(username, password, {std::string(kRoleAdmin)});
   spdlog::info("created administrator '{}'", username);
   if (password == "admin")
     spdlog::warn("the administrator's password is the default one; change it");

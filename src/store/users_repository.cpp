@@ -72,6 +72,16 @@ std::optional<UserRecord> UsersRepository::find_by_username(const std::string& u
   return find_by(db_, "username = :v", username);
 }
 
+bool UsersRepository::username_taken_ignoring_case(const std::string& username) {
+  int n = 0;
+  db_.with_session([&](soci::session& sql) {
+    // lower() folds ASCII alike in SQLite and PostgreSQL; user names are ASCII.
+    sql << "SELECT COUNT(*) FROM users WHERE lower(username) = lower(:u)", soci::into(n),
+        soci::use(username);
+  });
+  return n > 0;
+}
+
 std::optional<UserRecord> UsersRepository::find_by_id(const std::string& id) {
   return find_by(db_, "id = :v", id);
 }

@@ -23,6 +23,8 @@ class UsersRepository {
   // Throws ConflictError when the username is taken.
   void create(const UserRecord& user);
   std::optional<UserRecord> find_by_username(const std::string& username);
+  // Whether a user name differing from `username` at most in ASCII case exists.
+  bool username_taken_ignoring_case(const std::string& username);
   std::optional<UserRecord> find_by_id(const std::string& id);
   std::vector<UserRecord> list(int limit, int offset);
   std::int64_t count();

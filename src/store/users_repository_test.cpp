@@ -123,5 +123,12 @@ TEST_P(UsersRepositoryTest, RemoveDeletesTheUserAndTheirRoles) {
   EXPECT_EQ(users_->find_by_id("u-2")->roles, std::vector<std::string>{"admin"});
 }
 
+TEST_P(UsersRepositoryTest, UsernameTakenIgnoringCaseFindsCaseVariants) {
+  users_->create(user("u-1", "alice"));
+  EXPECT_TRUE(users_->username_taken_ignoring_case("Alice"));
+  EXPECT_TRUE(users_->username_taken_ignoring_case("ALICE"));
+  EXPECT_FALSE(users_->username_taken_ignoring_case("alicia"));
+}
+
 }  // namespace
 }  // namespace portico::store
