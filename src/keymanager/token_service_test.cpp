@@ -78,7 +78,7 @@ class TokenServiceTest : public ::testing::Test {
     return {registered.record, registered.client_secret};
   }
   IssuedToken grant(const std::pair<store::ClientRecord, std::string>& client, Form form) {
-    return tokens_->token(form, std::pair{client.first.client_id, client.second});
+    return tokens_->token(form, std::pair{client.first.client_id, client.second}, "127.0.0.1");
   }
   IssuedToken password(const std::pair<store::ClientRecord, std::string>& client,
                        const std::string& scope = "") {
