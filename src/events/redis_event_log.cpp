@@ -3,6 +3,9 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -38,7 +41,9 @@ if not epoch then epoch = ARGV[1]; redis.call('SET', KEYS[2], epoch) end
 return {epoch, redis.call('GET', KEYS[1]) or '0'}
 )lua";
 
-std::string text(const redisReply* r) { return r && r->str ? std::string(r->str, r->len) : ""; }
+std::string text(const redisReply* r) {
+  return r && r->str ? std::string(r->str, r->len) : "";
+}
 
 std::uint64_t to_u64(std::string_view s) {
   std::uint64_t v = 0;
@@ -61,7 +66,17 @@ class Worker {
   Worker(const RedisAddress& address, const RedisLogOptions& options)
       : options_(options), redis_(address, options.timeout) {}
   virtual ~Worker() = default;
-  void start() { thread_ = std::thread([this] { run(); }); }
+  void start() {
+    thread_ = std::thread([this] {
+      // A write to a Redis that went away must fail with EPIPE, not kill the process: the
+      // signal is synchronous, so blocking it in this thread is enough.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+      run();
+    });
+  }
   void stop() {
     {
       std::lock_guard lock(mutex_);
@@ -138,14 +153,20 @@ class Drainer final : public Worker {
   bool start_new_epoch() {
     auto r = redis_.command({"SET", keys_.epoch, crypto::random_token(12)});
     if (!r || r->type == REDIS_REPLY_ERROR) return false;
-    spdlog::warn("event log: events were dropped while Redis was unreachable; a new epoch "
-                 "makes every consumer reload");
+    spdlog::warn(
+        "event log: events were dropped while Redis was unreachable; a new epoch "
+        "makes every consumer reload");
     return true;
   }
 
   bool append(const std::vector<PendingEvent>& batch) {
-    std::vector<std::string> args{"EVAL", kAppendScript, "3", keys_.sequence, keys_.epoch,
-                                  keys_.stream, std::to_string(options_.retention),
+    std::vector<std::string> args{"EVAL",
+                                  kAppendScript,
+                                  "3",
+                                  keys_.sequence,
+                                  keys_.epoch,
+                                  keys_.stream,
+                                  std::to_string(options_.retention),
                                   crypto::random_token(12)};
     args.reserve(args.size() + 3 * batch.size());
     for (auto& e : batch) {
@@ -202,8 +223,8 @@ class Consumer final : public Worker {
         reset_owed = false;
       }
       auto r = redis_.command({"XREAD", "COUNT", std::to_string(options_.batch), "BLOCK",
-                               std::to_string(options_.block.count()), "STREAMS",
-                               keys_.stream, std::to_string(position_.sequence) + "-0"},
+                               std::to_string(options_.block.count()), "STREAMS", keys_.stream,
+                               std::to_string(position_.sequence) + "-0"},
                               options_.block);
       if (!r || r->type == REDIS_REPLY_ERROR) {
         if (!stopping()) pause(options_.retry);
@@ -254,10 +275,14 @@ class Consumer final : public Worker {
       for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
         std::string name = text(fields->element[f]);
         std::string value = text(fields->element[f + 1]);
-        if (name == "epoch") epoch = std::move(value);
-        else if (name == "type") event.type = std::move(value);
-        else if (name == "payload") event.payload_json = std::move(value);
-        else if (name == "time") event.time = static_cast<std::int64_t>(to_u64(value));
+        if (name == "epoch")
+          epoch = std::move(value);
+        else if (name == "type")
+          event.type = std::move(value);
+        else if (name == "payload")
+          event.payload_json = std::move(value);
+        else if (name == "time")
+          event.time = static_cast<std::int64_t>(to_u64(value));
       }
       if (epoch != position_.epoch || event.sequence != position_.sequence + 1) return false;
       listener_(event);
@@ -320,14 +345,18 @@ void RedisEventLog::subscribe(Listener listener) {
 void RedisEventLog::subscribe_from(LogPosition from, Listener listener, ResetListener on_reset) {
   std::lock_guard lock(impl_->consumers_mutex);
   impl_->local_listeners.push_back(listener);
-  auto& c = impl_->consumers.emplace_back(impl_->address, impl_->options, impl_->keys,
-                                          std::move(from), std::move(listener),
-                                          std::move(on_reset));
+  auto& c =
+      impl_->consumers.emplace_back(impl_->address, impl_->options, impl_->keys, std::move(from),
+                                    std::move(listener), std::move(on_reset));
   c.start();
 }
 
-bool RedisEventLog::reachable() const { return impl_->drainer.reachable; }
+bool RedisEventLog::reachable() const {
+  return impl_->drainer.reachable;
+}
 
-std::size_t RedisEventLog::pending() { return impl_->outbox->size(); }
+std::size_t RedisEventLog::pending() {
+  return impl_->outbox->size();
+}
 
 }  // namespace portico::events
