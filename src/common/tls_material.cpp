@@ -2,6 +2,7 @@
 
 #include "common/openssl_handles.h"
 #include "common/private_files.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -41,29 +42,10 @@ using openssl::X509Ptr;
   throw std::runtime_error(what);
 }
 
-[[noreturn]] void fail_errno(const std::string& what, const std::string& path) {
-  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
-}
-
-// An fd that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // `what` names the file for the message: a configuration key or the generated file.
 void check_readable(const std::string& path, const std::string& what) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail_errno(what + ": cannot read", path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno(what + ": cannot read", path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     throw std::runtime_error(what + ": " + path + " is not a regular file");
@@ -156,7 +138,7 @@ TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cer
     }
     check_readable(cert_file, "tls.cert_file");
     check_readable(key_file, "tls.key_file");
-    return TlsFiles{cert_file, key_file};
+    return TlsFiles{cert_file, key_file, {}};
   }
 
   fs::path dir = fs::path(data_dir) / "tls";
@@ -168,15 +150,15 @@ TlsFiles ensure_tls_material(const std::string& data_dir, const std::string& cer
   }
   fs::path cert_path = dir / "server.crt";
   fs::path key_path = dir / "server.key";
-  TlsFiles files{cert_path.string(), key_path.string()};
+  TlsFiles files{cert_path.string(), key_path.string(), {}};
 
   // Processes sharing a data directory (several profiles on one machine) may start together;
   // the lock makes sure they end up with one key and the certificate that matches it.
   std::string lock_name = (dir / ".lock").string();
-  Fd lock(::open(lock_name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (lock.get() < 0) fail_errno("cannot open", lock_name);
+  UniqueFd lock(::open(lock_name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock.get() < 0) throw_errno("cannot open", lock_name);
   while (::flock(lock.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) fail_errno("cannot lock", lock_name);
+    if (errno != EINTR) throw_errno("cannot lock", lock_name);
   }
 
   if (fs::exists(cert_path) && fs::exists(key_path)) {
