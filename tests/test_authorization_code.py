@@ -1,7 +1,6 @@
 """The authorization-code grant with PKCE S256: Authlib builds the authorization URL, the test
 plays the browser (GET the login page, POST its form), Authlib redeems the code."""
 
-import html.parser
 import time
 import urllib.parse
 
@@ -10,25 +9,12 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from html_forms import FormParser
 from portico_node import ADMIN_USERNAME
 
 CALLBACK = "https://app.example/cb"
 
 
-class FormParser(html.parser.HTMLParser):
-    """The first form of a page: its method, action and input fields."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.forms.append({"method": attrs.get("method", "get").lower(),
-                               "action": attrs.get("action"), "fields": {}})
-        elif tag == "input" and self.forms and attrs.get("name"):
-            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
 
 
 def login_form(page_html):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html.parser
 import json
 import secrets
 import time
@@ -30,6 +29,7 @@ from devportal_support import PASSWORD as DEV_PASSWORD
 from devportal_support import sign_up
 from gateway_support import (backend_fixture, Caller, endpoint_config, error_code, gateway,
                              publish_api, publisher, wait_for_status)
+from html_forms import FormParser
 from portico_node import is_jwt
 
 CALLBACK = "https://app.example/cb"
@@ -78,17 +78,6 @@ def revoke_api_key(caller: Caller, key: str, key_type: str = "PRODUCTION") -> No
     assert response.status_code == 200, response.text
 
 
-class FormParser(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.forms = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attrs.get("action"), "fields": {}})
-        elif tag == "input" and self.forms and attrs.get("name"):
-            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
 
 
 def authorization_code_token(caller: Caller) -> str:

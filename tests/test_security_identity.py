@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html.parser
 import re
 import secrets
 import time
@@ -27,6 +26,7 @@ from devportal_support import PASSWORD as DEV_PASSWORD
 from devportal_support import sign_up
 from gateway_support import (backend_fixture, Caller, endpoint_config, error_code, gateway,
                              publish_api, wait_for_status)
+from html_forms import FormParser
 from portico_node import ADMIN_USERNAME
 
 CALLBACK = "https://app.example/cb"
@@ -139,17 +139,6 @@ def wait_for_the_next_second() -> None:
         time.sleep(0.02)
 
 
-class FormParser(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.forms = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attrs.get("action"), "fields": {}})
-        elif tag == "input" and self.forms and attrs.get("name"):
-            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
 
 
 def authorization_page(node, client_id: str, redirect_uri: str, scope: str = "",
