@@ -218,38 +218,37 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
   // A gateway checking an API call's HTTP Basic credential (securityScheme basic_auth) against
   // the user store. A wrong user credential is 401 without WWW-Authenticate, so that the gateway
   // tells it apart from a refusal of its own credential (which carries one).
-  router.add("POST", base + "/users/authenticate",
-             guarded([this, authenticate](http::Request& request) {
-               authenticate(request);
-               if (request.body.size() > kMaxAuthenticateBody)
-                 throw ApiError::bad_request("the body is larger than " +
-                                             std::to_string(kMaxAuthenticateBody) + " bytes");
-               json::object body = json_body::parse_object(request.body);
-               // Both must be strings; empty or over-long ones cannot belong to any user and
-               // are refused unhashed, as a mismatch.
-               auto username = json_body::optional_string(body, "username", kMaxAuthenticateBody);
-               auto password = json_body::optional_string(body, "password", kMaxAuthenticateBody);
-               if (!username || !password)
-                 throw ApiError::bad_request("the body must be {\"username\", \"password\"}");
-               // The gateway's caller, whose failures count against its address (login
-               // throttling); the gateway itself when it does not say.
-               auto client_address = json_body::optional_string(body, "clientAddress", 64);
-               std::string source = client_address && !client_address->empty()
-                                        ? *client_address
-                                        : request.remote_address;
-               std::optional<store::UserRecord> user;
-               // A locked account or address: AccountLocked, 401 with code 17003.
-               if (!username->empty() && username->size() <= kMaxUsername && !password->empty() &&
-                   password->size() <= kMaxPassword)
-                 user = key_manager.users().authenticate(*username, *password, source);
-               if (!user)
-                 throw ApiError(401, 900901, "Invalid Credentials",
-                                "The username or password is not valid");
-               json::array roles;
-               for (const auto& role : user->roles) roles.push_back(json::string(role));
-               return json_response(
-                   200, json::object{{"username", user->username}, {"roles", std::move(roles)}});
-             }));
+  router.add(
+      "POST", base + "/users/authenticate", guarded([this, authenticate](http::Request& request) {
+        authenticate(request);
+        if (request.body.size() > kMaxAuthenticateBody)
+          throw ApiError::bad_request("the body is larger than " +
+                                      std::to_string(kMaxAuthenticateBody) + " bytes");
+        json::object body = json_body::parse_object(request.body);
+        // Both must be strings; empty or over-long ones cannot belong to any user and
+        // are refused unhashed, as a mismatch.
+        auto username = json_body::optional_string(body, "username", kMaxAuthenticateBody);
+        auto password = json_body::optional_string(body, "password", kMaxAuthenticateBody);
+        if (!username || !password)
+          throw ApiError::bad_request("the body must be {\"username\", \"password\"}");
+        // The gateway's caller, whose failures count against its address (login
+        // throttling); the gateway itself when it does not say.
+        auto client_address = json_body::optional_string(body, "clientAddress", 64);
+        std::string source =
+            client_address && !client_address->empty() ? *client_address : request.remote_address;
+        std::optional<store::UserRecord> user;
+        // A locked account or address: AccountLocked, 401 with code 17003.
+        if (!username->empty() && username->size() <= kMaxUsername && !password->empty() &&
+            password->size() <= kMaxPassword)
+          user = key_manager.users().authenticate(*username, *password, source);
+        if (!user)
+          throw ApiError(401, 900901, "Invalid Credentials",
+                         "The username or password is not valid");
+        json::array roles;
+        for (const auto& role : user->roles) roles.push_back(json::string(role));
+        return json_response(
+            200, json::object{{"username", user->username}, {"roles", std::move(roles)}});
+      }));
 }
 
 }  // namespace portico::admin

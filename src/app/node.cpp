@@ -6,6 +6,7 @@
 
 #include "admin/admin.h"
 #include "analytics/analytics.h"
+#include "app/database_outbox.h"
 #include "app/default_admin.h"
 #include "common/crypto.h"
 #include "common/key_encryption.h"
@@ -13,7 +14,6 @@
 #include "common/private_files.h"
 #include "common/tls_material.h"
 #include "devportal/devportal.h"
-#include "app/database_outbox.h"
 #include "events/event_bus.h"
 #include "events/redis_event_log.h"
 #include "gateway/gateway.h"

@@ -24,9 +24,9 @@ TEST(BoundedPool, RefusesBeyondTheQueue) {
     started.set_value();
     released.wait();
   }));
-  started.get_future().wait();           // the one thread is busy
-  EXPECT_TRUE(pool.try_post([] {}));     // one may wait
-  EXPECT_FALSE(pool.try_post([] {}));    // the next is refused at once
+  started.get_future().wait();         // the one thread is busy
+  EXPECT_TRUE(pool.try_post([] {}));   // one may wait
+  EXPECT_FALSE(pool.try_post([] {}));  // the next is refused at once
   release.set_value();
 }
 

@@ -199,8 +199,7 @@ const std::vector<KeySpec>& key_specs() {
                         "memory; changes made through another node show after at most this "
                         "long (through this node at once); 0 disables."));
     // [security]
-    s.push_back(bool_key("security", "self_signup", &Config::security,
-                         &SecurityConfig::self_signup,
+    s.push_back(bool_key("security", "self_signup", &Config::security, &SecurityConfig::self_signup,
                          "Whether anyone may sign up to the developer portal (new users get "
                          "the subscriber role)."));
     s.push_back(int_key("security", "max_failed_logins", &Config::security,
@@ -222,8 +221,8 @@ const std::vector<KeySpec>& key_specs() {
                         &SecurityConfig::hash_threads, 1, 64,
                         "Threads that verify and compute password hashes (argon2id), never an "
                         "I/O thread."));
-    s.push_back(int_key("security", "hash_queue", &Config::security, &SecurityConfig::hash_queue,
-                        1, 100000,
+    s.push_back(int_key("security", "hash_queue", &Config::security, &SecurityConfig::hash_queue, 1,
+                        100000,
                         "Password checks waiting for a hashing thread; beyond it 503 at once."));
     s.push_back(string_key("security", "key_encryption_key", &Config::security,
                            &SecurityConfig::key_encryption_key, {},
@@ -315,11 +314,11 @@ const std::vector<KeySpec>& key_specs() {
                            "process (all-in-one)."));
     s.push_back(string_key("redis", "key_prefix", &Config::redis, &RedisConfig::key_prefix, {},
                            "Prefix of the Redis keys, so that clusters can share one Redis."));
-    s.push_back(int_key("redis", "event_retention", &Config::redis,
-                        &RedisConfig::event_retention, 100, 100000000,
+    s.push_back(int_key("redis", "event_retention", &Config::redis, &RedisConfig::event_retention,
+                        100, 100000000,
                         "Events the log keeps; a gateway away for longer reloads everything."));
-    s.push_back(int_key("redis", "outbox_capacity", &Config::redis,
-                        &RedisConfig::outbox_capacity, 1, 10000000,
+    s.push_back(int_key("redis", "outbox_capacity", &Config::redis, &RedisConfig::outbox_capacity,
+                        1, 10000000,
                         "Events a node without a database keeps while Redis is unreachable; "
                         "beyond it every consumer is told to reload."));
     // [analytics]

@@ -12,7 +12,7 @@ struct ServerConfig {
   std::string host = "0.0.0.0";
   int https_port = 9443;
   int http_port = -1;  // cleartext listener; -1: off
-  int threads = 0;  // 0: one per core
+  int threads = 0;     // 0: one per core
   std::int64_t max_body_bytes = 10 * 1024 * 1024;
   int read_timeout_seconds = 30;
   int idle_timeout_seconds = 60;
@@ -48,15 +48,15 @@ struct OAuthConfig {
 // The node's defences: login throttling, password hashing, key material at rest, the
 // cleartext listener and the backends a publisher may point an API at (docs/security.md).
 struct SecurityConfig {
-  bool self_signup = true;           // anyone may sign up to the developer portal
-  int max_failed_logins = 5;         // per account, before it answers as locked
+  bool self_signup = true;                 // anyone may sign up to the developer portal
+  int max_failed_logins = 5;               // per account, before it answers as locked
   int max_failed_logins_per_address = 20;  // per source address, across accounts
-  int lockout_seconds = 60;          // first back-off; doubles with each further lock
-  int lockout_max_seconds = 3600;    // the back-off never grows beyond this
-  int hash_threads = 2;              // password hashing pool (never an I/O thread)
-  int hash_queue = 64;               // hashes waiting beyond this: 503 at once
-  std::string key_encryption_key;    // empty: private keys at rest are not encrypted
-  bool allow_default_admin = false;  // admin/admin on a non-loopback address
+  int lockout_seconds = 60;                // first back-off; doubles with each further lock
+  int lockout_max_seconds = 3600;          // the back-off never grows beyond this
+  int hash_threads = 2;                    // password hashing pool (never an I/O thread)
+  int hash_queue = 64;                     // hashes waiting beyond this: 503 at once
+  std::string key_encryption_key;          // empty: private keys at rest are not encrypted
+  bool allow_default_admin = false;        // admin/admin on a non-loopback address
   bool allow_loopback_backends = false;    // API endpoints on 127.0.0.0/8, ::1, localhost
   bool allow_link_local_backends = false;  // API endpoints on 169.254.0.0/16, fe80::/10
 };

@@ -36,8 +36,7 @@ class KeyEncryption {
   // The plaintext of a sealed value, or `stored` unchanged when it is not sealed (written
   // before a key was configured). Throws KeyEncryptionError naming `what` when it is sealed
   // and there is no key or the key is not the one that sealed it.
-  std::string open(std::string_view stored, std::string_view context,
-                   std::string_view what) const;
+  std::string open(std::string_view stored, std::string_view context, std::string_view what) const;
 
   static bool is_sealed(std::string_view stored);
 

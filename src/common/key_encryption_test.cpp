@@ -5,7 +5,8 @@
 namespace portico {
 namespace {
 
-constexpr std::string_view kPem = "-----BEGIN PRIVATE KEY-----\nMIIB...\n-----END PRIVATE KEY-----\n";
+constexpr std::string_view kPem =
+    "-----BEGIN PRIVATE KEY-----\nMIIB...\n-----END PRIVATE KEY-----\n";
 
 TEST(KeyEncryption, SealedValueIsNotThePlaintextAndOpensWithTheSameKey) {
   KeyEncryption kek("an operator secret");

@@ -21,7 +21,8 @@ mode_t mode_of(const fs::path& path) {
 
 class PrivateFilesTest : public ::testing::Test {
  protected:
-  PrivateFilesTest() : root_(fs::temp_directory_path() / ("portico-files-" + crypto::random_token(9))) {
+  PrivateFilesTest()
+      : root_(fs::temp_directory_path() / ("portico-files-" + crypto::random_token(9))) {
     fs::create_directories(root_);
   }
   ~PrivateFilesTest() override {

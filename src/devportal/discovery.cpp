@@ -279,41 +279,40 @@ void register_discovery_routes(DevPortalState& state, http::Router& router) {
     return json_response(200, document_json(*doc));
   });
 
-  router.add("GET", api_path("/{apiId}/documents/{documentId}/content"),
-             [&s](http::Request& request) {
-               auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));
-               auto doc = s.catalog.document(api.id, request.path_params["documentId"]);
-               if (!doc || !portal_document(*doc)) {
-                 throw ApiError::not_found("Document not found");
-               }
-               json::object meta = parse_or_empty(doc->document);
-               std::string source = meta.contains("sourceType") && meta["sourceType"].is_string()
-                                        ? std::string(meta["sourceType"].as_string())
-                                        : "INLINE";
-               if (source == "URL" && meta.contains("sourceUrl") && meta["sourceUrl"].is_string()) {
-                 auto redirect =
-                     http::redirect_to_stored_url(std::string(meta["sourceUrl"].as_string()));
-                 if (!redirect) throw ApiError::not_found("Document link is not an http(s) URL");
-                 return std::move(*redirect);
-               }
-               if (doc->content.empty()) throw ApiError::not_found("Document has no content");
-               auto text_field = [&](std::string_view field, std::string fallback) {
-                 auto* v = meta.if_contains(field);
-                 return v && v->is_string() ? std::string(v->as_string()) : fallback;
-               };
-               if (source == "FILE") {
-                 // The publisher keeps uploaded files base64-encoded in a text column.
-                 return http::user_content(
-                     text_field("fileType", "application/octet-stream"),
-                     crypto::base64_decode(doc->content).value_or(""),
-                     http::Disposition::attachment, text_field("fileName", "document"));
-               }
-               bool markdown = source == "MARKDOWN";
-               return http::user_content(
-                   markdown ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8",
-                   doc->content, http::Disposition::attachment,
-                   text_field("name", "document") + (markdown ? ".md" : ".txt"));
-             });
+  router.add(
+      "GET", api_path("/{apiId}/documents/{documentId}/content"), [&s](http::Request& request) {
+        auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));
+        auto doc = s.catalog.document(api.id, request.path_params["documentId"]);
+        if (!doc || !portal_document(*doc)) {
+          throw ApiError::not_found("Document not found");
+        }
+        json::object meta = parse_or_empty(doc->document);
+        std::string source = meta.contains("sourceType") && meta["sourceType"].is_string()
+                                 ? std::string(meta["sourceType"].as_string())
+                                 : "INLINE";
+        if (source == "URL" && meta.contains("sourceUrl") && meta["sourceUrl"].is_string()) {
+          auto redirect = http::redirect_to_stored_url(std::string(meta["sourceUrl"].as_string()));
+          if (!redirect) throw ApiError::not_found("Document link is not an http(s) URL");
+          return std::move(*redirect);
+        }
+        if (doc->content.empty()) throw ApiError::not_found("Document has no content");
+        auto text_field = [&](std::string_view field, std::string fallback) {
+          auto* v = meta.if_contains(field);
+          return v && v->is_string() ? std::string(v->as_string()) : fallback;
+        };
+        if (source == "FILE") {
+          // The publisher keeps uploaded files base64-encoded in a text column.
+          return http::user_content(text_field("fileType", "application/octet-stream"),
+                                    crypto::base64_decode(doc->content).value_or(""),
+                                    http::Disposition::attachment,
+                                    text_field("fileName", "document"));
+        }
+        bool markdown = source == "MARKDOWN";
+        return http::user_content(
+            markdown ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8", doc->content,
+            http::Disposition::attachment,
+            text_field("name", "document") + (markdown ? ".md" : ".txt"));
+      });
 
   router.add("GET", api_path("/{apiId}/thumbnail"), [&s](http::Request& request) {
     auto api = s.visible_api(request.path_params["apiId"], s.viewer(request));

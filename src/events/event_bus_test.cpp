@@ -22,8 +22,9 @@ TEST(InProcessBus, ASubscriberAtTheCurrentPositionIsNotReset) {
   bus.publish("a", "{}");
   int resets = 0;
   std::vector<std::uint64_t> seen;
-  bus.subscribe_from(bus.position(), [&](const Event& e) { seen.push_back(e.sequence); },
-                     [&](const LogPosition&) { ++resets; });
+  bus.subscribe_from(
+      bus.position(), [&](const Event& e) { seen.push_back(e.sequence); },
+      [&](const LogPosition&) { ++resets; });
   bus.publish("b", "{}");
   EXPECT_EQ(resets, 0);
   EXPECT_EQ(seen, std::vector<std::uint64_t>{2});
@@ -34,9 +35,11 @@ TEST(InProcessBus, ASubscriberThatMissedEventsOrComesFromAnotherEpochIsReset) {
   auto before = bus.position();
   bus.publish("a", "{}");
   std::vector<LogPosition> resets;
-  bus.subscribe_from(before, [](const Event&) {}, [&](const LogPosition& p) { resets.push_back(p); });
-  bus.subscribe_from(LogPosition{"another-epoch", 1}, [](const Event&) {},
-                     [&](const LogPosition& p) { resets.push_back(p); });
+  bus.subscribe_from(
+      before, [](const Event&) {}, [&](const LogPosition& p) { resets.push_back(p); });
+  bus.subscribe_from(
+      LogPosition{"another-epoch", 1}, [](const Event&) {},
+      [&](const LogPosition& p) { resets.push_back(p); });
   ASSERT_EQ(resets.size(), 2u);
   EXPECT_EQ(resets[0], bus.position());
   EXPECT_EQ(resets[1], bus.position());

@@ -5,7 +5,9 @@
 namespace portico::events {
 namespace {
 
-PendingEvent event(std::string type) { return PendingEvent{std::move(type), "{}", 1}; }
+PendingEvent event(std::string type) {
+  return PendingEvent{std::move(type), "{}", 1};
+}
 
 std::vector<std::string> types_of(const std::vector<PendingEvent>& batch) {
   std::vector<std::string> out;
@@ -17,9 +19,19 @@ TEST(MemoryOutbox, DrainsInPublicationOrderAndRemovesWhatWasDelivered) {
   MemoryOutbox outbox(10);
   for (auto t : {"a", "b", "c"}) outbox.append(event(t));
   std::vector<std::string> seen;
-  EXPECT_EQ(outbox.drain(2, [&](auto& batch) { seen = types_of(batch); return true; }), 2u);
+  EXPECT_EQ(outbox.drain(2,
+                         [&](auto& batch) {
+                           seen = types_of(batch);
+                           return true;
+                         }),
+            2u);
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(outbox.drain(10, [&](auto& batch) { seen = types_of(batch); return true; }), 1u);
+  EXPECT_EQ(outbox.drain(10,
+                         [&](auto& batch) {
+                           seen = types_of(batch);
+                           return true;
+                         }),
+            1u);
   EXPECT_EQ(seen, (std::vector<std::string>{"c"}));
   EXPECT_EQ(outbox.size(), 0u);
 }
@@ -30,7 +42,10 @@ TEST(MemoryOutbox, AFailedDeliveryKeepsTheEventsForTheNextAttempt) {
   EXPECT_EQ(outbox.drain(10, [](auto&) { return false; }), 0u);
   EXPECT_EQ(outbox.size(), 1u);
   std::vector<std::string> seen;
-  outbox.drain(10, [&](auto& batch) { seen = types_of(batch); return true; });
+  outbox.drain(10, [&](auto& batch) {
+    seen = types_of(batch);
+    return true;
+  });
   EXPECT_EQ(seen, (std::vector<std::string>{"a"}));
 }
 
@@ -40,7 +55,10 @@ TEST(MemoryOutbox, WhenFullDropsTheOldestAndReportsTheOverflowOnce) {
   EXPECT_TRUE(outbox.take_overflow());
   EXPECT_FALSE(outbox.take_overflow());
   std::vector<std::string> seen;
-  outbox.drain(10, [&](auto& batch) { seen = types_of(batch); return true; });
+  outbox.drain(10, [&](auto& batch) {
+    seen = types_of(batch);
+    return true;
+  });
   EXPECT_EQ(seen, (std::vector<std::string>{"b", "c"}));
 }
 
@@ -55,7 +73,10 @@ TEST(MemoryOutbox, EventsDroppedDuringADeliveryAreNotRemovedTwice) {
     return true;
   });
   std::vector<std::string> seen;
-  outbox.drain(10, [&](auto& batch) { seen = types_of(batch); return true; });
+  outbox.drain(10, [&](auto& batch) {
+    seen = types_of(batch);
+    return true;
+  });
   EXPECT_EQ(seen, (std::vector<std::string>{"c", "d"}));
 }
 

@@ -36,8 +36,8 @@ RedisAddress parse_redis_url(std::string_view url) {
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     auto credentials = rest.substr(0, at);
     auto colon = credentials.find(':');
-    a.password = std::string(colon == std::string_view::npos ? credentials
-                                                             : credentials.substr(colon + 1));
+    a.password =
+        std::string(colon == std::string_view::npos ? credentials : credentials.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -64,12 +64,16 @@ RedisAddress parse_redis_url(std::string_view url) {
   return a;
 }
 
-void ReplyDeleter::operator()(redisReply* r) const { freeReplyObject(r); }
+void ReplyDeleter::operator()(redisReply* r) const {
+  freeReplyObject(r);
+}
 
 RedisConnection::RedisConnection(RedisAddress address, std::chrono::milliseconds timeout)
     : address_(std::move(address)), timeout_(timeout) {}
 
-RedisConnection::~RedisConnection() { close(); }
+RedisConnection::~RedisConnection() {
+  close();
+}
 
 void RedisConnection::close() {
   std::lock_guard lock(fd_mutex_);
@@ -84,8 +88,8 @@ void RedisConnection::interrupt() {
 
 bool RedisConnection::ensure_connected() {
   if (ctx_) return true;
-  redisContext* c = redisConnectWithTimeout(address_.host.c_str(), address_.port,
-                                            to_timeval(timeout_));
+  redisContext* c =
+      redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_));
   if (!c || c->err) {
     last_error_ = c ? c->errstr : "cannot allocate a Redis context";
     if (c) redisFree(c);

@@ -22,11 +22,11 @@ namespace portico::events {
 struct RedisLogOptions {
   std::string url = "redis://127.0.0.1:6379";
   std::string key_prefix = "portico";
-  std::uint64_t retention = 100000;  // events the stream keeps (approximately, MAXLEN ~)
-  std::chrono::milliseconds timeout{2000};     // connect and per-command limit
-  std::chrono::milliseconds block{1000};       // how long a consumer's read waits for news
-  std::chrono::milliseconds retry{250};        // pause before reaching Redis again
-  std::size_t batch = 256;                     // events per script call or read
+  std::uint64_t retention = 100000;         // events the stream keeps (approximately, MAXLEN ~)
+  std::chrono::milliseconds timeout{2000};  // connect and per-command limit
+  std::chrono::milliseconds block{1000};    // how long a consumer's read waits for news
+  std::chrono::milliseconds retry{250};     // pause before reaching Redis again
+  std::size_t batch = 256;                  // events per script call or read
 };
 
 class RedisEventLog final : public EventBus {

@@ -20,7 +20,9 @@ namespace portico::events::testing {
 
 inline constexpr const char* kRedisServerBinary = "/usr/bin/redis-server";
 
-inline bool redis_server_available() { return ::access(kRedisServerBinary, X_OK) == 0; }
+inline bool redis_server_available() {
+  return ::access(kRedisServerBinary, X_OK) == 0;
+}
 
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -44,9 +46,9 @@ class RedisTestServer {
   // Starts it (empty) and waits until it answers PING.
   bool start() {
     std::string port = std::to_string(port_);
-    const char* argv[] = {kRedisServerBinary, "--port", port.c_str(), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--dir", "/tmp",
-                          "--loglevel", "warning", nullptr};
+    const char* argv[] = {
+        kRedisServerBinary, "--port", port.c_str(), "--bind", "127.0.0.1",  "--save",  "",
+        "--appendonly",     "no",     "--dir",      "/tmp",   "--loglevel", "warning", nullptr};
     if (posix_spawn(&pid_, kRedisServerBinary, nullptr, nullptr, const_cast<char**>(argv),
                     environ) != 0)
       return false;

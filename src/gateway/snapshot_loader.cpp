@@ -538,7 +538,9 @@ void SnapshotLoader::on_event(const events::Event& event) {
   }
 }
 
-void SnapshotLoader::on_log_reset() { impl_->schedule(Clock::now()); }
+void SnapshotLoader::on_log_reset() {
+  impl_->schedule(Clock::now());
+}
 
 SnapshotLoader::Stats SnapshotLoader::stats() const {
   std::lock_guard lock(impl_->mutex);

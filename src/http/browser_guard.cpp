@@ -81,8 +81,8 @@ std::vector<std::string_view> challenges(std::string_view value) {
     } else {
       // An auth-param of the current challenge: widen it to include this part.
       std::string_view& last = result.back();
-      last = std::string_view(last.data(), static_cast<std::size_t>(part.data() + part.size() -
-                                                                    last.data()));
+      last = std::string_view(last.data(),
+                              static_cast<std::size_t>(part.data() + part.size() - last.data()));
     }
   }
   return result;

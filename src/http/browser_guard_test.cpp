@@ -37,9 +37,8 @@ TEST(BodyMediaType, JsonRouteRefusesTextPlainAndMissingTypeWith415) {
 TEST(BodyMediaType, JsonBodiesEmptyBodiesAndOtherRoutesPass) {
   EXPECT_FALSE(refuse_body_media_type(request("POST", "{}", "application/json"), BodyType::json));
   EXPECT_FALSE(refuse_body_media_type(request("POST"), BodyType::json));
-  EXPECT_FALSE(
-      refuse_body_media_type(request("POST", "a=b", "application/x-www-form-urlencoded"),
-                             BodyType::form));
+  EXPECT_FALSE(refuse_body_media_type(request("POST", "a=b", "application/x-www-form-urlencoded"),
+                                      BodyType::form));
   EXPECT_FALSE(refuse_body_media_type(request("POST", "--x", "text/plain"), BodyType::multipart));
 }
 
@@ -81,8 +80,9 @@ TEST(CrossSite, SameOriginNoOriginReadsAndJsonBodiesPass) {
 TEST(BasicChallenge, RemovedKeepingTheOthers) {
   EXPECT_EQ(without_basic_challenge(R"(Basic realm="portico", Bearer realm="portico")"),
             R"(Bearer realm="portico")");
-  EXPECT_EQ(without_basic_challenge(R"(Bearer realm="a, b", error="invalid_token", Basic realm="x")"),
-            R"(Bearer realm="a, b", error="invalid_token")");
+  EXPECT_EQ(
+      without_basic_challenge(R"(Bearer realm="a, b", error="invalid_token", Basic realm="x")"),
+      R"(Bearer realm="a, b", error="invalid_token")");
   EXPECT_EQ(without_basic_challenge(R"(Basic realm="portico")"), "");
 }
 

@@ -120,8 +120,7 @@ class Router {
                              std::function<std::string()> work);
   // The response, or nullopt when the handler offloaded work (described in `suspended`).
   std::optional<Response> run(Request& request, bool may_suspend, Suspension* suspended) const;
-  std::optional<Response> invoke(const Route& route, Request& request,
-                                 Suspension* suspended) const;
+  std::optional<Response> invoke(const Route& route, Request& request, Suspension* suspended) const;
   std::vector<Route> routes_;
 };
 

@@ -8,8 +8,7 @@ namespace {
 std::string safe_filename(std::string_view name) {
   std::string out;
   for (unsigned char c : name.substr(0, 255)) {
-    out += (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/') ? '_'
-                                                                         : static_cast<char>(c);
+    out += (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/') ? '_' : static_cast<char>(c);
   }
   return out.empty() ? "download" : out;
 }

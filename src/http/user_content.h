@@ -10,7 +10,7 @@
 namespace portico::http {
 
 enum class Disposition {
-  attachment,  // files, documents, definitions: a browser saves them, never renders them
+  attachment,    // files, documents, definitions: a browser saves them, never renders them
   inline_image,  // thumbnails shown in <img>; opened on their own, the CSP sandbox applies
 };
 

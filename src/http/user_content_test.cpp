@@ -17,8 +17,7 @@ TEST(UserContent, CarriesNosniffSandboxAndAttachment) {
 TEST(UserContent, ImagesAreInlineAndFilenamesCannotBreakTheHeader) {
   Response r = user_content("image/svg+xml", "<svg/>", Disposition::inline_image,
                             "x\"\r\nSet-Cookie: a=b/\xc3\xa9");
-  EXPECT_EQ(r.headers.get("Content-Disposition"),
-            R"(inline; filename="x___Set-Cookie: a=b___")");
+  EXPECT_EQ(r.headers.get("Content-Disposition"), R"(inline; filename="x___Set-Cookie: a=b___")");
 }
 
 }  // namespace

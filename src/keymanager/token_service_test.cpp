@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/bounded_pool.h"
 #include "common/clock.h"
 #include "common/crypto.h"
-#include "common/bounded_pool.h"
 #include "common/jwt.h"
 #include "keymanager/oauth_error.h"
 #include "store/tokens_repository.h"

@@ -172,124 +172,128 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   // ---- OpenAPI ----
 
-  router.add("POST", base + "/apis/validate-openapi", http::BodyType::multipart, [this](http::Request& r) {
-    return guarded([&] {
-      authorize(r, {"apim:api_create"});
-      auto parts = multipart_parts(r);
-      std::string text = definition_text(parts, "inlineAPIDefinition");
-      openapi::Definition d = parse_definition(text);
-      json::object body;
-      body["isValid"] = d.valid();
-      if (d.valid()) {
-        json::object info;
-        info["name"] = d.title;
-        info["version"] = d.version;
-        info["context"] = d.context;
-        info["description"] = d.description;
-        info["openAPIVersion"] = d.openapi_version;
-        json::array endpoints;
-        for (const auto& e : d.endpoints) endpoints.push_back(json::string(e));
-        info["endpoints"] = std::move(endpoints);
-        json::array operations;
-        for (const auto& o : d.operations)
-          operations.push_back(json::object{{"target", o.target}, {"verb", o.verb}});
-        info["operations"] = std::move(operations);
-        body["info"] = std::move(info);
-        if (r.query_param("returnContent").value_or("false") == "true")
-          body["content"] = json::serialize(d.document);
-      } else {
-        json::array errors;
-        for (const auto& e : d.errors)
-          errors.push_back(json::object{{"code", "400"}, {"message", e}});
-        body["errors"] = std::move(errors);
-      }
-      return json_response(200, body);
-    });
-  });
+  router.add("POST", base + "/apis/validate-openapi", http::BodyType::multipart,
+             [this](http::Request& r) {
+               return guarded([&] {
+                 authorize(r, {"apim:api_create"});
+                 auto parts = multipart_parts(r);
+                 std::string text = definition_text(parts, "inlineAPIDefinition");
+                 openapi::Definition d = parse_definition(text);
+                 json::object body;
+                 body["isValid"] = d.valid();
+                 if (d.valid()) {
+                   json::object info;
+                   info["name"] = d.title;
+                   info["version"] = d.version;
+                   info["context"] = d.context;
+                   info["description"] = d.description;
+                   info["openAPIVersion"] = d.openapi_version;
+                   json::array endpoints;
+                   for (const auto& e : d.endpoints) endpoints.push_back(json::string(e));
+                   info["endpoints"] = std::move(endpoints);
+                   json::array operations;
+                   for (const auto& o : d.operations)
+                     operations.push_back(json::object{{"target", o.target}, {"verb", o.verb}});
+                   info["operations"] = std::move(operations);
+                   body["info"] = std::move(info);
+                   if (r.query_param("returnContent").value_or("false") == "true")
+                     body["content"] = json::serialize(d.document);
+                 } else {
+                   json::array errors;
+                   for (const auto& e : d.errors)
+                     errors.push_back(json::object{{"code", "400"}, {"message", e}});
+                   body["errors"] = std::move(errors);
+                 }
+                 return json_response(200, body);
+               });
+             });
 
-  router.add("POST", base + "/apis/import-openapi", http::BodyType::multipart, [this](http::Request& r) {
-    return guarded([&] {
-      auto who = authorize(r, {"apim:api_create"});
-      auto parts = multipart_parts(r);
-      std::string text = definition_text(parts, "inlineAPIDefinition");
-      json::object body;
-      if (const auto* props = http::find_part(parts, "additionalProperties"))
-        body = json_body::parse_object(props->data);
-      openapi::Definition d = parse_definition(text);
-      if (!d.valid()) return error_list_response("the OpenAPI definition is invalid", d.errors);
-      if (!body.contains("name")) body["name"] = d.title;
-      if (!body.contains("version")) body["version"] = d.version;
-      if (!body.contains("context")) {
-        if (d.context.empty())
-          throw ApiError::bad_request("context is required: the definition names no base path");
-        body["context"] = d.context;
-      }
-      if (!body.contains("description") && !d.description.empty())
-        body["description"] = d.description;
-      merge_definition(body, d);
-      json::object api = apply_api_fields(body, nullptr);
-      std::int64_t now = unix_now();
-      api["provider"] = who.username;
-      api["createdTime"] = millis_text(now);
-      api["lastUpdatedTime"] = millis_text(now);
-      store::ApiRecord record = record_of(api);
-      record.openapi = json::serialize(d.document);
-      record.created_time = record.updated_time = now;
-      std::lock_guard scope_lock(scope_writes);
-      check_scope_ownership(api, nullptr);
-      try {
-        apis.create(record);
-      } catch (const store::ConflictError&) {
-        throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
-                                 record.context + "' and version '" + record.version +
-                                 "' already exists");
-      }
-      index_scopes(record.id, api);
-      if (record.is_default_version) clear_default_versions(record.name, record.id);
-      return json_response(201, api);
-    });
-  });
+  router.add(
+      "POST", base + "/apis/import-openapi", http::BodyType::multipart, [this](http::Request& r) {
+        return guarded([&] {
+          auto who = authorize(r, {"apim:api_create"});
+          auto parts = multipart_parts(r);
+          std::string text = definition_text(parts, "inlineAPIDefinition");
+          json::object body;
+          if (const auto* props = http::find_part(parts, "additionalProperties"))
+            body = json_body::parse_object(props->data);
+          openapi::Definition d = parse_definition(text);
+          if (!d.valid()) return error_list_response("the OpenAPI definition is invalid", d.errors);
+          if (!body.contains("name")) body["name"] = d.title;
+          if (!body.contains("version")) body["version"] = d.version;
+          if (!body.contains("context")) {
+            if (d.context.empty())
+              throw ApiError::bad_request("context is required: the definition names no base path");
+            body["context"] = d.context;
+          }
+          if (!body.contains("description") && !d.description.empty())
+            body["description"] = d.description;
+          merge_definition(body, d);
+          json::object api = apply_api_fields(body, nullptr);
+          std::int64_t now = unix_now();
+          api["provider"] = who.username;
+          api["createdTime"] = millis_text(now);
+          api["lastUpdatedTime"] = millis_text(now);
+          store::ApiRecord record = record_of(api);
+          record.openapi = json::serialize(d.document);
+          record.created_time = record.updated_time = now;
+          std::lock_guard scope_lock(scope_writes);
+          check_scope_ownership(api, nullptr);
+          try {
+            apis.create(record);
+          } catch (const store::ConflictError&) {
+            throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
+                                     record.context + "' and version '" + record.version +
+                                     "' already exists");
+          }
+          index_scopes(record.id, api);
+          if (record.is_default_version) clear_default_versions(record.name, record.id);
+          return json_response(201, api);
+        });
+      });
 
   router.add("GET", base + "/apis/{apiId}/swagger", [this](http::Request& r) {
     return guarded([&] {
       authorize(r, {"apim:api_view", "apim:api_definition_view"});
       store::ApiRecord api = require_api(r.path_params["apiId"]);
-      std::string definition = api.openapi.empty()
-                                   ? json::serialize(openapi::generate(parse_document(api.document)))
-                                   : api.openapi;
+      std::string definition =
+          api.openapi.empty() ? json::serialize(openapi::generate(parse_document(api.document)))
+                              : api.openapi;
       return http::user_content("application/json", std::move(definition),
                                 http::Disposition::attachment, "swagger.json");
     });
   });
 
-  router.add("PUT", base + "/apis/{apiId}/swagger", http::BodyType::multipart, [this](http::Request& r) {
-    return guarded([&] {
-      auto who = authorize(r, {"apim:api_create"});
-      store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
-      auto parts = multipart_parts(r);
-      std::string text = definition_text(parts, "apiDefinition");
-      openapi::Definition d = parse_definition(text);
-      if (!d.valid()) return error_list_response("the OpenAPI definition is invalid", d.errors);
-      json::object body;
-      merge_definition(body, d);
-      json::object existing = parse_document(current.document);
-      keep_operation_policies(body, existing);
-      json::object api = apply_api_fields(body, &existing);
-      std::int64_t now = unix_now();
-      api["lastUpdatedTime"] = millis_text(now);
-      store::ApiRecord record = record_of(api);
-      record.openapi = json::serialize(d.document);
-      record.created_time = current.created_time;
-      record.updated_time = now;
-      std::lock_guard scope_lock(scope_writes);
-      check_scope_ownership(api, &existing);
-      if (!apis.update(record, current.document))
-        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
-      index_scopes(record.id, api);
-      return http::user_content("application/json", record.openapi,
-                                http::Disposition::attachment, "swagger.json");
-    });
-  });
+  router.add("PUT", base + "/apis/{apiId}/swagger", http::BodyType::multipart,
+             [this](http::Request& r) {
+               return guarded([&] {
+                 auto who = authorize(r, {"apim:api_create"});
+                 store::ApiRecord current = require_changeable_api(who, r.path_params["apiId"]);
+                 auto parts = multipart_parts(r);
+                 std::string text = definition_text(parts, "apiDefinition");
+                 openapi::Definition d = parse_definition(text);
+                 if (!d.valid())
+                   return error_list_response("the OpenAPI definition is invalid", d.errors);
+                 json::object body;
+                 merge_definition(body, d);
+                 json::object existing = parse_document(current.document);
+                 keep_operation_policies(body, existing);
+                 json::object api = apply_api_fields(body, &existing);
+                 std::int64_t now = unix_now();
+                 api["lastUpdatedTime"] = millis_text(now);
+                 store::ApiRecord record = record_of(api);
+                 record.openapi = json::serialize(d.document);
+                 record.created_time = current.created_time;
+                 record.updated_time = now;
+                 std::lock_guard scope_lock(scope_writes);
+                 check_scope_ownership(api, &existing);
+                 if (!apis.update(record, current.document))
+                   throw ApiError::conflict("the API changed meanwhile; read it again and retry");
+                 index_scopes(record.id, api);
+                 return http::user_content("application/json", record.openapi,
+                                           http::Disposition::attachment, "swagger.json");
+               });
+             });
 
   // ---- documents ----
 
@@ -454,29 +458,30 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
 
   // ---- thumbnail ----
 
-  router.add("PUT", base + "/apis/{apiId}/thumbnail", http::BodyType::multipart, [this](http::Request& r) {
-    return guarded([&] {
-      auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
-      store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
-      auto parts = multipart_parts(r);
-      const auto* file = http::find_part(parts, "file");
-      if (file == nullptr) throw ApiError::bad_request("send the image as a 'file' part");
-      if (file->data.size() > kMaxThumbnailBytes)
-        throw ApiError(413, 413, "Payload Too Large", "the thumbnail is larger than 1 MB");
-      std::string type = image_type(file->data);
-      if (type.empty())
-        throw ApiError::bad_request("the thumbnail must be a PNG, JPEG, GIF or SVG image");
-      json::object doc = parse_document(api.document);
-      doc["hasThumbnail"] = true;
-      if (!apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data), json::serialize(doc),
-                              api.document))
-        throw ApiError::conflict("the API changed meanwhile; retry");
-      json::object body;
-      body["relativePath"] = "apis/" + api.id + "/thumbnail";
-      body["mediaType"] = type;
-      return json_response(200, body);
-    });
-  });
+  router.add(
+      "PUT", base + "/apis/{apiId}/thumbnail", http::BodyType::multipart, [this](http::Request& r) {
+        return guarded([&] {
+          auto who = authorize(r, {"apim:api_create", "apim:api_publish"});
+          store::ApiRecord api = require_changeable_api(who, r.path_params["apiId"]);
+          auto parts = multipart_parts(r);
+          const auto* file = http::find_part(parts, "file");
+          if (file == nullptr) throw ApiError::bad_request("send the image as a 'file' part");
+          if (file->data.size() > kMaxThumbnailBytes)
+            throw ApiError(413, 413, "Payload Too Large", "the thumbnail is larger than 1 MB");
+          std::string type = image_type(file->data);
+          if (type.empty())
+            throw ApiError::bad_request("the thumbnail must be a PNG, JPEG, GIF or SVG image");
+          json::object doc = parse_document(api.document);
+          doc["hasThumbnail"] = true;
+          if (!apis.set_thumbnail(api.id, type, crypto::base64_encode(file->data),
+                                  json::serialize(doc), api.document))
+            throw ApiError::conflict("the API changed meanwhile; retry");
+          json::object body;
+          body["relativePath"] = "apis/" + api.id + "/thumbnail";
+          body["mediaType"] = type;
+          return json_response(200, body);
+        });
+      });
 
   router.add("GET", base + "/apis/{apiId}/thumbnail", [this](http::Request& r) {
     return guarded([&] {

@@ -42,8 +42,8 @@ struct Definition {
   // The document is over a resource limit (size, depth, nodes, expanded bytes): not a verdict
   // on the definition but a refused request (400).
   bool over_limits = false;
-  boost::json::value document;      // the parsed definition (null when unparseable)
-  std::string openapi_version;      // "2.0", "3.0.3", ...
+  boost::json::value document;  // the parsed definition (null when unparseable)
+  std::string openapi_version;  // "2.0", "3.0.3", ...
   std::string title;
   std::string version;
   std::string description;

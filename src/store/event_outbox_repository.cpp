@@ -25,7 +25,8 @@ std::size_t EventOutboxRepository::drain(
       OutboxRow row;
       soci::statement st =
           (sql.prepare << "SELECT id, type, payload, published_at FROM event_outbox "
-                          "ORDER BY id LIMIT :n" + lock,
+                          "ORDER BY id LIMIT :n" +
+                              lock,
            soci::into(row.id), soci::into(row.type), soci::into(row.payload),
            soci::into(row.published_at), soci::use(limit));
       st.execute();
@@ -43,9 +44,8 @@ std::size_t EventOutboxRepository::drain(
 
 std::size_t EventOutboxRepository::size() {
   long long n = 0;
-  db_.with_session([&](soci::session& sql) {
-    sql << "SELECT COUNT(*) FROM event_outbox", soci::into(n);
-  });
+  db_.with_session(
+      [&](soci::session& sql) { sql << "SELECT COUNT(*) FROM event_outbox", soci::into(n); });
   return static_cast<std::size_t>(n);
 }
 

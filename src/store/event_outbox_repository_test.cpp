@@ -30,7 +30,12 @@ TEST_P(EventOutboxRepositoryTest, DrainsInPublicationOrderAndDeletesWhatWasDeliv
   outbox_->append("b", "{}", 101);
   outbox_->append("c", "{}", 102);
   std::vector<OutboxRow> first;
-  EXPECT_EQ(outbox_->drain(2, [&](const auto& rows) { first = rows; return true; }), 2u);
+  EXPECT_EQ(outbox_->drain(2,
+                           [&](const auto& rows) {
+                             first = rows;
+                             return true;
+                           }),
+            2u);
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].type, "a");
   EXPECT_EQ(first[0].payload, R"({"id":1})");
