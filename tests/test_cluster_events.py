@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -124,6 +125,11 @@ def test_changes_made_while_redis_is_down_reach_the_other_node_once_it_returns(
     api = publish_api(a, backend.url)
     caller = Caller(a)
     token = caller.token()
+    # B knows the API and the application (no subscription yet), and its last pull, which
+    # reads the shared database, is over: only an event can tell it about what comes next.
+    assert error_code(wait_for_status(b, "GET", path_of(api), 403, token,
+                                      timeout=PROPAGATION_SECONDS)) == 900908
+    time.sleep(1)  # several times the gateway's debounce (100 ms) and a pull
     redis.stop()
     try:
         # The write succeeds at once: its event waits in the cluster's outbox.
