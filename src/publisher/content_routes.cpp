@@ -237,17 +237,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
           store::ApiRecord record = record_of(api);
           record.openapi = json::serialize(d.document);
           record.created_time = record.updated_time = now;
-          std::lock_guard scope_lock(scope_writes);
-          check_scope_ownership(api, nullptr);
-          try {
-            apis.create(record);
-          } catch (const store::ConflictError&) {
-            throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
-                                     record.context + "' and version '" + record.version +
-                                     "' already exists");
-          }
-          index_scopes(record.id, api);
-          if (record.is_default_version) clear_default_versions(record.name, record.id);
+          insert_api(record, api);
           return json_response(201, api);
         });
       });

@@ -198,6 +198,20 @@ void Publisher::Impl::publish(std::string_view type, const json::object& payload
   bus.publish(std::string(type), json::serialize(payload));
 }
 
+void Publisher::Impl::insert_api(const store::ApiRecord& record, const json::object& api) {
+  std::lock_guard scope_lock(scope_writes);
+  check_scope_ownership(api, nullptr);
+  try {
+    apis.create(record);
+  } catch (const store::ConflictError&) {
+    throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
+                             record.context + "' and version '" + record.version +
+                             "' already exists");
+  }
+  index_scopes(record.id, api);
+  if (record.is_default_version) clear_default_versions(record.name, record.id);
+}
+
 void Publisher::Impl::clear_default_versions(const std::string& name,
                                              const std::string& except_id) {
   for (const auto& [id, status] : apis.versions_of(name)) {
@@ -793,17 +807,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       store::ApiRecord record = record_of(api);
       ensure_definition(record, api);
       record.created_time = record.updated_time = now;
-      std::lock_guard scope_lock(scope_writes);
-      check_scope_ownership(api, nullptr);
-      try {
-        apis.create(record);
-      } catch (const store::ConflictError&) {
-        throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
-                                 record.context + "' and version '" + record.version +
-                                 "' already exists");
-      }
-      index_scopes(record.id, api);
-      if (record.is_default_version) clear_default_versions(record.name, record.id);
+      insert_api(record, api);
       http::Response response = json_response(201, api);
       response.headers.set("Location", std::string(kBase) + "/apis/" + record.id);
       return response;

@@ -70,6 +70,9 @@ struct Publisher::Impl {
   void publish(std::string_view type, const json::object& payload);
   // Unsets isDefaultVersion on the other versions of `name`.
   void clear_default_versions(const std::string& name, const std::string& except_id);
+  // Stores a new API: its scope names checked and indexed under one lock, 409 when its
+  // name or context and version are taken.
+  void insert_api(const store::ApiRecord& record, const json::object& api);
 
   // Builds the API's stored JSON from a request body: on create from defaults, on update over
   // the stored one (name, version, context and provider cannot change). Validates every field.
