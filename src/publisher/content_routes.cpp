@@ -275,11 +275,7 @@ void Publisher::Impl::add_content_routes(http::Router& router) {
                  record.openapi = json::serialize(d.document);
                  record.created_time = current.created_time;
                  record.updated_time = now;
-                 std::lock_guard scope_lock(scope_writes);
-                 check_scope_ownership(api, &existing);
-                 if (!apis.update(record, current.document))
-                   throw ApiError::conflict("the API changed meanwhile; read it again and retry");
-                 index_scopes(record.id, api);
+                 update_api(record, api, existing, current);
                  return http::user_content("application/json", record.openapi,
                                            http::Disposition::attachment, "swagger.json");
                });

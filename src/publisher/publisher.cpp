@@ -212,6 +212,16 @@ void Publisher::Impl::insert_api(const store::ApiRecord& record, const json::obj
   if (record.is_default_version) clear_default_versions(record.name, record.id);
 }
 
+void Publisher::Impl::update_api(const store::ApiRecord& record, const json::object& api,
+                                 const json::object& before, const store::ApiRecord& current) {
+  std::lock_guard scope_lock(scope_writes);
+  check_scope_ownership(api, &before);
+  if (!apis.update(record, current.document))
+    throw ApiError::conflict("the API changed meanwhile; read it again and retry");
+  index_scopes(record.id, api);
+  if (record.is_default_version) clear_default_versions(record.name, record.id);
+}
+
 void Publisher::Impl::clear_default_versions(const std::string& name,
                                              const std::string& except_id) {
   for (const auto& [id, status] : apis.versions_of(name)) {
@@ -838,12 +848,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
-      std::lock_guard scope_lock(scope_writes);
-      check_scope_ownership(api, &existing);
-      if (!apis.update(record, current.document))
-        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
-      index_scopes(record.id, api);
-      if (record.is_default_version) clear_default_versions(record.name, record.id);
+      update_api(record, api, existing, current);
       return json_response(200, api);
     });
   });

@@ -73,6 +73,10 @@ struct Publisher::Impl {
   // Stores a new API: its scope names checked and indexed under one lock, 409 when its
   // name or context and version are taken.
   void insert_api(const store::ApiRecord& record, const json::object& api);
+  // Stores a changed API over `current` (whose JSON is `before`), under the same lock; 409
+  // when it changed meanwhile.
+  void update_api(const store::ApiRecord& record, const json::object& api,
+                  const json::object& before, const store::ApiRecord& current);
 
   // Builds the API's stored JSON from a request body: on create from defaults, on update over
   // the stored one (name, version, context and provider cannot change). Validates every field.
