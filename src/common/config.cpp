@@ -198,6 +198,10 @@ const std::vector<KeySpec>& key_specs() {
                         "How long client and user records read for token requests are kept in "
                         "memory; changes made through another node show after at most this "
                         "long (through this node at once); 0 disables."));
+    s.push_back(int_key("oauth", "purge_interval_seconds", &Config::oauth,
+                        &OAuthConfig::purge_interval_seconds, 60, 86400,
+                        "How often each node deletes expired tokens, codes and revocations "
+                        "(safe on every node at once)."));
     // [security]
     s.push_back(bool_key("security", "self_signup", &Config::security, &SecurityConfig::self_signup,
                          "Whether anyone may sign up to the developer portal (new users get "
@@ -307,6 +311,35 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(bool_key("gateway", "control_plane_verify_tls", &Config::gateway,
                          &GatewayConfig::control_plane_verify_tls,
                          "Whether the control plane's TLS certificate is verified."));
+    s.push_back(string_key("gateway", "control_plane_ca_file", &Config::gateway,
+                           &GatewayConfig::control_plane_ca_file, {},
+                           "Gateway profile: a PEM file of the CA certificates that sign the "
+                           "control plane's and key manager's certificates; empty: the "
+                           "system's CA store."));
+    s.push_back(string_key("gateway", "key_manager_url", &Config::gateway,
+                           &GatewayConfig::key_manager_url, {},
+                           "Gateway profile: the key manager's base URL (JWKS, introspection, "
+                           "Basic credential checks); empty: gateway.control_plane_url."));
+    s.push_back(string_key("gateway", "node_id", &Config::gateway, &GatewayConfig::node_id, {},
+                           "This gateway's name in metrics and analytics; empty: the host "
+                           "name."));
+    s.push_back(int_key("gateway", "resync_seconds", &Config::gateway,
+                        &GatewayConfig::resync_seconds, 0, 86400,
+                        "A full re-pull of the configuration this often even without events "
+                        "(the safety net for lost events); 0 disables."));
+    s.push_back(int_key("gateway", "snapshot_write_seconds", &Config::gateway,
+                        &GatewayConfig::snapshot_write_seconds, 0, 3600,
+                        "The snapshot file (last-known configuration) is rewritten at most this "
+                        "often; 0: after every change."));
+    s.push_back(int_key("gateway", "miss_lookup_cache_seconds", &Config::gateway,
+                        &GatewayConfig::miss_lookup_cache_seconds, 0, 3600,
+                        "An API key, token's application or subscription the gateway does not "
+                        "know is asked of the control plane once per this long before the "
+                        "call is refused (read-your-writes); 0: never asked."));
+    s.push_back(bool_key("gateway", "force_snapshot", &Config::gateway,
+                         &GatewayConfig::force_snapshot,
+                         "Accept a pull from another cluster id, or one that would drop every "
+                         "API while the snapshot file has some (refused and logged otherwise)."));
     // [redis]
     s.push_back(string_key("redis", "url", &Config::redis, &RedisConfig::url, {},
                            "The cluster's event log, \"redis://[:password@]host:port[/db]\"; "

@@ -43,6 +43,7 @@ struct OAuthConfig {
   int signing_key_rotation_days = 90;
   int credential_cache_seconds = 300;
   int lookup_cache_seconds = 5;
+  int purge_interval_seconds = 3600;  // expired tokens and codes deleted this often
 };
 
 // The node's defences: login throttling, password hashing, key material at rest, the
@@ -88,6 +89,13 @@ struct GatewayConfig {
   int upstream_idle_timeout_seconds = 30;
   std::string control_plane_url;  // gateway profile: where the internal data API is
   bool control_plane_verify_tls = true;
+  std::string control_plane_ca_file;  // PEM CA bundle for the control plane and key manager
+  std::string key_manager_url;        // JWKS, introspection; empty: control_plane_url
+  std::string node_id;                // in metrics and analytics; empty: the host name
+  int resync_seconds = 300;           // full re-pull even without events
+  int snapshot_write_seconds = 5;     // the snapshot file is rewritten at most this often
+  int miss_lookup_cache_seconds = 5;  // an unknown credential asked once per this long
+  bool force_snapshot = false;        // accept a pull from another cluster or one emptying it
 };
 
 struct RedisConfig {
