@@ -49,7 +49,7 @@ CREATE TABLE analytics_rollups_with_node (
   PRIMARY KEY (minute, api_id, api_name, api_version, api_method, resource_template,
                application_id, application_name, application_owner, status_class, node_id)
 ) WITHOUT ROWID;
--- node_id is the last column, as PostgreSQL's ADD COLUMN puts it.
+-- node_id is the last column: SELECT * and then its value.
 INSERT INTO analytics_rollups_with_node SELECT *, '' FROM analytics_rollups;
 DROP TABLE analytics_rollups;
 ALTER TABLE analytics_rollups_with_node RENAME TO analytics_rollups;
