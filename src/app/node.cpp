@@ -19,6 +19,7 @@
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
+#include "portals/portals.h"
 #include "publisher/publisher.h"
 #include "store/database.h"
 
@@ -157,6 +158,7 @@ void Node::start() {
       impl_->recorder->start();
       analytics::register_routes(*router, *impl_->recorder, *impl_->key_manager, *impl_->db);
     }
+    portals::install(*router, *impl_->db, c);
   }
 
   enforce_default_admin_policy(c, default_admin.get());
