@@ -35,5 +35,6 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.tsx'],
     setupFiles: ['src/test-setup.ts'],
+    testTimeout: 30000,
   },
 });

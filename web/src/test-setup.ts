@@ -1,4 +1,6 @@
-// jsdom lacks what Mantine asks the browser for.
+import '@testing-library/jest-dom/vitest';
+// jsdom lacks what Mantine asks the browser for (the node environment has no window).
+if (typeof window !== 'undefined') {
 Object.defineProperty(window, 'matchMedia', {
   writable: true,
   value: (query: string) => ({
@@ -19,3 +21,9 @@ class ResizeObserverStub {
 }
 (window as unknown as { ResizeObserver: unknown }).ResizeObserver = ResizeObserverStub;
 window.HTMLElement.prototype.scrollIntoView = () => {};
+}
+
+import { cleanup } from '@testing-library/react';
+import { afterEach } from 'vitest';
+
+afterEach(() => cleanup());
