@@ -17,7 +17,10 @@ const SCOPES: Record<Portal, string> = {
     'apim:environment_manage apim:environment_read apim:admin_settings apim:admin_operations',
 };
 
-const TOKEN = 'portico.token';
+// Per portal: the three share an origin, hence a tab's sessionStorage, but not their tokens.
+function tokenKey(): string {
+  return `portico.token.${window.location.pathname.split('/')[1]}`;
+}
 const PENDING = 'portico.pending';
 
 interface StoredToken {
@@ -51,12 +54,12 @@ export async function codeChallenge(verifier: string): Promise<string> {
 }
 
 function stored(): StoredToken | null {
-  const raw = sessionStorage.getItem(TOKEN);
+  const raw = sessionStorage.getItem(tokenKey());
   if (!raw) return null;
   try {
     const token = JSON.parse(raw) as StoredToken;
     if (token.expires_at <= Date.now()) {
-      sessionStorage.removeItem(TOKEN);
+      sessionStorage.removeItem(tokenKey());
       return null;
     }
     return token;
@@ -132,13 +135,13 @@ export async function completeSignIn(portal: Portal, search: string): Promise<st
     username: jwtSubject(body.access_token),
     scope: body.scope ?? '',
   };
-  sessionStorage.setItem(TOKEN, JSON.stringify(token));
+  sessionStorage.setItem(tokenKey(), JSON.stringify(token));
   return pending.returnTo || `/${portal}/`;
 }
 
 export async function signOut(portal: Portal): Promise<void> {
   const token = accessToken();
-  sessionStorage.removeItem(TOKEN);
+  sessionStorage.removeItem(tokenKey());
   if (!token) return;
   await fetch('/oauth2/revoke', {
     method: 'POST',
