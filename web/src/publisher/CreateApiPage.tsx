@@ -22,7 +22,7 @@ export function CreateApiPage() {
   const navigate = useNavigate();
 
   const fields = () => {
-    const f: Record<string, unknown> = { policies: ['Gold', 'Silver', 'Bronze', 'Unlimited'] };
+    const f: Record<string, unknown> = { policies: ['Gold', 'Unlimited'] };
     if (name) f.name = name;
     if (context) f.context = context;
     if (version) f.version = version;
