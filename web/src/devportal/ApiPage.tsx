@@ -5,6 +5,7 @@ import { DEVPORTAL, type Page, call } from '../shared/api';
 import { signedInUser } from '../shared/auth';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
+import { Markdown } from '../shared/Markdown';
 import { TryIt } from './TryIt';
 import type { ApiDetail, Application } from './types';
 
@@ -22,10 +23,10 @@ function Documents({ apiId }: { apiId: string }) {
   const docs = useLoad(() => call<Page<Doc>>(`${DEVPORTAL}/apis/${apiId}/documents`), [apiId]);
   const [open, setOpen] = useState<string | null>(null);
   const content = useLoad(async () => {
-    if (!open) return '';
+    if (!open) return { text: '', markdown: false };
     const r = await fetch(`${DEVPORTAL}/apis/${apiId}/documents/${open}/content`);
     if (!r.ok) throw new Error(`The document could not be read (${r.status})`);
-    return r.text();
+    return { text: await r.text(), markdown: (r.headers.get('Content-Type') ?? '').includes('markdown') };
   }, [open]);
   return (
     <Async state={docs} empty={(p) => p.list.length === 0}>
@@ -41,7 +42,7 @@ function Documents({ apiId }: { apiId: string }) {
               </Text>
             </Stack>
           ))}
-          {open && <Async state={content}>{(text) => <Code block>{text}</Code>}</Async>}
+          {open && <Async state={content}>{(c) => (c.markdown ? <Markdown text={c.text} /> : <Code block>{c.text}</Code>)}</Async>}
         </Stack>
       )}
     </Async>

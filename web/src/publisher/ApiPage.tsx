@@ -4,6 +4,7 @@ import { useParams } from 'react-router-dom';
 import { type Page, PUBLISHER, call } from '../shared/api';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
+import { Markdown } from '../shared/Markdown';
 import { UsageChart } from '../shared/UsageChart';
 
 type Api = Record<string, unknown> & { id: string; name: string; version: string; context: string; lifeCycleStatus: string };
@@ -241,6 +242,14 @@ function Documents({ api }: { api: Api }) {
       <Title order={4}>Add a document</Title>
       <TextInput label="Document name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Content (Markdown)" autosize minRows={4} value={text} onChange={(e) => setText(e.currentTarget.value)} />
+      {text && (
+        <Stack gap={2} aria-label="Preview">
+          <Text size="xs" c="dimmed">
+            Preview
+          </Text>
+          <Markdown text={text} />
+        </Stack>
+      )}
       <ErrorMessage error={add.error} title="Could not add the document" />
       <Button w="fit-content" loading={add.busy} onClick={() => add.run()}>
         Add document
