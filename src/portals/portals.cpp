@@ -118,6 +118,7 @@ void register_routes(http::Router& router, const std::filesystem::path& root,
       return files->serve(path);
     };
     router.add("GET", prefix, handler);
+    router.add("GET", prefix + "/", handler);  // a {param} segment is never empty
     std::string path_template = prefix;
     for (int depth = 1; depth <= kMaxPageDepth; ++depth) {
       path_template += "/{p" + std::to_string(depth) + "}";

@@ -66,8 +66,8 @@ PortalFiles PortalFiles::load(const std::filesystem::path& root, std::string_vie
 }
 
 http::Response PortalFiles::serve(std::string_view relative) const {
-  std::string_view name = relative.empty() ? "index.html" : relative;
-  auto found = files_.find(name);
+  std::string_view name = relative;
+  auto found = name.empty() ? files_.end() : files_.find(name);
   bool page = false;
   if (found == files_.end()) {
     auto last = name.substr(name.rfind('/') == std::string_view::npos ? 0 : name.rfind('/') + 1);
