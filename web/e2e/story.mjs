@@ -27,15 +27,19 @@ const context = `/story${suffix}`;
 const developer = `dev${suffix}`;
 const password = 'dev-password-1';
 const shots = [];
+const pages = [];
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), 'portico-chromium-'));
-const browser = await chromium.launch({
+// A fresh profile (--user-data-dir) for every run; each actor gets a tab of its own, and a
+// tab's sessionStorage, where the portals keep their tokens, is its own.
+const browser = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 800 },
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    `--user-data-dir=${profile}`,
   ],
 });
 
@@ -47,8 +51,9 @@ async function shot(page, name) {
 }
 
 async function newPage(width = 1280, height = 800) {
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  const page = await ctx.newPage();
+  const page = await browser.newPage();
+  await page.setViewportSize({ width, height });
+  pages.push(page);
   page.setDefaultTimeout(30000);
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   return page;
@@ -109,10 +114,12 @@ try {
 
   await dev.getByRole('link', { name: 'Sign up' }).click();
   await dev.getByLabel('Username').fill(developer);
-  await dev.getByLabel('Password').fill(password);
+  await dev.getByRole('textbox', { name: 'Password' }).fill(password);
   await dev.getByRole('button', { name: 'Sign up' }).click();
   await dev.getByRole('button', { name: 'Sign in' }).last().click();
   await signInAt(dev, developer, password);
+  await dev.getByTestId('signed-in-user').filter({ hasText: developer }).waitFor();
+  await dev.getByRole('link', { name: 'Applications' }).click();
   await dev.getByRole('heading', { name: 'Applications' }).waitFor();
 
   await dev.getByLabel('Application name').fill('StoryApp');
@@ -122,7 +129,7 @@ try {
 
   await dev.goto(`${BASE}/devportal/apis/${apiId}`);
   await dev.getByRole('tab', { name: 'Subscribe' }).click();
-  await dev.getByLabel('Application').click();
+  await dev.getByRole('textbox', { name: 'Application' }).click();
   await dev.getByRole('option', { name: 'StoryApp' }).click();
   await dev.getByRole('button', { name: 'Subscribe' }).click();
   await dev.getByText('Subscribed.').waitFor();
@@ -179,7 +186,7 @@ try {
   await shot(admin, 'admin-subscription-policies');
 
   await admin.getByRole('link', { name: 'Deny policies' }).click();
-  await admin.getByLabel('Condition').click();
+  await admin.getByRole('textbox', { name: 'Condition' }).click();
   await admin.getByRole('option', { name: 'APPLICATION' }).click();
   await admin.getByLabel('Value').fill(`${developer}:StoryApp`);
   await admin.getByRole('button', { name: 'Add deny policy' }).click();
@@ -206,6 +213,14 @@ try {
   await pub.getByRole('button', { name: 'Sign in' }).first().waitFor();
 
   console.log(`screenshots:\n${shots.join('\n')}`);
+} catch (e) {
+  // What each tab showed when the story broke, for the one reading the failure.
+  for (const [i, page] of pages.entries()) {
+    const path = join(ARTIFACTS, `failure-tab${i}.png`);
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
+    console.error(`tab ${i} at ${page.url()}: ${path}`);
+  }
+  throw e;
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
