@@ -129,7 +129,7 @@ try {
 
   await dev.goto(`${BASE}/devportal/apis/${apiId}`);
   await dev.getByRole('tab', { name: 'Subscribe' }).click();
-  await dev.getByRole('textbox', { name: 'Application' }).click();
+  await dev.getByLabel('Application', { exact: true }).first().click();
   await dev.getByRole('option', { name: 'StoryApp' }).click();
   await dev.getByRole('button', { name: 'Subscribe' }).click();
   await dev.getByText('Subscribed.').waitFor();
@@ -186,7 +186,7 @@ try {
   await shot(admin, 'admin-subscription-policies');
 
   await admin.getByRole('link', { name: 'Deny policies' }).click();
-  await admin.getByRole('textbox', { name: 'Condition' }).click();
+  await admin.getByLabel('Condition', { exact: true }).first().click();
   await admin.getByRole('option', { name: 'APPLICATION' }).click();
   await admin.getByLabel('Value').fill(`${developer}:StoryApp`);
   await admin.getByRole('button', { name: 'Add deny policy' }).click();
@@ -199,7 +199,9 @@ try {
     status = await tryIt();
     if (status === 200) await dev.waitForTimeout(500);
   }
-  assert.equal(status, 403);
+  // The reference's answer to a call a deny policy blocks: 429 with code 900805.
+  assert.equal(status, 429);
+  await dev.getByTestId('try-it-response').getByText(/900805/).waitFor();
   await shot(dev, 'devportal-try-it-denied');
 
   // -- A phone-sized screen
