@@ -21,7 +21,7 @@ export function ApiCard({ api }: { api: ApiInfo }) {
         </Anchor>
         <Text size="xs" c="dimmed">
           {api.version} · {api.context}
-          {api.avgRating ? ` · ★ ${api.avgRating}` : ''}
+          {Number(api.avgRating) > 0 ? ` · ★ ${api.avgRating}` : ''}
         </Text>
         {api.description && (
           <Text size="sm" lineClamp={3}>

@@ -57,6 +57,7 @@ function Keys({ appId }: { appId: string }) {
                     <Alert color="yellow" title="Copy the consumer secret now">
                       It is shown only once.
                     </Alert>
+                    <Text size="sm">Consumer secret</Text>
                     <CopyField label="consumer secret" value={secret} />
                   </>
                 )}

@@ -1,4 +1,4 @@
-import { ActionIcon, CopyButton, Group, Code, Tooltip } from '@mantine/core';
+import { Button, CopyButton, Group, Code } from '@mantine/core';
 
 // A value shown once (a secret, a token) with a button that copies it.
 export function CopyField({ label, value }: { label: string; value: string }) {
@@ -9,11 +9,9 @@ export function CopyField({ label, value }: { label: string; value: string }) {
       </Code>
       <CopyButton value={value}>
         {({ copied, copy }) => (
-          <Tooltip label={copied ? 'Copied' : 'Copy'}>
-            <ActionIcon variant="light" onClick={copy} aria-label={`Copy ${label}`}>
-              {copied ? '✓' : '⧉'}
-            </ActionIcon>
-          </Tooltip>
+          <Button size="xs" variant="light" onClick={copy} aria-label={`Copy ${label}`} style={{ flexShrink: 0 }}>
+            {copied ? 'Copied' : 'Copy'}
+          </Button>
         )}
       </CopyButton>
     </Group>

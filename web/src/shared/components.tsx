@@ -76,15 +76,15 @@ export function Shell({ portal, nav, children }: { portal: Portal; nav: NavItem[
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
-          <Group wrap="nowrap">
+          <Group wrap="nowrap" gap="xs" style={{ minWidth: 0 }}>
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Menu" />
-            <Title order={3} size="h4">
+            <Title order={3} size="h4" style={{ whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }}>
               Portico {TITLES[portal]}
             </Title>
           </Group>
           {user ? (
-            <Group wrap="nowrap" gap="xs">
-              <Text size="sm" visibleFrom="xs" data-testid="signed-in-user">
+            <Group wrap="nowrap" gap="xs" style={{ flexShrink: 0 }}>
+              <Text size="sm" data-testid="signed-in-user" maw={140} truncate>
                 {user.username}
               </Text>
               <Button
@@ -100,7 +100,7 @@ export function Shell({ portal, nav, children }: { portal: Portal; nav: NavItem[
               </Button>
             </Group>
           ) : (
-            <Button size="xs" onClick={() => signIn(portal, `/${portal}${location.pathname}${location.search}`)}>
+            <Button size="xs" style={{ flexShrink: 0 }} onClick={() => signIn(portal, `/${portal}${location.pathname}${location.search}`)}>
               Sign in
             </Button>
           )}
