@@ -179,7 +179,7 @@ try {
   await admin.getByRole('heading', { name: 'Platform dashboard' }).waitFor();
   await shot(admin, 'admin-dashboard');
 
-  await admin.getByRole('link', { name: 'Subscription policies' }).click();
+  await admin.getByRole('link', { name: 'Throttling policies' }).click();
   await admin.getByLabel('Policy name').fill(`Story${suffix}Gold`);
   await admin.getByRole('button', { name: 'Add policy' }).click();
   await admin.getByText(`Story${suffix}Gold`).waitFor();

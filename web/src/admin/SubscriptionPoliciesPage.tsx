@@ -1,4 +1,4 @@
-import { Button, Group, NumberInput, Select, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Button, Group, NumberInput, SegmentedControl, Select, Stack, Table, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ADMIN, type Page, call } from '../shared/api';
 import { Async, ErrorMessage } from '../shared/components';
@@ -10,28 +10,41 @@ interface Policy {
   defaultLimit: { requestCount?: { requestCount: number; timeUnit: string } };
 }
 
+// Throttling policies of each level: subscription (tiers), application and advanced (per API).
 export function SubscriptionPoliciesPage() {
-  const policies = useLoad(() => call<Page<Policy>>(`${ADMIN}/throttling/policies/subscription`), []);
+  const [level, setLevel] = useState('subscription');
+  const policies = useLoad(() => call<Page<Policy>>(`${ADMIN}/throttling/policies/${level}`), [level]);
   const [name, setName] = useState('');
   const [count, setCount] = useState<number | string>(10);
   const [unit, setUnit] = useState<string | null>('min');
   const add = useSubmit(async () => {
-    await call(`${ADMIN}/throttling/policies/subscription`, {
+    const defaultLimit = { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: unit, unitTime: 1, requestCount: Number(count) } };
+    await call(`${ADMIN}/throttling/policies/${level}`, {
       method: 'POST',
-      body: { policyName: name, defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: unit, unitTime: 1, requestCount: Number(count) } }, stopOnQuotaReach: true, billingPlan: 'FREE' },
+      body: level === 'subscription' ? { policyName: name, defaultLimit, stopOnQuotaReach: true, billingPlan: 'FREE' } : { policyName: name, defaultLimit },
     });
     setName('');
     policies.reload();
     return true;
   });
   const remove = useSubmit(async (id: string) => {
-    await call(`${ADMIN}/throttling/policies/subscription/${id}`, { method: 'DELETE' });
+    await call(`${ADMIN}/throttling/policies/${level}/${id}`, { method: 'DELETE' });
     policies.reload();
     return true;
   });
   return (
     <Stack>
-      <Title order={2}>Subscription policies</Title>
+      <Title order={2}>Throttling policies</Title>
+      <SegmentedControl
+        value={level}
+        onChange={setLevel}
+        aria-label="Policy level"
+        data={[
+          { value: 'subscription', label: 'Subscription' },
+          { value: 'application', label: 'Application' },
+          { value: 'advanced', label: 'Advanced' },
+        ]}
+      />
       <form
         onSubmit={(e) => {
           e.preventDefault();

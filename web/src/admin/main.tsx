@@ -13,7 +13,7 @@ mountPortal(
   'admin',
   [
     { to: '/', label: 'Dashboard' },
-    { to: '/subscription-policies', label: 'Subscription policies' },
+    { to: '/subscription-policies', label: 'Throttling policies' },
     { to: '/deny-policies', label: 'Deny policies' },
     { to: '/environments', label: 'Environments' },
     { to: '/users', label: 'Users' },
