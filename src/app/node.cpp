@@ -20,6 +20,7 @@
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
+#include "portals/portals.h"
 #include "publisher/publisher.h"
 #include "store/database.h"
 
@@ -190,6 +191,7 @@ void Node::start() {
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, *impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);
+    portals::install(*router, *impl_->db, c);
   }
   if (c.analytics.enabled && (parts.control_plane || parts.remote_gateway)) {
     // A gateway of its own has no database: metrics and the file sink only.
