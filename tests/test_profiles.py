@@ -15,7 +15,8 @@ import pytest
 import portico_node
 from conftest import POSTGRES_URL, NodeLauncher
 from gateway_support import (Backend, Caller, admin, deploy, endpoint_config, error_code,
-                             gateway, lifecycle, publish_api, publisher, wait_for_status)
+                             gateway, lifecycle, publish_api, publisher, wait_for,
+                             wait_for_status)
 from portico_node import Node, binary_path, child_environment
 from test_cluster_events import RedisServer
 
@@ -219,3 +220,31 @@ def test_a_gateway_that_cannot_verify_the_control_plane_refuses_it(pattern2, tmp
     assert "certificate verify failed" in node.log_tail(200) or \
         "handshake" in node.log_tail(200)
     node.stop()
+
+
+def test_the_gateways_analytics_reach_the_control_plane_with_its_node_id(pattern2, backend):
+    api = publish_api(pattern2.cp, backend.url)
+    caller = Caller(pattern2.cp)
+    caller.subscribe(api)
+    token = pattern2.token(caller)
+    node_id = pattern2.gw.sections["gateway"]["node_id"]
+
+    def counted() -> int:
+        response = pattern2.cp.request(
+            "GET", pattern2.cp.https_url + "/api/am/analytics/v1/requests",
+            params={"groupBy": "node", "apiId": api["id"]}, auth=pattern2.cp.admin_auth)
+        assert response.status_code == 200, response.text
+        return {row["nodeId"]: row["requests"] for row in response.json()["list"]}.get(node_id, 0)
+
+    # The calls that waited for the gateway to know the API are counted too: wait until they
+    # all arrived (the count holds still for a few flush intervals), then call four times.
+    wait_for_status(pattern2.gw, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
+    seen = [counted()]
+    wait_for(lambda: seen.append(counted()) or (seen[-1] > 0 and seen[-1] == seen[-2]),
+             timeout=20, interval=3)
+    for _ in range(4):
+        assert gateway(pattern2.gw, "GET", path_of(api), token).status_code == 200
+    try:
+        wait_for(lambda: counted() == seen[-1] + 4, timeout=20, interval=0.3)
+    except AssertionError:
+        raise AssertionError(f"{counted()} requests from {node_id}, expected {seen[-1] + 4}")
