@@ -19,8 +19,9 @@ configure: setup
 build: configure $(WEB_STAMP)
 	@cmake --build $(BUILD) -j $(JOBS)
 
-$(WEB_STAMP): $(WEB_SOURCES)
-	cd web && npm ci --no-audit --no-fund && npm run build
+# scripts/setup (through configure) has installed the Node packages the lock file pins.
+$(WEB_STAMP): $(WEB_SOURCES) | configure
+	cd web && npm run build
 	@touch $@
 
 run: build
