@@ -73,7 +73,6 @@ class ProxySession final : public http::detail::SessionBase,
     worker_.sessions.insert(this);
     registered_ = true;
     context_.session_started();
-    if (context_.stopping) return close_now();
     time_client(context_.options.read_timeout);
     if constexpr (kIsTls<Stream>) {
       state_ = State::kHandshake;
@@ -87,8 +86,11 @@ class ProxySession final : public http::detail::SessionBase,
     }
   }
 
+  // Between requests with nothing of a next one arrived: close now. Otherwise the request
+  // at hand is answered with Connection: close; a connection that has not carried a request
+  // yet was opened to send one, and gets it answered too (see http::detail::SessionBase).
   void on_stop() override {
-    if (state_ == State::kHandshake || state_ == State::kIdle) close_now();
+    if (state_ == State::kIdle && !first_request_ && !next_request_arriving()) close_now();
   }
   void force_close() override {
     exchange_.close_connection();
@@ -120,8 +122,18 @@ class ProxySession final : public http::detail::SessionBase,
 
   // ---- Request head -----------------------------------------------------------------------
 
+  // Bytes of a next request are here or in the kernel: a client sent it on this kept-alive
+  // connection just as the gateway began to drain. Answering it (with Connection: close)
+  // beats resetting it, which a load balancer cannot retry once the request was sent.
+  bool next_request_arriving() {
+    if (buffer_.size() > 0) return true;
+    if (lowest().available(ignored_) > 0 && !ignored_) return true;
+    if constexpr (kIsTls<Stream>) return SSL_pending(stream_.native_handle()) > 0;
+    return false;
+  }
+
   void read_head() {
-    if (context_.stopping) return close_now();
+    if (context_.stopping && !first_request_ && !next_request_arriving()) return close_now();
     scanner_.reset();
     body_parser_.reset();
     exchange_.reset();
