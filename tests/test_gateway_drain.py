@@ -183,6 +183,9 @@ def test_health_ready_answers_503_while_draining(sqlite_launcher, slow_backend, 
     gw.terminate()
     wait_for(lambda: gw.ready_status() == 503, timeout=30)
     assert not call.done()
+    ready = requests.get(gw.node.gateway_admin_url + "/health/ready", timeout=10)
+    assert ready.json() == {"code": 503, "message": "Service Unavailable",
+                            "description": "The gateway is shutting down"}
     assert call.result().status_code == 200
     assert gw.exit_code() == 0
 
