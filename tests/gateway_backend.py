@@ -9,6 +9,9 @@ prints "listening <port>" once it accepts connections. Every answer names the ba
     GET|POST|... /anything    → JSON echo: method, path, query, headers, body length + sha256
     /status/<code>            → that status with an echo body
     /slow/<ms>                → waits, then echoes
+    /trickle/<n>/<ms>         → n chunks of 1 KiB, one every <ms> milliseconds (a long stream)
+    /in-flight                → how many /slow and /trickle answers are under way (ask the
+                                backend itself: a test waits until its calls have reached it)
     /download/<n>             → n bytes with Content-Length, generated as they are sent
     /stream/<n>               → n bytes chunked, generated as they are sent
     POST /upload              → reads the body as it arrives (Content-Length or chunked),
@@ -18,9 +21,11 @@ prints "listening <port>" once it accepts connections. Every answer names the ba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -103,9 +108,25 @@ class Handler(BaseHTTPRequestHandler):
         tail = parts[-1] if parts else ""
         if len(parts) >= 2 and parts[-2] == "status" and tail.isdigit():
             return self.send_json(int(tail), echo)
+        if tail == "in-flight":
+            return self.send_json(200, {"in_flight": self.server.in_flight})
         if len(parts) >= 2 and parts[-2] == "slow" and tail.isdigit():
-            time.sleep(int(tail) / 1000)
-            return self.send_json(200, echo)
+            with self.server.counting():
+                time.sleep(int(tail) / 1000)
+                return self.send_json(200, echo)
+        if len(parts) >= 3 and parts[-3] == "trickle" and parts[-2].isdigit() and tail.isdigit():
+            with self.server.counting():
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("X-Backend", self.server.name)
+                self.end_headers()
+                for _ in range(int(parts[-2])):
+                    self.wfile.write(b"400\r\n" + PATTERN[:1024] + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(int(tail) / 1000)
+                self.wfile.write(b"0\r\n\r\n")
+                return
         if len(parts) >= 2 and parts[-2] == "download" and tail.isdigit():
             n = int(tail)
             self.send_response(200)
@@ -141,6 +162,18 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address, name: str):
         super().__init__(address, Handler)
         self.name = name
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counting(self):
+        with self._lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 def main() -> int:

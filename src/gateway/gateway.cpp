@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <filesystem>
 
 #include "analytics/analytics.h"
@@ -76,6 +77,7 @@ struct Gateway::Impl {
   std::unique_ptr<http::Server> server;
   bool started = false;
   bool stopped = false;
+  std::atomic<bool> draining{false};  // read by the admin port's thread
 
   Impl(GatewayOptions o, std::unique_ptr<ControlPlane> cp, events::EventBus* b,
        analytics::Recorder* r)
@@ -90,6 +92,10 @@ struct Gateway::Impl {
     router->add("GET", "/health/live",
                 [](http::Request&) { return http::Response::json(200, R"({"status":"live"})"); });
     router->add("GET", "/health/ready", [this](http::Request&) {
+      if (draining) {
+        return http::Response::error(503, 503, "Service Unavailable",
+                                     "The gateway is shutting down");
+      }
       if (!store.ready()) {
         return http::Response::error(503, 503, "Service Unavailable",
                                      "No configuration snapshot is loaded yet");
@@ -210,11 +216,20 @@ void Gateway::start() {
                impl.store.snapshot()->version);
 }
 
-void Gateway::stop(std::chrono::seconds drain) {
+void Gateway::drain() {
+  Impl& impl = *impl_;
+  if (!impl.started) return;
+  // Not ready before refusing: a balancer that polls readiness stops sending first.
+  impl.draining = true;
+  impl.server->drain();
+}
+
+void Gateway::stop(std::chrono::seconds grace) {
   Impl& impl = *impl_;
   if (!impl.started || impl.stopped) return;
   impl.stopped = true;
-  impl.server->stop(drain);
+  drain();
+  impl.server->stop(grace);
   if (impl.admin_server) impl.admin_server->stop(std::chrono::seconds(0));
 }
 

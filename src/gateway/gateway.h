@@ -60,7 +60,14 @@ class Gateway {
   // Loads the first snapshot (control plane, else the snapshot file), then listens. Serving
   // starts even without a snapshot; /health/ready says 503 until one is loaded.
   void start();
-  void stop(std::chrono::seconds drain);
+  // Starts draining and returns at once (the node calls it on SIGTERM): /health/ready answers
+  // 503 from now on, the listeners close so that new connections are refused, connections
+  // idle between requests close, and every response says Connection: close
+  // (http::Server::drain). Call after start(); later calls do nothing.
+  void drain();
+  // Drains (unless drain() already began), lets in-flight requests finish for at most `grace`,
+  // cuts what is left, then closes the admin port.
+  void stop(std::chrono::seconds grace);
 
   int http_port() const;
   int https_port() const;

@@ -8,15 +8,15 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <memory_resource>
 #include <optional>
 #include <span>
-#include <stdexcept>
 
 #include "common/log.h"
 #include "gateway/error_body.h"
+#include "gateway/proxy_upstream.h"
+#include "gateway/proxy_wire.h"
 #include "http/request_head.h"
 
 namespace portico::gateway {
@@ -30,133 +30,18 @@ using Clock = std::chrono::steady_clock;
 using http::detail::RequestHeadScanner;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kBodyChunk = 16 * 1024;
-constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::chrono::seconds kMaxLinger{2};
 // A request head with a JWT and a backend's response head fit; bigger ones spill to the heap.
 constexpr std::size_t kFieldsArenaBytes = 4096;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
-constexpr std::string_view kCrlf = "\r\n";
-
-// Beast's fields allocate once per field; the proxy gives them its connection's arena instead,
-// released between requests.
-using FieldsAllocator = std::pmr::polymorphic_allocator<char>;
-using Fields = bhttp::basic_fields<FieldsAllocator>;
-
-// One I/O thread's own gateway state: its view of the snapshot and its backend connections.
-struct ThreadState {
-  net::io_context* io = nullptr;  // the worker whose thread this is
-  std::unique_ptr<SnapshotReader> reader;
-  std::unique_ptr<UpstreamPool> pool;
-};
-
-// Per connection, on the session's worker thread (the server calls starters there). A session
-// built on any other thread would share that thread's pool and reader with other workers,
-// unlocked: refused loudly instead.
-ThreadState& thread_state(GatewayShared& shared, net::io_context& io) {
-  thread_local ThreadState state;
-  if (!io.get_executor().running_in_this_thread() || (state.io != nullptr && state.io != &io))
-    throw std::logic_error("gateway: a proxy session was started off its worker's thread");
-  if (state.io == nullptr) {
-    state.io = &io;
-    state.reader = std::make_unique<SnapshotReader>(shared.store);
-    UpstreamOptions options;
-    options.max_idle_per_endpoint = shared.options.max_idle_upstream_per_endpoint;
-    options.idle_timeout = shared.options.upstream_idle_timeout;
-    options.address_policy = shared.options.backend_policy.get();
-    state.pool = std::make_unique<UpstreamPool>(io, shared.upstream_tls, options);
-  }
-  return state;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return boost::beast::iequals(a, b);
-}
-
-// Fields that describe one connection, not the message (RFC 9110 §7.6.1), and the framing
-// the gateway sets itself.
-bool is_hop_by_hop(bhttp::field f) {
-  switch (f) {
-    case bhttp::field::connection:
-    case bhttp::field::keep_alive:
-    case bhttp::field::proxy_connection:
-    case bhttp::field::te:
-    case bhttp::field::trailer:
-    case bhttp::field::transfer_encoding:
-    case bhttp::field::upgrade:
-    case bhttp::field::proxy_authorization:
-    case bhttp::field::proxy_authenticate:
-    case bhttp::field::content_length:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Fields a message's Connection header lines name are hop-by-hop too (RFC 9110 §7.6.1).
-// The list may span several lines; most messages name nothing but keep-alive or close.
-class ConnectionOptions {
- public:
-  explicit ConnectionOptions(const Fields& fields) {
-    auto [line, last] = fields.equal_range(bhttp::field::connection);
-    for (; line != last; ++line) add(line->value());
-  }
-  explicit ConnectionOptions(const ClientRequest& request) {
-    for (const auto& field : request.fields()) {
-      if (field.known == bhttp::field::connection) add(field.value);
-    }
-  }
-  bool names(std::string_view field) const {
-    for (std::size_t i = 0; i < count_; ++i) {
-      if (iequals(names_[i], field)) return true;
-    }
-    return overflow_;
-  }
-
- private:
-  void add(std::string_view line) {
-    for (auto token : bhttp::token_list(line)) {
-      if (iequals(token, "keep-alive") || iequals(token, "close")) continue;
-      if (count_ < names_.size()) {
-        names_[count_++] = token;
-      } else {
-        overflow_ = true;  // more names than anyone sends: drop every unknown field
-      }
-    }
-  }
-
-  std::array<std::string_view, 8> names_{};
-  std::size_t count_ = 0;
-  bool overflow_ = false;
-};
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append(kCrlf);
-}
-
-void append_number(std::string& out, std::uint64_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, end);
-}
-
-bool removed_by(const std::vector<HeaderEdit>& edits, std::string_view name) {
-  for (const auto& e : edits) {
-    if (e.remove && iequals(e.name, name)) return true;
-  }
-  return false;
-}
 
 template <class Stream>
 constexpr bool kIsTls = !std::is_same_v<Stream, TcpStream>;
 
 template <class Stream>
-class ProxySession : public http::detail::SessionBase,
-                     public std::enable_shared_from_this<ProxySession<Stream>> {
+class ProxySession final : public http::detail::SessionBase,
+                           public ExchangeClient,
+                           public std::enable_shared_from_this<ProxySession<Stream>> {
  public:
   template <class... StreamArgs>
   ProxySession(http::detail::ServerContext& context, http::detail::Worker& worker,
@@ -168,7 +53,8 @@ class ProxySession : public http::detail::SessionBase,
         stream_(std::forward<StreamArgs>(stream_args)...),
         deadline_(worker.io, [this] { on_client_timeout(); }),
         client_ip_(std::move(client_ip)),
-        scanner_(context.limits) {
+        scanner_(context.limits),
+        exchange_(*this, thread_, ctx_, request_, deadline_, fields_arena_, body_buffer_) {
     resume_ = [this] {
       auto hold = std::move(pause_hold_);
       // The connection may have been closed (server stopping) while the filter waited.
@@ -187,7 +73,6 @@ class ProxySession : public http::detail::SessionBase,
     worker_.sessions.insert(this);
     registered_ = true;
     context_.session_started();
-    if (context_.stopping) return close_now();
     time_client(context_.options.read_timeout);
     if constexpr (kIsTls<Stream>) {
       state_ = State::kHandshake;
@@ -201,11 +86,14 @@ class ProxySession : public http::detail::SessionBase,
     }
   }
 
+  // Between requests with nothing of a next one arrived: close now. Otherwise the request
+  // at hand is answered with Connection: close; a connection that has not carried a request
+  // yet was opened to send one, and gets it answered too (see http::detail::SessionBase).
   void on_stop() override {
-    if (state_ == State::kHandshake || state_ == State::kIdle) close_now();
+    if (state_ == State::kIdle && !first_request_ && !next_request_arriving()) close_now();
   }
   void force_close() override {
-    if (upstream_) upstream_->lowest().close(ignored_);
+    exchange_.close_connection();
     close_now();
   }
 
@@ -218,11 +106,7 @@ class ProxySession : public http::detail::SessionBase,
   // backend is not the client's delay, nor a slow reader the backend's.
   void time_client(Deadline::Duration limit) {
     deadline_.expires_after(limit);
-    if (upstream_) upstream_->deadline().expires_never();
-  }
-  void time_upstream() {
-    upstream_->deadline().expires_after(endpoint_->read_timeout);
-    deadline_.expires_never();
+    exchange_.stop_timer();
   }
 
   // The client's deadline passed. A request body that stopped arriving gets its answer from
@@ -238,11 +122,21 @@ class ProxySession : public http::detail::SessionBase,
 
   // ---- Request head -----------------------------------------------------------------------
 
+  // Bytes of a next request are here or in the kernel: a client sent it on this kept-alive
+  // connection just as the gateway began to drain. Answering it (with Connection: close)
+  // beats resetting it, which a load balancer cannot retry once the request was sent.
+  bool next_request_arriving() {
+    if (buffer_.size() > 0) return true;
+    if (lowest().available(ignored_) > 0 && !ignored_) return true;
+    if constexpr (kIsTls<Stream>) return SSL_pending(stream_.native_handle()) > 0;
+    return false;
+  }
+
   void read_head() {
-    if (context_.stopping) return close_now();
+    if (context_.stopping && !first_request_ && !next_request_arriving()) return close_now();
     scanner_.reset();
     body_parser_.reset();
-    response_.reset();
+    exchange_.reset();
     fields_arena_.release();
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
@@ -310,7 +204,7 @@ class ProxySession : public http::detail::SessionBase,
     return !ec && used == head.size() && parser.is_header_done();
   }
 
-  bool request_done() const { return !body_parser_ || body_parser_->is_done(); }
+  bool request_done() const override { return !body_parser_ || body_parser_->is_done(); }
 
   // ---- Filters ----------------------------------------------------------------------------
 
@@ -396,174 +290,19 @@ class ProxySession : public http::detail::SessionBase,
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->abort();
-                         self->pick_endpoint();
+                         self->exchange_.start();
                        });
       return;
     }
-    pick_endpoint();
+    exchange_.start();
   }
 
-  // ---- Upstream ---------------------------------------------------------------------------
+  // ---- Request body and response, as the upstream side relays them -----------------------
 
-  void pick_endpoint() {
-    auto& ctx = ctx_;
-    const Api& api = *ctx.route.api;
-    const auto& group = ctx.key_type == "SANDBOX" ? api.sandbox : api.production;
-    if (!group || group->endpoints.empty()) {
-      return local_reply(403, 900908, "Resource forbidden",
-                         ctx.key_type == "SANDBOX"
-                             ? "The API has no sandbox endpoint for a SANDBOX key"
-                             : "The API has no production endpoint for a PRODUCTION key",
-                         "AUTH");
-    }
-    group_ = &*group;
-    attempts_ = 0;
-    if (group_->type == EndpointGroup::Type::kLoadBalance) {
-      next_index_ = thread_.pool->next_round_robin(group_->endpoints.front().slot);
-    } else {
-      next_index_ = 0;
-    }
-    try_next_endpoint(kUpstreamConnectFailed);
-  }
+  std::shared_ptr<void> hold() override { return this->shared_from_this(); }
+  bool response_started() const override { return response_started_; }
 
-  // Tries the group's endpoints in order (failover) or from the round-robin position (load
-  // balance), skipping suspended ones; `last_code` answers when none is left.
-  void try_next_endpoint(long last_code) {
-    auto now = coarse_now();
-    const auto& endpoints = group_->endpoints;
-    bool single = group_->type == EndpointGroup::Type::kHttp;
-    while (attempts_ < endpoints.size()) {
-      const Endpoint& candidate = endpoints[(next_index_ + attempts_) % endpoints.size()];
-      ++attempts_;
-      // One endpoint alone is tried even when suspended: there is nothing better to do.
-      if (!single && thread_.pool->is_suspended(candidate, now)) continue;
-      endpoint_ = &candidate;
-      return acquire_connection();
-    }
-    upstream_failed(last_code);
-  }
-
-  void acquire_connection() {
-    ctx_.upstream_started = Clock::now();
-    if (auto pooled = thread_.pool->take(*endpoint_, !request_done() || !idempotent())) {
-      upstream_ = std::move(pooled);
-      return send_upstream_head();
-    }
-    thread_.pool->connect(*endpoint_, [self = this->shared_from_this()](
-                                          long code, std::unique_ptr<UpstreamConnection> c) {
-      if (code != 0) {
-        self->thread_.pool->record_failure(*self->endpoint_, code, coarse_now());
-        return self->try_next_endpoint(code);
-      }
-      self->upstream_ = std::move(c);
-      self->send_upstream_head();
-    });
-  }
-
-  // The request line and fields for the backend: the resource path under the endpoint's base
-  // path, the client's fields minus hop-by-hop ones and the credential, the filters' edits,
-  // and the X-Forwarded-* trail.
-  void build_upstream_head() {
-    auto& ctx = ctx_;
-    const ClientRequest& message = request_;
-    std::string& out = upstream_head_;
-    out.clear();
-    out.append(message.method_string());
-    out.push_back(' ');
-    out.append(endpoint_->base_path);
-    out.append(ctx.route.resource_path);
-    append_query(out);
-    out.append(" HTTP/1.1\r\n");
-    append_field(out, "Host", endpoint_->host_header);
-
-    ConnectionOptions connection(message);
-    std::string& trail = forwarded_for_;
-    trail.clear();
-    for (const auto& field : message.fields()) {
-      bhttp::field f = field.known;
-      if (is_hop_by_hop(f) || f == bhttp::field::host || f == bhttp::field::expect) continue;
-      std::string_view name = field.name;
-      if (f == bhttp::field::unknown && name.size() > 2 && name[1] == '-' &&
-          (name[0] == 'X' || name[0] == 'x')) {
-        if (iequals(name, "X-Forwarded-For")) {
-          // Every line of the trail, in order, then this hop's client.
-          trail.append(field.value);
-          trail.append(", ");
-          continue;
-        }
-        if (iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host")) continue;
-      }
-      if (connection.names(name)) continue;
-      if (ctx.strip_authorization && !ctx.credential_header.empty() &&
-          iequals(name, ctx.credential_header))
-        continue;
-      if (!ctx.upstream_edits.empty() && removed_by(ctx.upstream_edits, name)) continue;
-      append_field(out, name, field.value);
-    }
-    for (const auto& edit : ctx.upstream_edits) {
-      if (!edit.remove) append_field(out, edit.name, edit.value);
-    }
-    out.append("X-Forwarded-For: ");
-    out.append(trail);
-    out.append(ctx.client_ip);
-    out.append(kCrlf);
-    append_field(out, "X-Forwarded-Proto", ctx.secure ? "https" : "http");
-    if (auto host = message[bhttp::field::host]; !host.empty())
-      append_field(out, "X-Forwarded-Host", host);
-    upstream_chunked_ = false;
-    if (!request_done()) {
-      if (request_.content_length()) {
-        out.append("Content-Length: ");
-        append_number(out, *request_.content_length());
-        out.append(kCrlf);
-      } else {
-        upstream_chunked_ = true;
-        out.append("Transfer-Encoding: chunked\r\n");
-      }
-    }
-    out.append(kCrlf);
-  }
-
-  // The query as received, minus an API key that came in it.
-  void append_query(std::string& out) {
-    auto& ctx = ctx_;
-    if (ctx.query.empty()) return;
-    if (!ctx.credential_in_query) {
-      out.push_back('?');
-      out.append(ctx.query);
-      return;
-    }
-    bool first = true;
-    std::string_view rest = ctx.query;
-    while (!rest.empty()) {
-      auto amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-      std::string_view key = pair.substr(0, pair.find('='));
-      if (key == ctx.credential_header) continue;
-      out.push_back(first ? '?' : '&');
-      out.append(pair);
-      first = false;
-    }
-  }
-
-  // The head goes out with the first piece of the body, if any: one write instead of two.
-  void send_upstream_head() {
-    build_upstream_head();
-    upstream_head_pending_ = true;
-    if (!request_done()) return relay_request_body();
-    time_upstream();
-    upstream_->visit([this](auto& s) {
-      net::async_write(s, net::buffer(upstream_head_),
-                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                         self->upstream_head_pending_ = false;
-                         if (ec) return self->upstream_io_failed(ec, false);
-                         self->read_upstream_head();
-                       });
-    });
-  }
-
-  void relay_request_body() {
+  void read_request_piece() override {
     auto& parser = *body_parser_;
     parser.get().body().data = body_buffer_.data();
     parser.get().body().size = body_buffer_.size();
@@ -590,155 +329,22 @@ class ProxySession : public http::detail::SessionBase,
           }
           auto& body = self->body_parser_->get().body();
           std::size_t got = self->body_buffer_.size() - body.size;
-          self->write_request_piece(got);
+          self->exchange_.write_request_piece(got);
         });
   }
 
-  void write_request_piece(std::size_t got) {
-    bool done = request_done();
-    auto& pieces = pieces_;
-    std::size_t count = 0;
-    if (upstream_head_pending_) pieces[count++] = net::buffer(upstream_head_);
-    if (upstream_chunked_ && got > 0) {
-      auto [end, ec] = std::to_chars(chunk_head_, chunk_head_ + sizeof chunk_head_ - 2, got, 16);
-      *end++ = '\r';
-      *end++ = '\n';
-      pieces[count++] = net::buffer(chunk_head_, static_cast<std::size_t>(end - chunk_head_));
-    }
-    if (got > 0) pieces[count++] = net::buffer(body_buffer_.data(), got);
-    if (upstream_chunked_ && got > 0) pieces[count++] = net::buffer(kCrlf.data(), kCrlf.size());
-    if (upstream_chunked_ && done)
-      pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
-    if (count == 0) return done ? read_upstream_head() : relay_request_body();
-    time_upstream();
-    upstream_->visit([&](auto& s) {
-      net::async_write(s, std::span<const net::const_buffer>(pieces.data(), count),
-                       [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
-                         self->upstream_head_pending_ = false;
-                         // A pooled connection found closed on the first write: nothing of
-                         // the body was consumed by the backend, but it was read from the
-                         // client, so it cannot be sent again.
-                         if (ec) return self->upstream_io_failed(ec, true);
-                         if (done) return self->read_upstream_head();
-                         self->relay_request_body();
-                       });
-    });
-  }
-
-  void read_upstream_head() {
-    auto& parser = response_.emplace(std::piecewise_construct, std::make_tuple(),
-                                     std::make_tuple(FieldsAllocator(&fields_arena_)));
-    parser.header_limit(kUpstreamHeaderLimit);
-    parser.body_limit(boost::none);
-    if (request_.method() == bhttp::verb::head) parser.skip(true);
-    time_upstream();
-    upstream_->visit([this](auto& s) {
-      bhttp::async_read_header(
-          s, upstream_->buffer(), *response_,
-          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_upstream_head(ec);
-          });
-    });
-  }
-
-  void on_upstream_head(beast::error_code ec) {
-    if (ec) return upstream_io_failed(ec, true);
-    auto& message = response_->get();
-    unsigned status = message.result_int();
-    if (status >= 100 && status < 200) {
-      // Interim responses (100 Continue, 103 Early Hints) are the gateway's business with the
-      // backend; 101 would switch protocols, which an API call through this gateway cannot.
-      if (status == 101) return upstream_io_failed(bhttp::error::bad_version, true);
-      return read_upstream_head();
-    }
+  void on_response_head() override {
     auto& ctx = ctx_;
-    ctx.upstream_head_received = Clock::now();
-    ctx.target_status = static_cast<int>(status);
-    thread_.pool->record_success(*endpoint_);
     for (const auto& filter : shared_.chain) filter->on_response(ctx);
     ctx.response_filters_done = Clock::now();
     write_response_head();
-  }
-
-  bool request_had_body() const { return ctx_.request_bytes > 0 || upstream_chunked_; }
-
-  // RFC 9110 §9.2.2: a repeated request has the effect of one.
-  bool idempotent() const {
-    switch (request_.method()) {
-      case bhttp::verb::get:
-      case bhttp::verb::head:
-      case bhttp::verb::options:
-      case bhttp::verb::put:
-      case bhttp::verb::delete_:
-      case bhttp::verb::trace:
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  // A failure talking to the backend before any answer reached the client: it gets the
-  // reference's transport error, unless the request can safely go out again. A body read
-  // from the client cannot be sent twice; a request the backend may have received is not
-  // sent to another endpoint. A pooled connection found closed is the one case retried on
-  // the same endpoint: the backend closed it while idle, so it saw nothing of an idempotent
-  // request (non-idempotent ones check the pooled socket before using it, see take()).
-  void upstream_io_failed(beast::error_code ec, bool request_sent) {
-    bool timed_out = upstream_ && upstream_->timed_out();
-    bool reused = upstream_ && upstream_->reused;
-    bool replayable = !request_had_body() && !response_started_;
-    upstream_.reset();
-    if (reused && !timed_out && replayable && (!request_sent || idempotent())) {
-      --attempts_;  // the same endpoint again, freshly connected
-      return acquire_fresh();
-    }
-    long code = timed_out ? kUpstreamTimedOut : kUpstreamClosed;
-    thread_.pool->record_failure(*endpoint_, code, coarse_now());
-    if (!request_sent && !timed_out && replayable && attempts_ < group_->endpoints.size()) {
-      return try_next_endpoint(code);
-    }
-    upstream_failed(code);
-  }
-
-  void acquire_fresh() {
-    thread_.pool->connect(*endpoint_, [self = this->shared_from_this()](
-                                          long code, std::unique_ptr<UpstreamConnection> c) {
-      ++self->attempts_;
-      if (code != 0) {
-        self->thread_.pool->record_failure(*self->endpoint_, code, coarse_now());
-        return self->try_next_endpoint(code);
-      }
-      self->upstream_ = std::move(c);
-      self->send_upstream_head();
-    });
-  }
-
-  void upstream_failed(long code) {
-    auto& ctx = ctx_;
-    ctx.upstream_error_code = code;
-    if (response_started_) return abort();
-    switch (code) {
-      case kUpstreamTimedOut:
-        return local_reply(504, code, "Gateway Timeout", "The backend did not answer in time",
-                           "TARGET_CONNECTIVITY");
-      case kUpstreamConnectTimedOut:
-        return local_reply(504, code, "Gateway Timeout", "Timed out connecting to the backend",
-                           "TARGET_CONNECTIVITY");
-      case kUpstreamClosed:
-        return local_reply(502, code, "Bad Gateway",
-                           "The backend closed the connection without a response",
-                           "TARGET_CONNECTIVITY");
-      default:
-        return local_reply(502, code, "Bad Gateway", "Error connecting to the backend",
-                           "TARGET_CONNECTIVITY");
-    }
   }
 
   // ---- Response ---------------------------------------------------------------------------
 
   void write_response_head() {
     auto& ctx = ctx_;
-    auto& parser = *response_;
+    const auto& parser = exchange_.response();
     const auto& message = parser.get();
     bool head_request = request_.method() == bhttp::verb::head;
     unsigned status = message.result_int();
@@ -797,7 +403,7 @@ class ProxySession : public http::detail::SessionBase,
     // The head goes out with the first piece of the body (usually already read with the
     // head): one write instead of two.
     response_head_pending_ = true;
-    if (!parser.is_done()) return relay_response_body();
+    if (!parser.is_done()) return exchange_.relay_response_body();
     time_client(context_.options.read_timeout);
     net::async_write(stream_, net::buffer(response_head_),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -807,64 +413,26 @@ class ProxySession : public http::detail::SessionBase,
                      });
   }
 
-  void relay_response_body() {
-    auto& parser = *response_;
-    parser.get().body().data = body_buffer_.data();
-    parser.get().body().size = body_buffer_.size();
-    time_upstream();
-    upstream_->visit([this](auto& s) {
-      bhttp::async_read_some(
-          s, upstream_->buffer(), *response_,
-          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec) {
-              self->ctx_.upstream_error_code =
-                  self->upstream_->timed_out() ? kUpstreamTimedOut : kUpstreamClosed;
-              return self->abort();
-            }
-            std::size_t got = self->body_buffer_.size() - self->response_->get().body().size;
-            self->write_response_piece(got);
-          });
-    });
-  }
-
-  void write_response_piece(std::size_t got) {
-    bool done = response_->is_done();
+  void write_response_piece(std::size_t got) override {
+    bool done = exchange_.response().is_done();
     ctx_.response_bytes += static_cast<std::int64_t>(got);
-    auto& pieces = pieces_;
-    std::size_t count = 0;
-    if (response_head_pending_) pieces[count++] = net::buffer(response_head_);
-    if (downstream_chunked_ && got > 0) {
-      auto [end, ec] = std::to_chars(chunk_head_, chunk_head_ + sizeof chunk_head_ - 2, got, 16);
-      *end++ = '\r';
-      *end++ = '\n';
-      pieces[count++] = net::buffer(chunk_head_, static_cast<std::size_t>(end - chunk_head_));
-    }
-    if (got > 0) pieces[count++] = net::buffer(body_buffer_.data(), got);
-    if (downstream_chunked_ && got > 0) pieces[count++] = net::buffer(kCrlf.data(), kCrlf.size());
-    if (downstream_chunked_ && done)
-      pieces[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
-    if (count == 0) return done ? finish_response() : relay_response_body();
+    auto pieces = piece_write_.gather(response_head_pending_ ? &response_head_ : nullptr,
+                                      downstream_chunked_, body_buffer_.data(), got, done);
+    if (pieces.empty()) return done ? finish_response() : exchange_.relay_response_body();
     time_client(context_.options.read_timeout);
-    net::async_write(stream_, std::span<const net::const_buffer>(pieces.data(), count),
+    net::async_write(stream_, pieces,
                      [self = this->shared_from_this(), done](beast::error_code ec, std::size_t) {
                        self->response_head_pending_ = false;
                        if (ec) return self->abort();
                        if (done) return self->finish_response();
-                       self->relay_response_body();
+                       self->exchange_.relay_response_body();
                      });
   }
 
   // The exchange is complete: the backend connection goes back to the pool when both sides
   // of it ended cleanly, the client's stays open when it asked to.
   void finish_response() {
-    if (upstream_) {
-      if (response_->keep_alive() && response_->is_done() && request_done()) {
-        thread_.pool->give_back(std::move(upstream_));
-      } else {
-        upstream_.reset();
-      }
-    }
+    exchange_.finish(request_done());
     complete();
     if (!keep_alive_) return graceful_close();
     first_request_ = false;
@@ -874,7 +442,7 @@ class ProxySession : public http::detail::SessionBase,
   // ---- Local replies ----------------------------------------------------------------------
 
   void local_reply(int status, long code, std::string_view message, std::string_view description,
-                   std::string_view error_type) {
+                   std::string_view error_type) override {
     reply_error(ctx_, status, code, message, description, error_type);
     send_local_reply();
   }
@@ -948,14 +516,14 @@ class ProxySession : public http::detail::SessionBase,
 
   // The request body failed after the backend got part of it.
   void abort_with(int status, long code, std::string_view message, std::string_view description) {
-    upstream_.reset();
+    exchange_.drop_connection();
     if (response_started_) return abort();
     local_reply(status, code, message, description, "OTHER");
   }
 
   // Something failed after bytes went out: nothing sensible can follow on either connection.
-  void abort() {
-    upstream_.reset();
+  void abort() override {
+    exchange_.drop_connection();
     complete();
     close_now();
   }
@@ -1027,31 +595,21 @@ class ProxySession : public http::detail::SessionBase,
   ClientRequest request_;
   // Only for a request with a body: decodes its framing.
   std::optional<bhttp::request_parser<bhttp::buffer_body, FieldsAllocator>> body_parser_;
-  std::optional<bhttp::response_parser<bhttp::buffer_body, FieldsAllocator>> response_;
   RequestContext ctx_;
   bool in_request_ = false;  // between start_request() and complete()
   std::function<void()> resume_;
   std::shared_ptr<ProxySession> pause_hold_;  // alive while a filter's async work runs
   std::size_t paused_at_ = 0;
 
-  const EndpointGroup* group_ = nullptr;
-  const Endpoint* endpoint_ = nullptr;
-  std::size_t next_index_ = 0;
-  std::size_t attempts_ = 0;
-  std::unique_ptr<UpstreamConnection> upstream_;
-  std::string upstream_head_;
-  std::string forwarded_for_;
   std::string response_head_;
   std::array<char, kBodyChunk> body_buffer_{};
-  char chunk_head_[24] = {};
-  // One write: a pending head, then a body piece with its chunk framing.
-  std::array<net::const_buffer, 5> pieces_;
+  BodyPieceWrite piece_write_;
+  // After the buffers and the context it relays through.
+  UpstreamExchange exchange_;
 
   State state_ = State::kIdle;
   int version_minor_ = 1;
   bool expect_continue_ = false;
-  bool upstream_chunked_ = false;
-  bool upstream_head_pending_ = false;
   bool response_head_pending_ = false;
   bool downstream_chunked_ = false;
   bool keep_alive_ = false;

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to src/gateway: the client connection of an API call. Reads a request head
-// strictly, runs the filter chain, proxies the request to the chosen backend over a pooled
-// connection, streams both bodies, and answers local replies in the reference's shape.
+// strictly, runs the filter chain, hands the request to its upstream side (proxy_upstream.h:
+// endpoint, pooled connection, backend response), streams both bodies through it, keeps the
+// connection alive between requests, and answers local replies in the reference's shape.
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>

@@ -249,7 +249,33 @@ int Server::https_port() const {
   return impl_->https_port;
 }
 
-void Server::stop(std::chrono::seconds drain) {
+namespace {
+
+// Runs `action` on every session of every worker, each on its worker's thread.
+void for_each_session(std::vector<std::unique_ptr<detail::Worker>>& workers,
+                      void (detail::SessionBase::*action)()) {
+  for (auto& worker : workers) {
+    net::post(worker->io, [w = worker.get(), action] {
+      // Copied: the registry must not change under the loop.
+      std::vector<detail::SessionBase*> sessions(w->sessions.begin(), w->sessions.end());
+      for (auto* session : sessions) (session->*action)();
+    });
+  }
+}
+
+}  // namespace
+
+void Server::drain() {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.context.stopping.exchange(true)) return;
+  net::post(impl.accept_io, [&impl] {
+    if (impl.http_listener) impl.http_listener->close();
+    if (impl.https_listener) impl.https_listener->close();
+  });
+  for_each_session(impl.workers, &detail::SessionBase::on_stop);
+}
+
+void Server::stop(std::chrono::seconds grace) {
   Impl& impl = *impl_;
   if (!impl.started || impl.stopped) return;
   for (const auto& thread : impl.threads) {
@@ -259,25 +285,10 @@ void Server::stop(std::chrono::seconds drain) {
     }
   }
   impl.stopped = true;
-  impl.context.stopping = true;
-
-  net::post(impl.accept_io, [&impl] {
-    if (impl.http_listener) impl.http_listener->close();
-    if (impl.https_listener) impl.https_listener->close();
-  });
-  auto for_each_session = [&impl](void (detail::SessionBase::*action)()) {
-    for (auto& worker : impl.workers) {
-      net::post(worker->io, [w = worker.get(), action] {
-        // Copied: the registry must not change under the loop.
-        std::vector<detail::SessionBase*> sessions(w->sessions.begin(), w->sessions.end());
-        for (auto* session : sessions) (session->*action)();
-      });
-    }
-  };
-  for_each_session(&detail::SessionBase::on_stop);
-  if (!impl.context.wait_for_no_sessions(drain)) {
+  drain();
+  if (!impl.context.wait_for_no_sessions(grace)) {
     spdlog::warn("HTTP server: drain period over, closing remaining connections");
-    for_each_session(&detail::SessionBase::force_close);
+    for_each_session(impl.workers, &detail::SessionBase::force_close);
     impl.context.wait_for_no_sessions(kUnwindGrace);
   }
 

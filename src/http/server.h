@@ -45,9 +45,16 @@ class Server {
   // The ports actually bound (useful with port 0); -1 when that listener is off.
   int http_port() const;
   int https_port() const;
-  // Stops accepting, lets in-flight requests finish for at most `drain`, closes idle
-  // keep-alive connections, then stops the threads. Safe to call once from any thread.
-  void stop(std::chrono::seconds drain);
+  // Starts the drain and returns at once: the listeners close, so new connections are refused
+  // (a load balancer moves them to another node); connections idle between requests close;
+  // every response from now on says Connection: close, and its connection closes after it.
+  // A request that has already arrived is answered rather than reset. Call after start(),
+  // from any thread but the server's own; later calls do nothing.
+  void drain();
+  // Drains (unless drain() already began), lets in-flight requests finish for at most `grace`,
+  // closes what is left, then stops the threads. Safe to call once from any thread but the
+  // server's own.
+  void stop(std::chrono::seconds grace);
 
  private:
   struct Impl;

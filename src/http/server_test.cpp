@@ -708,6 +708,104 @@ TEST(ServerLifecycle, StopClosesIncompleteRequestAfterDrain) {
   EXPECT_TRUE(connection.closed_by_peer());
 }
 
+// A handler that holds its worker's thread until the test releases it.
+struct GatedRouter {
+  std::shared_ptr<Router> router = std::make_shared<Router>();
+  std::promise<void> entered;
+  std::promise<void> release;
+
+  GatedRouter() {
+    router->add("GET", "/hello", [](Request&) { return Response::json(200, "hi"); });
+    router->add("GET", "/gate", [this](Request&) {
+      entered.set_value();
+      release.get_future().wait();
+      return Response::json(200, "released");
+    });
+  }
+};
+
+TEST(ServerLifecycle, DrainReturnsAtOnceAndNewConnectionsAreRefused) {
+  GatedRouter gated;
+  ServerOptions options = test_options();
+  options.threads = 1;
+  Server server(options, gated.router);
+  server.start();
+  int port = server.http_port();
+  PlainConnection busy(port);
+  ASSERT_TRUE(busy.send(Connection::request("GET", "/gate")));
+  gated.entered.get_future().wait();
+
+  server.drain();  // returns although the only worker is busy
+  bool refused = false;
+  for (int i = 0; i < 250 && !refused; ++i) {
+    refused = !PlainConnection(port).connected();
+    if (!refused) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(refused);
+
+  gated.release.set_value();
+  auto response = busy.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "released");
+  EXPECT_EQ(response->header("Connection"), "close");
+  EXPECT_TRUE(busy.closed_by_peer());
+  server.stop(10s);
+}
+
+TEST(ServerLifecycle, ARequestAlreadyArrivedOnAnIdleConnectionWhenTheDrainBeginsIsAnswered) {
+  GatedRouter gated;
+  ServerOptions options = test_options();
+  options.threads = 1;
+  Server server(options, gated.router);
+  server.start();
+  PlainConnection kept_alive(server.http_port());
+  ASSERT_TRUE(kept_alive.send(Connection::request("GET", "/hello")));
+  ASSERT_TRUE(kept_alive.read_response());
+
+  // The only worker is held, so the next request on the idle connection waits in the
+  // kernel, unread, when the drain reaches the connection.
+  PlainConnection busy(server.http_port());
+  ASSERT_TRUE(busy.send(Connection::request("GET", "/gate")));
+  gated.entered.get_future().wait();
+  ASSERT_TRUE(kept_alive.send(Connection::request("GET", "/hello")));
+  std::this_thread::sleep_for(100ms);  // the request reaches the server's kernel
+  server.drain();
+  gated.release.set_value();
+
+  auto response = kept_alive.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->header("Connection"), "close");
+  EXPECT_TRUE(kept_alive.closed_by_peer());
+  ASSERT_TRUE(busy.read_response());
+  server.stop(10s);
+}
+
+TEST(ServerLifecycle, AConnectionAcceptedJustBeforeTheDrainHasItsFirstRequestAnswered) {
+  GatedRouter gated;
+  ServerOptions options = test_options();
+  options.threads = 1;
+  Server server(options, gated.router);
+  server.start();
+  PlainConnection busy(server.http_port());
+  ASSERT_TRUE(busy.send(Connection::request("GET", "/gate")));
+  gated.entered.get_future().wait();
+  // Accepted, but its session starts only once the worker is free, after the drain began.
+  PlainConnection fresh(server.http_port());
+  ASSERT_TRUE(fresh.connected());
+  std::this_thread::sleep_for(100ms);  // the accept thread hands it to the held worker
+  server.drain();
+  gated.release.set_value();
+  ASSERT_TRUE(busy.read_response());
+
+  ASSERT_TRUE(fresh.send(Connection::request("GET", "/hello")));
+  auto response = fresh.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->header("Connection"), "close");
+  server.stop(10s);
+}
+
 TEST(ServerLifecycle, ServesManyConnectionsAcrossThreads) {
   ServerOptions options = test_options();
   options.threads = 3;

@@ -142,7 +142,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     worker_.sessions.insert(this);
     registered_ = true;
     context_.session_started();
-    if (context_.stopping) return close_now();
     // The first request (TLS handshake included) must arrive within read_timeout of accept.
     lowest().expires_after(options().read_timeout);
     if constexpr (kIsTls<Stream>) {
@@ -158,7 +157,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_stop() override {
-    if (state_ == State::kHandshake || state_ == State::kIdle) close_now();
+    if (state_ == State::kIdle && !first_request_ && !next_request_arriving()) close_now();
   }
 
   void force_close() override { close_now(); }
@@ -169,8 +168,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   const ServerOptions& options() const { return context_.options; }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
+  // Bytes of a next request are here or in the kernel: a client sent it on this kept-alive
+  // connection just as the server began to drain. Answering it (with Connection: close)
+  // beats resetting it, which a load balancer cannot retry once the request was sent.
+  bool next_request_arriving() {
+    if (buffer_.size() > 0) return true;
+    beast::error_code ec;
+    if (lowest().socket().available(ec) > 0 && !ec) return true;
+    if constexpr (kIsTls<Stream>) return SSL_pending(stream_.native_handle()) > 0;
+    return false;
+  }
+
   void read_head() {
-    if (context_.stopping) return close_now();
+    if (context_.stopping && !first_request_ && !next_request_arriving()) return close_now();
     scanner_.reset();
     parser_.reset();
     if (buffer_.size() == 0) {

@@ -46,7 +46,7 @@ struct ServerContext {
   const HeadLimits limits;
   const std::shared_ptr<const Router> router;
   const std::shared_ptr<SessionStarter> starter;  // null: the Router's sessions
-  // Set once by Server::stop: sessions finish the request at hand, then close.
+  // Set once by Server::drain: sessions finish the request at hand, then close.
   std::atomic<bool> stopping{false};
 
  private:
@@ -58,8 +58,10 @@ struct ServerContext {
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
-  // Server is stopping: close now if waiting between requests; otherwise the session
-  // notices `stopping` when it answers and closes after that response.
+  // Server is draining: close now if waiting between requests with nothing of a next request
+  // arrived; otherwise the session notices `stopping` when it answers and closes after that
+  // response. A connection that has not carried a request yet was opened to send one: its
+  // first request is answered (bounded by the read timeout and the drain period).
   virtual void on_stop() = 0;
   // The drain period is over.
   virtual void force_close() = 0;
