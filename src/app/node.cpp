@@ -264,9 +264,17 @@ void Node::run_until_signalled() {
   sigwait(&signals, &received);
   spdlog::info("{} received: draining for at most {} s", strsignal(received),
                impl_->config.server.drain_timeout_seconds);
-  auto drain = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
-  if (impl_->gateway) impl_->gateway->stop(drain);
-  if (impl_->server) impl_->server->stop(drain);
+  // Both listeners drain side by side within the one grace.
+  auto grace = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
+  if (impl_->gateway) impl_->gateway->drain();
+  if (impl_->server) impl_->server->drain();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto left = [&] {
+    return std::chrono::ceil<std::chrono::seconds>(std::max(
+        deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{}));
+  };
+  if (impl_->gateway) impl_->gateway->stop(left());
+  if (impl_->server) impl_->server->stop(left());
   if (impl_->key_manager) impl_->key_manager->stop_hashing();
   if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
