@@ -683,9 +683,9 @@ class Cluster:
             "PORTICO_INTERNAL_API": f"gateway:{self.state['secrets']['internal_password']}",
         }
         if pattern.postgresql:
-            env["PORTICO_DATABASE_URL"] = self.database_url()
+            env["PORTICO_POSTGRESQL"] = self.database_url()
         if pattern.redis:
-            env["PORTICO_REDIS_URL"] = self.redis_url()
+            env["PORTICO_REDIS"] = self.redis_url()
         members = self.members(pattern)
         env["PORTICO_NODES"] = " ".join(name for name, _ in members)
         for name, kind in members:

@@ -138,6 +138,13 @@ def test_endpoints_name_the_entry_points_and_every_nodes_ports(cluster_dir, endp
             assert jwks.status_code == 200
 
 
+def test_no_endpoint_variable_is_a_configuration_key(endpoints):
+    """A shell that sourced endpoints.env still starts nodes configured by their files."""
+    reference = subprocess.run([str(binary_path()), "config", "reference"], capture_output=True,
+                               text=True, check=True).stdout
+    assert [k for k in endpoints if f"`{k}`" in reference] == []
+
+
 def test_the_readme_story_runs_through_nginx(entry, backend):
     api = publish_api(entry, backend.url)
     caller = Caller(entry)
