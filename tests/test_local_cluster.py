@@ -11,7 +11,6 @@ PORTICO_LOCAL_CLUSTER_PATTERN runs the same tests on another pattern (3-distribu
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
