@@ -46,11 +46,12 @@ def status(directory: Path | str) -> list[dict]:
     return Cluster(directory).status()
 
 
-def start_node(directory: Path | str, name: str) -> dict[str, str]:
-    """Starts one process of the cluster again (after stop_node or a crash), waits until it
-    is ready, and returns the updated endpoints (its new pid)."""
+def start_node(directory: Path | str, name: str, wait: bool = True) -> dict[str, str]:
+    """Starts one process of the cluster again (after stop_node or a crash) with the same
+    ports, configuration and data; with `wait`, until it is ready (a gateway: until its
+    /health/ready answers 200). Returns the updated endpoints (its new pid)."""
     cluster = Cluster(directory)
-    cluster.start(name)
+    cluster.start(name, wait=wait)
     return cluster.write_endpoints()
 
 

@@ -56,5 +56,8 @@ def main(argv: list[str]) -> int:
             stop_node(directory, args.name, signal.SIGKILL)
     except ClusterError as e:
         print(f"local-cluster: {e}", file=sys.stderr)
+        if args.command == "up":
+            print(f"local-cluster: what did start still runs: local-cluster down {args.pattern}"
+                  f"{' --dir ' + args.dir if args.dir else ''}", file=sys.stderr)
         return 1
     return 0

@@ -246,8 +246,9 @@ class Cluster:
 
     # ---- starting and stopping one process ------------------------------------------------
 
-    def start(self, name: str, kind: str | None = None, pattern: Pattern | None = None) -> None:
-        """Starts `name` unless it runs, and waits until it is ready."""
+    def start(self, name: str, kind: str | None = None, pattern: Pattern | None = None,
+              wait: bool = True) -> None:
+        """Starts `name` unless it runs and, with `wait`, waits until it is ready."""
         pattern = pattern or self.pattern()
         kinds = dict(self.members(pattern))
         if name not in kinds:
@@ -261,7 +262,8 @@ class Cluster:
             record["kind"] = kind
             self.processes[name] = record
             self.save()
-        self._wait_ready(name, kind)
+        if wait:
+            self._wait_ready(name, kind)
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Stops `name` (SIGTERM, or `sig`: SIGKILL for a crash) and waits until it is gone."""
