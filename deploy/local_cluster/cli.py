@@ -10,7 +10,7 @@ from pathlib import Path
 from . import default_directory, down, start_node, status, stop_node, up
 from .processes import ClusterError
 
-USAGE = """usage: local-cluster up PATTERN [--dir DIR] [--variant NAME] [--binary PATH]
+USAGE = """local-cluster up PATTERN [--dir DIR] [--variant NAME] [--binary PATH]
        local-cluster down PATTERN [--dir DIR] [--variant NAME] [--purge]
        local-cluster status PATTERN [--dir DIR] [--variant NAME]
        local-cluster start-node|stop-node|kill-node PATTERN NAME [--dir DIR] [--variant NAME]
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
             stop_node(directory, args.name, signal.SIGKILL)
     except ClusterError as e:
         print(f"local-cluster: {e}", file=sys.stderr)
-        if args.command == "up":
+        if args.command == "up" and (directory / "state.json").is_file():
             print(f"local-cluster: what did start still runs: local-cluster down {args.pattern}"
                   f"{' --dir ' + args.dir if args.dir else ''}", file=sys.stderr)
         return 1
