@@ -109,8 +109,11 @@ class Node:
 
     def __init__(self, directory: Path, *, database_url: str = "",
                  sections: dict[str, dict[str, Any]] | None = None,
-                 admin_password: str = ADMIN_PASSWORD):
+                 admin_password: str = ADMIN_PASSWORD, profile: str = "all-in-one",
+                 serve_args: tuple[str, ...] = ()):
         self.directory = Path(directory)
+        self.profile = profile
+        self.serve_args = serve_args
         self.directory.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.directory / "data"
         self.config_path = self.directory / "portico.toml"
@@ -170,6 +173,14 @@ class Node:
         return str(self.data_dir / "tls" / "server.crt")
 
     @property
+    def ready_probe_url(self) -> str:
+        """A gateway of its own has no control-plane listener: it is up once its admin port
+        answers (ready needs a configuration, which may legitimately be missing)."""
+        if self.profile == "gateway":
+            return self.gateway_admin_url + "/health/live"
+        return self.http_url + "/oauth2/jwks"
+
+    @property
     def token_url(self) -> str:
         return self.https_url + "/oauth2/token"
 
@@ -182,10 +193,12 @@ class Node:
     def start(self) -> "Node":
         assert self.process is None, "node already running"
         log = open(self.log_path, "ab")
-        log.write(f"==== portico serve --config {self.config_path}\n".encode())
+        log.write(f"==== portico serve --profile {self.profile} --config {self.config_path}\n"
+                  .encode())
         log.flush()
         self.process = subprocess.Popen(
-            [str(binary_path()), "serve", "--config", str(self.config_path)],
+            [str(binary_path()), "serve", "--profile", self.profile, "--config",
+             str(self.config_path), *self.serve_args],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_environment())
         log.close()
         live_nodes.append(self)
@@ -196,7 +209,7 @@ class Node:
                 self._forget()
                 raise NodeError(f"portico serve exited with {code} during start\n{self.log_tail()}")
             try:
-                probe = self.request("GET", self.http_url + "/oauth2/jwks", timeout=1)
+                probe = self.request("GET", self.ready_probe_url, timeout=1)
                 if probe.status_code == 200:
                     return self
             except requests.RequestException:
@@ -205,7 +218,7 @@ class Node:
                 self.process.kill()
                 self.process.wait()
                 self._forget()
-                raise NodeError(f"portico serve did not answer GET /oauth2/jwks within "
+                raise NodeError(f"portico serve did not answer GET {self.ready_probe_url} within "
                                 f"{START_TIMEOUT_SECONDS} s\n{self.log_tail()}")
             time.sleep(0.05)
 

@@ -45,9 +45,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string config_path;
   std::string profile = "all-in-one";
+  std::string environment;
 
   auto* serve = app.add_subcommand("serve", "Start a node");
-  serve->add_option("--profile", profile, "all-in-one or key-manager")->capture_default_str();
+  serve->add_option("--profile", profile, "all-in-one, control-plane, key-manager or gateway")
+      ->capture_default_str();
+  serve->add_option("--environment", environment,
+                    "Gateway: the environment whose APIs it serves (overrides "
+                    "gateway.environment)");
   serve->add_option("--config", config_path, "TOML configuration file");
 
   auto* config_cmd = app.add_subcommand("config", "Configuration");
@@ -103,7 +108,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     block_stop_signals();
-    portico::Node node(load(config_path), profile);
+    auto config = load(config_path);
+    if (!environment.empty()) config.gateway.environment = environment;
+    portico::Node node(std::move(config), profile);
     node.start();
     node.run_until_signalled();
     return 0;

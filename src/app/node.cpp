@@ -8,6 +8,7 @@
 #include "analytics/analytics.h"
 #include "app/database_outbox.h"
 #include "app/default_admin.h"
+#include "app/profile.h"
 #include "common/crypto.h"
 #include "common/key_encryption.h"
 #include "common/log.h"
@@ -26,12 +27,12 @@ namespace portico {
 
 struct Node::Impl {
   Config config;
-  std::string profile;
+  Profile profile = Profile::kAllInOne;
   std::unique_ptr<store::Database> db;
   // In process (all-in-one), or the cluster's log on Redis when [redis] url is set.
   std::unique_ptr<events::EventBus> bus;
   std::unique_ptr<keymanager::KeyManager> key_manager;
-  // Control-plane components (all-in-one profile): members go here.
+  // Control-plane components (all-in-one and control-plane profiles).
   std::unique_ptr<admin::Admin> admin;
   std::unique_ptr<publisher::Publisher> publisher;
   std::unique_ptr<devportal::DevPortal> devportal;
@@ -42,17 +43,57 @@ struct Node::Impl {
 
 namespace {
 
-std::unique_ptr<events::EventBus> event_bus(const Config& c, store::Database& db) {
+// With a database, events wait in its outbox table while Redis is away (several nodes drain
+// it); a gateway keeps them in memory.
+std::unique_ptr<events::EventBus> event_bus(const Config& c, store::Database* db) {
   if (c.redis.url.empty()) return std::make_unique<events::InProcessBus>();
   events::RedisLogOptions o;
   o.url = c.redis.url;
   o.key_prefix = c.redis.key_prefix;
   o.retention = static_cast<std::uint64_t>(c.redis.event_retention);
+  std::unique_ptr<events::EventOutbox> outbox;
+  if (db)
+    outbox = std::make_unique<DatabaseOutbox>(*db);
+  else
+    outbox =
+        std::make_unique<events::MemoryOutbox>(static_cast<std::size_t>(c.redis.outbox_capacity));
   try {
-    return std::make_unique<events::RedisEventLog>(o, std::make_unique<DatabaseOutbox>(db));
+    return std::make_unique<events::RedisEventLog>(o, std::move(outbox));
   } catch (const std::invalid_argument& e) {
     throw ConfigError(std::string("redis.url: ") + e.what());
   }
+}
+
+// A gateway of its own reaches the control plane, and the key manager when it is a node of its
+// own, over HTTPS with the internal credential.
+std::unique_ptr<gateway::ControlPlane> remote_control_plane(const Config& c) {
+  const GatewayConfig& g = c.gateway;
+  auto connect = [&](const std::string& url) {
+    return gateway::http_control_plane(url, c.internal_api.username, c.internal_api.password,
+                                       g.control_plane_verify_tls, g.control_plane_ca_file);
+  };
+  auto control_plane = connect(g.control_plane_url);
+  if (g.key_manager_url.empty() || g.key_manager_url == g.control_plane_url) return control_plane;
+  return gateway::split_control_plane(std::move(control_plane), connect(g.key_manager_url));
+}
+
+// Load balancers and orchestrators ask every node the same two questions.
+void register_health_routes(http::Router& router, Profile profile) {
+  router.add("GET", "/health/live",
+             [](http::Request&) { return http::Response::json(200, R"({"status":"live"})"); });
+  std::string ready =
+      R"({"status":"ready","profile":")" + std::string(profile_name(profile)) + R"("})";
+  router.add("GET", "/health/ready",
+             [ready](http::Request&) { return http::Response::json(200, ready); });
+}
+
+analytics::Options analytics_options(const Config& c) {
+  analytics::Options a;
+  a.data_dir = c.data_dir;
+  a.queue_capacity = static_cast<std::size_t>(c.analytics.queue_capacity);
+  a.flush_interval_ms = c.analytics.flush_interval_ms;
+  a.file_sink_path = c.analytics.file;
+  return a;
 }
 
 gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
@@ -91,12 +132,9 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
 }  // namespace
 
 Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>()) {
-  // The gateway, traffic-manager and control-plane profiles arrive with their components.
-  if (profile != "all-in-one" && profile != "key-manager")
-    throw ConfigError("profile '" + profile +
-                      "' is not available in this version; expected all-in-one or key-manager");
+  impl_->profile = parse_profile(profile);
+  require_settings(config, impl_->profile);
   impl_->config = std::move(config);
-  impl_->profile = std::move(profile);
 }
 
 Node::~Node() {
@@ -112,32 +150,37 @@ Node::~Node() {
 
 void Node::start() {
   auto& c = impl_->config;
+  const ProfileParts parts = parts_of(impl_->profile);
   prepare_data_dir(c.data_dir);
-  impl_->db = store::Database::open(c.database_url(), c.database.pool_size);
-  int version = impl_->db->migrate();
-  spdlog::info("database {} at schema version {}",
-               impl_->db->backend() == store::Backend::sqlite ? "SQLite" : "PostgreSQL", version);
+  if (parts.database) {
+    impl_->db = store::Database::open(c.database_url(), c.database.pool_size);
+    int version = impl_->db->migrate();
+    spdlog::info("database {} at schema version {}",
+                 impl_->db->backend() == store::Backend::sqlite ? "SQLite" : "PostgreSQL", version);
+  }
+  impl_->bus = event_bus(c, impl_->db.get());
 
-  impl_->bus = event_bus(c, *impl_->db);
-  impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, *impl_->bus);
-  impl_->key_manager->initialize();
-  // One argon2id verify (~0.1 s), beside the rest of the start.
-  auto default_admin = std::async(std::launch::async, [this] {
-    return admin_has_default_password(impl_->config, *impl_->key_manager);
-  });
+  std::future<bool> default_admin;
+  if (parts.key_manager) {
+    impl_->key_manager = std::make_unique<keymanager::KeyManager>(c, *impl_->db, *impl_->bus);
+    impl_->key_manager->initialize();
+    // One argon2id verify (~0.1 s), beside the rest of the start.
+    default_admin = std::async(std::launch::async, [this] {
+      return admin_has_default_password(impl_->config, *impl_->key_manager);
+    });
+  }
 
-  bool all_in_one = impl_->profile == "all-in-one";
-  bool with_gateway = all_in_one && c.gateway.enabled;
-  if (with_gateway && c.internal_api.password.empty()) {
+  bool in_process_gateway = impl_->profile == Profile::kAllInOne && c.gateway.enabled;
+  if (in_process_gateway && c.internal_api.password.empty()) {
     // The in-process gateway reads the internal data API like any other gateway; with no
     // password configured, remote gateways stay refused and only this process knows this one.
     c.internal_api.password = crypto::random_token(32);
   }
   auto router = std::make_shared<http::Router>();
-  impl_->key_manager->register_routes(*router);
-  if (all_in_one) {
-    // Control-plane components: construct, initialize and register routes here, in
-    // dependency order (admin, then publisher and developer portal).
+  if (parts.server) register_health_routes(*router, impl_->profile);
+  if (parts.key_manager) impl_->key_manager->register_routes(*router);
+  if (parts.control_plane) {
+    // In dependency order: admin, then publisher and developer portal.
     impl_->admin = std::make_unique<admin::Admin>(c, *impl_->db, *impl_->bus, *impl_->key_manager);
     impl_->admin->initialize();
     impl_->admin->register_routes(*router);
@@ -147,21 +190,35 @@ void Node::start() {
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, *impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);
-    if (c.analytics.enabled) {
-      analytics::Options a;
-      a.data_dir = c.data_dir;
-      a.queue_capacity = static_cast<std::size_t>(c.analytics.queue_capacity);
-      a.flush_interval_ms = c.analytics.flush_interval_ms;
-      a.file_sink_path = c.analytics.file;
-      impl_->recorder = std::make_unique<analytics::Recorder>(a, impl_->db.get());
-      impl_->recorder->start();
+  }
+  if (c.analytics.enabled && (parts.control_plane || parts.remote_gateway)) {
+    // A gateway of its own has no database: metrics and the file sink only.
+    impl_->recorder = std::make_unique<analytics::Recorder>(analytics_options(c), impl_->db.get());
+    impl_->recorder->start();
+    if (parts.control_plane)
       analytics::register_routes(*router, *impl_->recorder, *impl_->key_manager, *impl_->db);
-    }
   }
 
-  enforce_default_admin_policy(c, default_admin.get());
+  if (default_admin.valid()) enforce_default_admin_policy(c, default_admin.get());
   auto tls = ensure_tls_material(c.data_dir, c.tls.cert_file, c.tls.key_file,
                                  KeyEncryption(c.security.key_encryption_key));
+  // The gateway listens before the control plane does: once the control plane answers,
+  // the node is fully up (scripts and tests wait for that one signal).
+  if (in_process_gateway || parts.remote_gateway) {
+    auto control_plane = in_process_gateway
+                             ? gateway::in_process_control_plane(router, c.internal_api.username,
+                                                                 c.internal_api.password)
+                             : remote_control_plane(c);
+    impl_->gateway = std::make_unique<gateway::Gateway>(
+        gateway_options(c, tls), std::move(control_plane), impl_->bus.get(), impl_->recorder.get());
+    impl_->gateway->start();
+  }
+  if (!parts.server) {
+    spdlog::info("portico {} ready: environment '{}', https://{}:{} http://{}:{}",
+                 profile_name(impl_->profile), c.gateway.environment, c.gateway.host,
+                 impl_->gateway->https_port(), c.gateway.host, impl_->gateway->http_port());
+    return;
+  }
   http::ServerOptions options;
   options.host = c.server.host;
   options.http_port = c.server.http_port;
@@ -174,20 +231,11 @@ void Node::start() {
   options.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
   options.read_timeout = std::chrono::seconds(c.server.read_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(c.server.idle_timeout_seconds);
-  // The gateway listens before the control plane does: once the control plane answers,
-  // the node is fully up (scripts and tests wait for that one signal).
-  if (with_gateway) {
-    impl_->gateway = std::make_unique<gateway::Gateway>(
-        gateway_options(c, tls),
-        gateway::in_process_control_plane(router, c.internal_api.username, c.internal_api.password),
-        impl_->bus.get(), impl_->recorder.get());
-    impl_->gateway->start();
-  }
   impl_->server = std::make_unique<http::Server>(options, router);
   impl_->server->start();
-  spdlog::info("portico {} ready: https://{}:{} http://{}:{} ({} threads)", impl_->profile,
-               c.server.host, impl_->server->https_port(), c.server.host,
-               impl_->server->http_port(), options.threads);
+  spdlog::info("portico {} ready: https://{}:{} http://{}:{} ({} threads)",
+               profile_name(impl_->profile), c.server.host, impl_->server->https_port(),
+               c.server.host, impl_->server->http_port(), options.threads);
 }
 
 void Node::run_until_signalled() {
@@ -201,8 +249,8 @@ void Node::run_until_signalled() {
                impl_->config.server.drain_timeout_seconds);
   auto drain = std::chrono::seconds(impl_->config.server.drain_timeout_seconds);
   if (impl_->gateway) impl_->gateway->stop(drain);
-  impl_->server->stop(drain);
-  impl_->key_manager->stop_hashing();
+  if (impl_->server) impl_->server->stop(drain);
+  if (impl_->key_manager) impl_->key_manager->stop_hashing();
   if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();

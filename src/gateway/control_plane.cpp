@@ -94,7 +94,7 @@ class InProcessControlPlane final : public ControlPlane {
 class HttpControlPlane final : public ControlPlane {
  public:
   HttpControlPlane(std::string base_url, std::string username, std::string password,
-                   bool verify_tls)
+                   bool verify_tls, const std::string& ca_file)
       : base_url_(std::move(base_url)),
         authorization_(basic_authorization(username, password)),
         verify_tls_(verify_tls),
@@ -122,8 +122,12 @@ class HttpControlPlane final : public ControlPlane {
                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                                ssl::context::no_tlsv1_1);
       if (verify_tls_) {
-        // The system's trust store (SSL_CERT_FILE / SSL_CERT_DIR override it, as for curl).
-        ssl_context_.set_default_verify_paths();
+        // The cluster's own CA when given; else the system's trust store (SSL_CERT_FILE /
+        // SSL_CERT_DIR override it, as for curl).
+        if (ca_file.empty())
+          ssl_context_.set_default_verify_paths();
+        else
+          load_ca_file(ca_file);
         ssl_context_.set_verify_mode(ssl::verify_peer);
       } else {
         ssl_context_.set_verify_mode(ssl::verify_none);
@@ -188,6 +192,12 @@ class HttpControlPlane final : public ControlPlane {
   }
 
  private:
+  void load_ca_file(const std::string& ca_file) {
+    beast::error_code ec;
+    ssl_context_.load_verify_file(ca_file, ec);
+    if (ec) throw std::runtime_error("cannot read the CA file " + ca_file + ": " + ec.message());
+  }
+
   // Starts an asynchronous operation and runs the io_context until nothing is left to run:
   // the operation's own completion and the cancelled timers it leaves behind.
   template <class Initiate>
@@ -313,9 +323,37 @@ std::unique_ptr<ControlPlane> in_process_control_plane(std::shared_ptr<const htt
 
 std::unique_ptr<ControlPlane> http_control_plane(std::string base_url,
                                                  std::string internal_username,
-                                                 std::string internal_password, bool verify_tls) {
+                                                 std::string internal_password, bool verify_tls,
+                                                 const std::string& ca_file) {
   return std::make_unique<HttpControlPlane>(std::move(base_url), std::move(internal_username),
-                                            std::move(internal_password), verify_tls);
+                                            std::move(internal_password), verify_tls, ca_file);
+}
+
+namespace {
+
+class SplitControlPlane final : public ControlPlane {
+ public:
+  SplitControlPlane(std::unique_ptr<ControlPlane> control_plane,
+                    std::unique_ptr<ControlPlane> key_manager)
+      : control_plane_(std::move(control_plane)), key_manager_(std::move(key_manager)) {}
+
+  ControlPlaneResponse call(std::string_view method, std::string_view path_and_query,
+                            std::string_view content_type, std::string_view body,
+                            bool internal_credential) override {
+    ControlPlane& target = path_and_query.starts_with("/oauth2/") ? *key_manager_ : *control_plane_;
+    return target.call(method, path_and_query, content_type, body, internal_credential);
+  }
+
+ private:
+  std::unique_ptr<ControlPlane> control_plane_;
+  std::unique_ptr<ControlPlane> key_manager_;
+};
+
+}  // namespace
+
+std::unique_ptr<ControlPlane> split_control_plane(std::unique_ptr<ControlPlane> control_plane,
+                                                  std::unique_ptr<ControlPlane> key_manager) {
+  return std::make_unique<SplitControlPlane>(std::move(control_plane), std::move(key_manager));
 }
 
 // ---- worker --------------------------------------------------------------------------------

@@ -356,6 +356,31 @@ TEST_F(TlsControlPlaneTest, VerificationAcceptsATrustedCertificateForItsName) {
   EXPECT_EQ(by_ip->call("GET", "/internal/data/v1/echo", "", "", true).status, 200);
 }
 
+TEST_F(TlsControlPlaneTest, AClustersOwnCaFileIsTrustedWithoutTheSystemStore) {
+  ::unsetenv("SSL_CERT_FILE");
+  auto cp = http_control_plane(url("localhost"), "gw", "s3cret", true, files_.cert_file);
+  EXPECT_EQ(cp->call("GET", "/internal/data/v1/echo", "", "", true).status, 200);
+}
+
+TEST(HttpControlPlane, AnUnreadableCaFileIsRefusedAtOnce) {
+  EXPECT_THROW(http_control_plane("https://127.0.0.1:1", "gw", "pw", true, "/nonexistent/ca.pem"),
+               std::runtime_error);
+}
+
+TEST(SplitControlPlane, SendsTheKeyManagersEndpointsToTheKeyManager) {
+  auto node = [](std::string name) {
+    auto router = std::make_shared<http::Router>();
+    for (const char* path : {"/oauth2/jwks", "/internal/data/v1/users/authenticate"})
+      router->add("GET", path,
+                  [name](http::Request&) { return http::Response::json(200, "\"" + name + "\""); });
+    return in_process_control_plane(router, "gw", "pw");
+  };
+  auto cp = split_control_plane(node("control-plane"), node("key-manager"));
+  EXPECT_EQ(cp->call("GET", "/oauth2/jwks", "", "", false).body, "\"key-manager\"");
+  EXPECT_EQ(cp->call("GET", "/internal/data/v1/users/authenticate", "", "", true).body,
+            "\"control-plane\"");
+}
+
 TEST(InProcessControlPlane, DispatchesIntoTheRouterWithTheCredential) {
   auto cp = in_process_control_plane(echo_router(), "gw", "s3cret");
   auto r = cp->call("GET", "/internal/data/v1/echo?environment=Default%20Env&x=a+b", "", "", true);

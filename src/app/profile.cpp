@@ -1,0 +1,64 @@
+#include "app/profile.h"
+
+#include <string>
+#include <vector>
+
+namespace portico {
+
+Profile parse_profile(std::string_view name) {
+  if (name == "all-in-one") return Profile::kAllInOne;
+  if (name == "control-plane") return Profile::kControlPlane;
+  if (name == "key-manager") return Profile::kKeyManager;
+  if (name == "gateway") return Profile::kGateway;
+  throw ConfigError("unknown profile '" + std::string(name) +
+                    "'; expected all-in-one, control-plane, key-manager or gateway");
+}
+
+std::string_view profile_name(Profile profile) {
+  switch (profile) {
+    case Profile::kAllInOne:
+      return "all-in-one";
+    case Profile::kControlPlane:
+      return "control-plane";
+    case Profile::kKeyManager:
+      return "key-manager";
+    case Profile::kGateway:
+      return "gateway";
+  }
+  return "?";
+}
+
+ProfileParts parts_of(Profile profile) {
+  switch (profile) {
+    case Profile::kAllInOne:
+      return {.database = true, .key_manager = true, .control_plane = true, .server = true};
+    case Profile::kControlPlane:
+      return {.database = true, .key_manager = true, .control_plane = true, .server = true};
+    case Profile::kKeyManager:
+      return {.database = true, .key_manager = true, .server = true};
+    case Profile::kGateway:
+      return {.remote_gateway = true};
+  }
+  return {};
+}
+
+void require_settings(const Config& c, Profile profile) {
+  if (profile == Profile::kAllInOne) return;
+  std::vector<std::string> missing;
+  // Every node must sign and expect the same issuer; a default derived from this node's
+  // port would differ from node to node.
+  if (c.oauth.issuer.empty()) missing.push_back("oauth.issuer (the same on every node)");
+  if (c.internal_api.password.empty())
+    missing.push_back("internal_api.password (the gateways' credential, the same on every node)");
+  if (c.redis.url.empty()) missing.push_back("redis.url (the cluster's event log)");
+  if (parts_of(profile).database && c.database.url.empty())
+    missing.push_back("database.url (the shared PostgreSQL)");
+  if (profile == Profile::kGateway && c.gateway.control_plane_url.empty())
+    missing.push_back("gateway.control_plane_url");
+  if (missing.empty()) return;
+  std::string line = "the " + std::string(profile_name(profile)) + " profile needs ";
+  for (std::size_t i = 0; i < missing.size(); ++i) line += (i ? ", " : "") + missing[i];
+  throw ConfigError(line);
+}
+
+}  // namespace portico
