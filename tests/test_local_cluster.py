@@ -58,6 +58,16 @@ def status_rows(directory: Path) -> dict[str, list[str]]:
     return {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
 
 
+def alive(pid: str) -> bool:
+    """Whether the process runs: a zombie (exited, its parent not having reaped it yet) does
+    not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
 def processes_mentioning(text: str) -> list[str]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -65,7 +75,7 @@ def processes_mentioning(text: str) -> list[str]:
             command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in command and "pytest" not in command:
+        if text in command and "pytest" not in command and alive(cmdline.parent.name):
             found.append(f"{cmdline.parent.name}: {command}")
     return found
 
@@ -198,5 +208,5 @@ def test_down_stops_every_process_it_started(cluster_dir):
     result = local_cluster_command("down", PATTERN, "--dir", str(cluster_dir))
     assert result.returncode == 0, result.stderr
     assert all(state == "down" for _, _, state in status_rows(cluster_dir).values())
-    assert [p for p in pids if Path(f"/proc/{p}").exists()] == []
+    assert [p for p in pids if alive(p)] == []
     assert processes_mentioning(str(cluster_dir.resolve())) == []

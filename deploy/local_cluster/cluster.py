@@ -271,7 +271,8 @@ class Cluster:
         if not is_running(record):
             return
         if record["kind"] == "postgresql" and sig == signal.SIGTERM:
-            self.postgresql.stop()
+            self.postgresql.stop()  # returns once the pid file is gone, an instant before
+            wait_stopped(record, STOP_TIMEOUT_SECONDS)  # the server itself
         elif sig == signal.SIGTERM:
             terminate(record)
         else:
