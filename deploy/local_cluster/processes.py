@@ -94,18 +94,15 @@ def log_tail(log: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def free_ports(count: int, avoid: set[int] = frozenset()) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """Ports the kernel picked for sockets bound at once (so that they differ)."""
-    sockets, ports = [], []
+    sockets = []
     try:
-        while len(ports) < count:
+        for _ in range(count):
             s = socket.socket()
             s.bind((HOST, 0))
             sockets.append(s)
-            port = s.getsockname()[1]
-            if port not in avoid:
-                ports.append(port)
-        return ports
+        return [s.getsockname()[1] for s in sockets]
     finally:
         for s in sockets:
             s.close()
