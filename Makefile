@@ -5,14 +5,23 @@ JOBS ?= $(shell nproc)
 
 .PHONY: setup configure build run test bench clean
 
+# The portals (web/) are rebuilt only when a file of theirs changed since the last build.
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune \
+                 -o -path web/test-artifacts -prune -o -type f -print 2>/dev/null)
+WEB_STAMP := web/dist/.built
+
 setup:
 	@scripts/setup
 
 configure: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 
-build: configure
+build: configure $(WEB_STAMP)
 	@cmake --build $(BUILD) -j $(JOBS)
+
+$(WEB_STAMP): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund && npm run build
+	@touch $@
 
 run: build
 	$(BUILD)/portico serve --config conf/portico.toml

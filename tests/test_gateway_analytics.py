@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import uuid
 from collections import Counter
@@ -28,6 +29,8 @@ from gateway_support import (backend_fixture, Caller, create_policy, deploy, err
 
 ANALYTICS = "/api/am/analytics/v1"
 TIER_LIMIT = 3
+# gateway.node_id is not set: the gateway goes by the host name in lines and metrics.
+NODE_ID = socket.gethostname()
 
 
 class Call:
@@ -147,7 +150,7 @@ FIELDS = {"apiId", "apiName", "apiVersion", "apiContext", "apiMethod", "apiResou
           "userName", "userIp", "userAgent", "correlationId", "eventType", "proxyResponseCode",
           "targetResponseCode", "responseLatency", "backendLatency",
           "requestMediationLatency", "responseMediationLatency", "errorType", "errorCode",
-          "requestTimestamp", "requestSize", "responseSize"}
+          "requestTimestamp", "requestSize", "responseSize", "nodeId"}
 
 
 def file_lines(path) -> dict[str, dict]:
@@ -193,6 +196,7 @@ def test_each_line_describes_its_call(traffic, events):
         assert e["userIp"] == "127.0.0.1", where
         assert e["userAgent"] == "analytics-e2e/1.0", where
         assert e["proxyResponseCode"] == c.status, where
+        assert e["nodeId"] == NODE_ID, where
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["requestTimestamp"]), where
         assert e["responseLatency"] >= e["backendLatency"] >= 0, where
         if c.app:
@@ -350,6 +354,7 @@ def test_the_query_api_needs_credentials(anode, traffic):
 # ---- metrics and health on the admin port ----------------------------------------------------
 
 def metric_samples(node) -> dict[tuple[str, frozenset], float]:
+    """The samples by name and labels, the node_id label (on every sample) left out."""
     text = requests.get(node.gateway_admin_url + "/metrics", timeout=10).text
     samples = {}
     for line in text.splitlines():
@@ -358,7 +363,8 @@ def metric_samples(node) -> dict[tuple[str, frozenset], float]:
         m = re.fullmatch(r'([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)', line)
         assert m, line
         labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        samples[(m.group(1), labels)] = float(m.group(3))
+        assert ("node_id", NODE_ID) in labels, line
+        samples[(m.group(1), labels - {("node_id", NODE_ID)})] = float(m.group(3))
     return samples
 
 

@@ -6,10 +6,16 @@
 // single-consumer ring owned by the calling thread. A flusher thread drains the rings, keeps
 // the metrics and writes the file; a writer thread upserts the rollups and spills them to disk
 // when the database fails. Nothing here blocks, throws or takes a shared lock on that path.
+//
+// A gateway without database sends its rollups to the control plane instead, in batches
+// (POST /internal/data/v1/analytics/batches), each under an id that a re-send keeps, so that
+// the control plane adds a batch once; while the control plane is unreachable or failing, the
+// batches wait on disk and go, oldest first, when it answers again.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace portico::http {
 class Router;
@@ -41,6 +47,18 @@ struct Event {
   void clear();
 };
 
+// What the control plane answered a batch: its HTTP status; 0 when it could not be reached.
+// 2xx: stored (or stored before); 400, 413, 422: refused for good (the batch is set aside);
+// anything else: try again later.
+struct ShipResult {
+  int status = 0;
+};
+
+// Sends one batch: POST /internal/data/v1/analytics/batches, `body` as application/json, with
+// the internal-API credential. `batch_id` is also in the body (for logs). Runs on the
+// Recorder's writer thread, one call at a time; it may block (bounded by its own timeouts).
+using BatchSender = std::function<ShipResult(std::string_view batch_id, std::string_view body)>;
+
 struct Options {
   std::string data_dir;               // spill files go to <data_dir>/analytics-spill/
   std::size_t queue_capacity = 8192;  // events per I/O thread (each slot ~600 bytes)
@@ -51,12 +69,21 @@ struct Options {
   int drain_interval_ms = 20;
   std::string file_sink_path;  // empty: no JSON-lines file
   bool database_sink = true;   // per-minute rollups into the database
+  // This node's name in rollups (so in the query API), file lines and every metric. Empty:
+  // the host name.
+  std::string node_id;
+  // Set on a gateway without database: the rollups go to the control plane through it, and
+  // not to the database.
+  BatchSender ship;
+  // The spill directory's bound: beyond it the oldest files are removed (and counted).
+  std::uint64_t max_spill_bytes = 256ull * 1024 * 1024;
 };
 
 // Takes events from any thread, and turns them into rollups, file lines and metrics.
 class Recorder {
  public:
-  // `db` may be null (a gateway without database): then there are no rollups.
+  // `db` may be null (a gateway without database): then the rollups go to `options.ship`, or
+  // nowhere when that is not set.
   Recorder(Options options, store::Database* db);
   // Stops (flushing what is queued, into the database) when still running: destroy or stop
   // the Recorder before the Database. Threads that record must be done recording before the
@@ -92,11 +119,12 @@ class Recorder {
   // The metrics in the Prometheus text exposition format 0.0.4. Any thread.
   std::string prometheus_text() const;
 
-  // Drains the queues and writes the rollups synchronously (replaying spill files first).
-  // For tests and for stop().
+  // Drains the queues and writes or sends the rollups synchronously (replaying spill files
+  // first). For tests and for stop().
   void flush_now();
 
-  // Spill files waiting for the database (for the status route and tests).
+  // Spill files waiting for the database or the control plane (for the status route and
+  // tests).
   std::size_t pending_spill_files() const;
   const Options& options() const;
 
@@ -107,7 +135,9 @@ class Recorder {
 
 // GET /api/am/analytics/v1/{requests,errors,throttled,latency,status} for the portals'
 // dashboards. Callers holding apim:api_view or apim:admin see every row; callers holding only
-// apim:subscribe see the rows of applications they own.
+// apim:subscribe see the rows of applications they own. Also POST
+// /internal/data/v1/analytics/batches, where gateways without database send their rollups
+// (the internal-API credential of [internal_api]).
 void register_routes(http::Router& router, Recorder& recorder, keymanager::KeyManager& km,
                      store::Database& db);
 

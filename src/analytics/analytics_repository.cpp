@@ -12,11 +12,14 @@ namespace {
 
 // Spill-file batches are replayed within minutes of the database's return; a day is ample.
 constexpr std::int64_t kBatchMemorySeconds = 24 * 60 * 60;
+// A gateway re-sends a batch whose answer it lost at its next attempt, within a minute or so;
+// a week also covers a gateway that stopped meanwhile and is started again days later.
+constexpr std::int64_t kReceivedBatchMemorySeconds = 7 * 24 * 60 * 60;
 
 constexpr const char* kKeyColumns[] = {"minute",         "api_id",           "api_name",
                                        "api_version",    "api_method",       "resource_template",
                                        "application_id", "application_name", "application_owner",
-                                       "status_class"};
+                                       "status_class",   "node_id"};
 constexpr std::size_t kKeyCount = std::size(kKeyColumns);
 
 constexpr const char* kCounterColumns[] = {"requests",       "errors",        "throttled",
@@ -75,6 +78,9 @@ std::vector<bool> grouped_columns(GroupBy group_by) {
     case GroupBy::minute:
       set({0});
       break;
+    case GroupBy::node:
+      set({10});
+      break;
   }
   return grouped;
 }
@@ -92,58 +98,102 @@ void plain_errors(Body&& body) {
 
 }  // namespace
 
-bool AnalyticsRepository::add_batch(const std::string& batch_id, const RollupMap& rollups,
-                                    std::int64_t now_seconds) {
+namespace {
+
+// Adds `rollups` to the stored rows, binding each value once and executing per row.
+void upsert_rollups(soci::session& sql, const RollupMap& rollups) {
   static const std::string kUpsert = upsert_sql();
+  long long minute = 0;
+  std::string keys[kKeyCount - 1];
+  long long counters[std::size(kCounterColumns) + kLatencyBuckets] = {};
+  soci::statement st(sql);
+  st.exchange(soci::use(minute));
+  for (std::string& k : keys) st.exchange(soci::use(k));
+  for (long long& c : counters) st.exchange(soci::use(c));
+  st.alloc();
+  st.prepare(kUpsert);
+  st.define_and_bind();
+  for (const auto& [key, c] : rollups) {
+    minute = key.minute;
+    keys[0] = key.api_id;
+    keys[1] = key.api_name;
+    keys[2] = key.api_version;
+    keys[3] = key.api_method;
+    keys[4] = key.resource_template;
+    keys[5] = key.application_id;
+    keys[6] = key.application_name;
+    keys[7] = key.application_owner;
+    keys[8] = key.status_class;
+    keys[9] = key.node_id;
+    counters[0] = c.requests;
+    counters[1] = c.errors;
+    counters[2] = c.throttled;
+    counters[3] = c.latency_sum_ms;
+    counters[4] = c.request_bytes;
+    counters[5] = c.response_bytes;
+    for (std::size_t i = 0; i < kLatencyBuckets; ++i) counters[6 + i] = c.histogram[i];
+    st.execute(true);
+  }
+}
+
+// Records a batch id first, then adds the rollups, in one transaction. The id's row comes
+// first so that two nodes given the same batch at once serialise on it: the second waits for
+// the first's commit, finds the id taken and adds nothing.
+template <class RecordId, class Prune>
+bool add_once(store::Database& db, const RollupMap& rollups, RecordId record_id, Prune prune) {
   bool added = false;
   plain_errors([&] {
-    db_.in_transaction([&](soci::session& sql) {
-      long long seen = 0;
-      sql << "SELECT COUNT(*) FROM analytics_batches WHERE batch_id = :id", soci::use(batch_id),
-          soci::into(seen);
-      if (seen > 0) return;
-
-      // Bound by reference once; each row only assigns them and executes.
-      long long minute = 0;
-      std::string keys[kKeyCount - 1];
-      long long counters[std::size(kCounterColumns) + kLatencyBuckets] = {};
-      soci::statement st(sql);
-      st.exchange(soci::use(minute));
-      for (std::string& k : keys) st.exchange(soci::use(k));
-      for (long long& c : counters) st.exchange(soci::use(c));
-      st.alloc();
-      st.prepare(kUpsert);
-      st.define_and_bind();
-      for (const auto& [key, c] : rollups) {
-        minute = key.minute;
-        keys[0] = key.api_id;
-        keys[1] = key.api_name;
-        keys[2] = key.api_version;
-        keys[3] = key.api_method;
-        keys[4] = key.resource_template;
-        keys[5] = key.application_id;
-        keys[6] = key.application_name;
-        keys[7] = key.application_owner;
-        keys[8] = key.status_class;
-        counters[0] = c.requests;
-        counters[1] = c.errors;
-        counters[2] = c.throttled;
-        counters[3] = c.latency_sum_ms;
-        counters[4] = c.request_bytes;
-        counters[5] = c.response_bytes;
-        for (std::size_t i = 0; i < kLatencyBuckets; ++i) counters[6 + i] = c.histogram[i];
-        st.execute(true);
-      }
-
-      long long now = now_seconds;
-      long long cutoff = now_seconds - kBatchMemorySeconds;
-      sql << "INSERT INTO analytics_batches (batch_id, applied_at) VALUES (:id, :now)",
-          soci::use(batch_id), soci::use(now);
-      sql << "DELETE FROM analytics_batches WHERE applied_at < :cutoff", soci::use(cutoff);
+    db.in_transaction([&](soci::session& sql) {
+      if (!record_id(sql)) return;
+      upsert_rollups(sql, rollups);
+      prune(sql);
       added = true;
     });
   });
   return added;
+}
+
+}  // namespace
+
+bool AnalyticsRepository::add_batch(const std::string& batch_id, const RollupMap& rollups,
+                                    std::int64_t now_seconds) {
+  long long now = now_seconds;
+  long long cutoff = now_seconds - kBatchMemorySeconds;
+  return add_once(
+      db_, rollups,
+      [&](soci::session& sql) {
+        soci::statement st =
+            (sql.prepare << "INSERT INTO analytics_batches (batch_id, applied_at) VALUES (:id, "
+                            ":now) ON CONFLICT (batch_id) DO NOTHING",
+             soci::use(batch_id), soci::use(now));
+        st.execute(true);
+        return st.get_affected_rows() > 0;
+      },
+      [&](soci::session& sql) {
+        sql << "DELETE FROM analytics_batches WHERE applied_at < :cutoff", soci::use(cutoff);
+      });
+}
+
+bool AnalyticsRepository::add_received_batch(const std::string& node_id,
+                                             const std::string& batch_id, const RollupMap& rollups,
+                                             std::int64_t now_seconds) {
+  long long now = now_seconds;
+  long long cutoff = now_seconds - kReceivedBatchMemorySeconds;
+  return add_once(
+      db_, rollups,
+      [&](soci::session& sql) {
+        soci::statement st =
+            (sql.prepare << "INSERT INTO analytics_received_batches (node_id, batch_id, "
+                            "received_at) VALUES (:node, :id, :now) ON CONFLICT (node_id, "
+                            "batch_id) DO NOTHING",
+             soci::use(node_id), soci::use(batch_id), soci::use(now));
+        st.execute(true);
+        return st.get_affected_rows() > 0;
+      },
+      [&](soci::session& sql) {
+        sql << "DELETE FROM analytics_received_batches WHERE received_at < :cutoff",
+            soci::use(cutoff);
+      });
 }
 
 std::vector<RollupGroup> AnalyticsRepository::query(const RollupQuery& q) {
@@ -164,6 +214,7 @@ std::vector<RollupGroup> AnalyticsRepository::query(const RollupQuery& q) {
   if (q.api_id) where += " AND api_id = :api_id";
   if (q.application_id) where += " AND application_id = :application_id";
   if (q.application_owner) where += " AND application_owner = :owner";
+  if (q.node_id) where += " AND node_id = :node_id";
   const std::string text =
       "SELECT " + select + " FROM analytics_rollups" + where + " GROUP BY " + group_by;
 
@@ -183,6 +234,7 @@ std::vector<RollupGroup> AnalyticsRepository::query(const RollupQuery& q) {
       if (q.api_id) st.exchange(soci::use(*q.api_id, "api_id"));
       if (q.application_id) st.exchange(soci::use(*q.application_id, "application_id"));
       if (q.application_owner) st.exchange(soci::use(*q.application_owner, "owner"));
+      if (q.node_id) st.exchange(soci::use(*q.node_id, "node_id"));
       st.alloc();
       st.prepare(text);
       st.define_and_bind();
@@ -199,6 +251,7 @@ std::vector<RollupGroup> AnalyticsRepository::query(const RollupQuery& q) {
         g.key.application_name = keys[6];
         g.key.application_owner = keys[7];
         g.key.status_class = keys[8];
+        g.key.node_id = keys[9];
         g.totals.requests = counters[0];
         g.totals.errors = counters[1];
         g.totals.throttled = counters[2];

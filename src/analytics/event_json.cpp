@@ -124,7 +124,7 @@ std::optional<std::int64_t> parse_time_ms(std::string_view text) {
   return (static_cast<std::int64_t>(t) - offset_seconds) * 1000 + millis;
 }
 
-std::string event_json_line(const Event& e) {
+std::string event_json_line(const Event& e, std::string_view node_id) {
   auto text = [](const std::string& s) { return clean_text(s, kMaxField); };
   const bool fault = !e.error_type.empty();
   json::object o;
@@ -163,6 +163,7 @@ std::string event_json_line(const Event& e) {
   o["requestTimestamp"] = iso_time_ms(e.request_timestamp_ms);
   o["requestSize"] = e.request_bytes;
   o["responseSize"] = e.response_bytes;
+  if (!node_id.empty()) o["nodeId"] = clean_text(node_id, kMaxField);
   return json::serialize(o);
 }
 

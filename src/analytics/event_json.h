@@ -10,8 +10,9 @@
 
 namespace portico::analytics {
 
-// One event as one JSON object (no newline) with the reference's field names.
-std::string event_json_line(const Event& event);
+// One event as one JSON object (no newline) with the reference's field names, and the
+// gateway that served it as "nodeId" when `node_id` is not empty.
+std::string event_json_line(const Event& event, std::string_view node_id = {});
 
 // ISO 8601 in UTC with milliseconds, "2022-01-20T03:34:36.451Z": the reference's
 // requestTimestamp.

@@ -62,6 +62,10 @@ std::string escape_label_value(std::string_view value) {
   return out;
 }
 
+void Metrics::set_node_id(std::string_view node_id) {
+  node_label_ = label("node_id", clean_text(node_id, kMaxLabelBytes));
+}
+
 void Metrics::observe(const Event& e) {
   std::string status = status_class(e.proxy_response_code);
   if (previous_requests_ == nullptr || e.api_name != previous_api_name_ ||
@@ -97,14 +101,17 @@ void Metrics::observe(const Event& e) {
 std::string Metrics::text(const RecorderGauges& g) const {
   std::string out;
   out.reserve(4096);
+  auto emit = [&](std::string_view name, const std::string& labels, std::string_view value) {
+    if (node_label_.empty()) return sample(out, name, labels, value);
+    sample(out, name, labels.empty() ? node_label_ : node_label_ + "," + labels, value);
+  };
 
   header(out, "portico_requests_total", "counter", "API calls by API, version and status class.");
   for (const auto& [key, n] : requests_) {
     const auto& [api, version, status] = key;
-    sample(
-        out, "portico_requests_total",
-        label("api", api) + "," + label("version", version) + "," + label("status_class", status),
-        std::to_string(n));
+    emit("portico_requests_total",
+         label("api", api) + "," + label("version", version) + "," + label("status_class", status),
+         std::to_string(n));
   }
 
   header(out, "portico_request_duration_seconds", "histogram",
@@ -114,24 +121,22 @@ std::string Metrics::text(const RecorderGauges& g) const {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < kDurationBoundsSeconds.size(); ++i) {
       cumulative += d.buckets[i];
-      sample(out, "portico_request_duration_seconds_bucket",
-             api_part + label("le", format_double(kDurationBoundsSeconds[i])),
-             std::to_string(cumulative));
+      emit("portico_request_duration_seconds_bucket",
+           api_part + label("le", format_double(kDurationBoundsSeconds[i])),
+           std::to_string(cumulative));
     }
-    sample(out, "portico_request_duration_seconds_bucket", api_part + label("le", "+Inf"),
-           std::to_string(d.count));
-    sample(out, "portico_request_duration_seconds_sum", label("api", api),
-           format_double(d.sum_seconds));
-    sample(out, "portico_request_duration_seconds_count", label("api", api),
-           std::to_string(d.count));
+    emit("portico_request_duration_seconds_bucket", api_part + label("le", "+Inf"),
+         std::to_string(d.count));
+    emit("portico_request_duration_seconds_sum", label("api", api), format_double(d.sum_seconds));
+    emit("portico_request_duration_seconds_count", label("api", api), std::to_string(d.count));
   }
 
   auto by_code = [&](std::string_view name, std::string_view help,
                      const std::map<ApiCode, std::uint64_t>& counts) {
     header(out, name, "counter", help);
     for (const auto& [key, n] : counts)
-      sample(out, name, label("api", key.first) + "," + label("code", std::to_string(key.second)),
-             std::to_string(n));
+      emit(name, label("api", key.first) + "," + label("code", std::to_string(key.second)),
+           std::to_string(n));
   };
   by_code("portico_throttled_total", "Calls throttled out, by API and error code (900800-900807).",
           throttled_);
@@ -146,7 +151,7 @@ std::string Metrics::text(const RecorderGauges& g) const {
   auto single = [&](std::string_view name, std::string_view type, std::string_view help,
                     std::uint64_t value) {
     header(out, name, type, help);
-    sample(out, name, "", std::to_string(value));
+    emit(name, "", std::to_string(value));
   };
   single("portico_analytics_dropped_total", "counter",
          "Analytics events dropped because an I/O thread's queue was full.", g.dropped);
@@ -155,10 +160,18 @@ std::string Metrics::text(const RecorderGauges& g) const {
   single("portico_analytics_events_total", "counter", "Analytics events drained from the queues.",
          g.events);
   single("portico_analytics_write_failures_total", "counter",
-         "Rollup writes to the database that failed (their rollups were spilled to disk).",
+         "Rollup writes to the database or sends to the control plane that failed (their "
+         "rollups were spilled to disk).",
          g.write_failures);
   single("portico_analytics_spill_files", "gauge",
-         "Spill files waiting to be replayed into the database.", g.spill_files);
+         "Spill files waiting to be replayed into the database or sent to the control plane.",
+         g.spill_files);
+  single("portico_analytics_spill_dropped_batches_total", "counter",
+         "Spilled batches removed, oldest first, to keep the spill directory within its bound.",
+         g.spill_dropped);
+  single("portico_analytics_refused_batches_total", "counter",
+         "Batches the control plane refused as invalid (their rollups were dropped).",
+         g.refused_batches);
   single("portico_snapshot_version", "gauge", "Version of the gateway's runtime snapshot.",
          g.snapshot_version);
   return out;

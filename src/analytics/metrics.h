@@ -24,10 +24,15 @@ struct RecorderGauges {
   std::uint64_t events = 0;  // drained since start
   std::uint64_t write_failures = 0;
   std::uint64_t spill_files = 0;
+  std::uint64_t spill_dropped = 0;    // batches removed to keep the spill directory bounded
+  std::uint64_t refused_batches = 0;  // batches the control plane refused for good
 };
 
 class Metrics {
  public:
+  // Every sample carries node_id="<node_id>": several gateways' metrics stay apart wherever
+  // they are gathered.
+  void set_node_id(std::string_view node_id);
   void observe(const Event& event);
   std::string text(const RecorderGauges& gauges) const;
 
@@ -39,6 +44,7 @@ class Metrics {
   };
   using ApiCode = std::pair<std::string, long>;
 
+  std::string node_label_;  // node_id="...", escaped once
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> requests_;
   std::map<std::string, Duration> durations_;
   std::map<ApiCode, std::uint64_t> throttled_;

@@ -1,5 +1,8 @@
 // The Recorder: per-thread queues in, a flusher thread draining them into metrics, the file
-// sink and pending rollups, a writer thread moving the rollups to the database or to disk.
+// sink and pending rollups, a writer thread moving the rollups to the database or the control
+// plane, or to disk while neither takes them.
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +15,7 @@
 
 #include "analytics/analytics.h"
 #include "analytics/analytics_repository.h"
+#include "analytics/batch.h"
 #include "analytics/event_json.h"
 #include "analytics/metrics.h"
 #include "analytics/rollup.h"
@@ -24,8 +28,9 @@
 namespace portico::analytics {
 namespace {
 
-// A spill file that grows past this many rollups is closed and a new one begun, so that a
-// long outage neither rewrites one huge file every interval nor holds it all in memory.
+// A spill file holds at most this many rollups (a batch sent to the control plane at most
+// kMaxBatchRollups), so that a long outage neither rewrites one huge file every interval nor
+// holds it all in memory.
 constexpr std::size_t kMaxOutageRows = 10'000;
 // The longest wait between two write attempts while the database fails.
 constexpr int kMaxBackoffMs = 30'000;
@@ -51,6 +56,29 @@ struct ThreadCache {
 };
 thread_local ThreadCache thread_cache;
 
+// The control plane will never take this batch: sending it again would fail again.
+struct BatchRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// `rollups` cut into maps of at most `max_rows` rows each, in key order.
+std::vector<RollupMap> chunks_of(RollupMap rollups, std::size_t max_rows) {
+  std::vector<RollupMap> out;
+  while (!rollups.empty()) {
+    RollupMap chunk;
+    while (!rollups.empty() && chunk.size() < max_rows)
+      chunk.insert(rollups.extract(rollups.begin()));
+    out.push_back(std::move(chunk));
+  }
+  return out;
+}
+
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -70,10 +98,16 @@ struct Recorder::Impl {
     if (this->options.queue_capacity == 0) this->options.queue_capacity = 1;
     if (this->options.flush_interval_ms <= 0) this->options.flush_interval_ms = 1000;
     if (this->options.drain_interval_ms <= 0) this->options.drain_interval_ms = 20;
-    if (db != nullptr && this->options.database_sink) repository.emplace(*db);
+    if (this->options.node_id.empty()) this->options.node_id = host_name();
+    metrics.set_node_id(this->options.node_id);
+    shipping = static_cast<bool>(this->options.ship);
+    if (!shipping && db != nullptr && this->options.database_sink) repository.emplace(*db);
+    max_batch_rows = shipping ? kMaxBatchRollups : kMaxOutageRows;
   }
 
-  bool rollups_enabled() const { return repository.has_value(); }
+  // Rollups go somewhere: to the database or to the control plane.
+  bool rollups_enabled() const { return repository.has_value() || shipping; }
+  const char* sink_name() const { return shipping ? "the control plane" : "the database"; }
 
   // --- the record path ---
 
@@ -111,7 +145,7 @@ struct Recorder::Impl {
     // the producers' next events), so all their uses happen here, queue by queue.
     const std::int64_t now = unix_ms_now();
     RollupMap local;
-    RollupAccumulator rollup(local);
+    RollupAccumulator rollup(local, options.node_id);
     lines.clear();
     std::size_t count = 0;
     for (const auto& queue : snapshot) {
@@ -123,7 +157,7 @@ struct Recorder::Impl {
           if (e.request_timestamp_ms <= 0) e.request_timestamp_ms = now;
           metrics.observe(e);
           if (file != nullptr) {
-            lines += event_json_line(e);
+            lines += event_json_line(e, options.node_id);
             lines += '\n';
           }
           if (rollups_enabled()) rollup.add(e);
@@ -194,6 +228,28 @@ struct Recorder::Impl {
     spill_files.store(spill.list().size(), std::memory_order_relaxed);
   }
 
+  // One batch to the database or the control plane. Throws BatchRefused when the control
+  // plane refuses it for good, another exception when it may take it later.
+  void deliver(const std::string& batch_id, const RollupMap& rollups) {
+    if (!shipping) {
+      repository->add_batch(batch_id, rollups, unix_now());
+      return;
+    }
+    const ShipResult result =
+        options.ship(batch_id, batch_json(batch_id, options.node_id, rollups));
+    if (result.status >= 200 && result.status < 300) return;
+    if (result.status == 400 || result.status == 413 || result.status == 422)
+      throw BatchRefused("the control plane refused batch " + batch_id + " (HTTP " +
+                         std::to_string(result.status) + ")");
+    if (result.status == 0) throw std::runtime_error("the control plane cannot be reached");
+    throw std::runtime_error("the control plane answered HTTP " + std::to_string(result.status));
+  }
+
+  void refused(const BatchRefused& e) {
+    refused_batches.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("analytics: {}; its rollups are dropped", e.what());
+  }
+
   // Replays the spill files, oldest first, then writes `rollups`. Each batch is one
   // transaction that also records its id, so that a batch whose commit went through but
   // whose answer was lost is not added twice when its file is replayed.
@@ -208,7 +264,13 @@ struct Recorder::Impl {
           spill.quarantine(batch_id);
           continue;
         }
-        repository->add_batch(batch_id, *stored, unix_now());
+        try {
+          deliver(batch_id, *stored);
+        } catch (const BatchRefused& e) {
+          refused(e);
+          spill.quarantine(batch_id);
+          continue;
+        }
         spill.remove(batch_id);
       }
     } catch (const std::exception& e) {
@@ -217,43 +279,67 @@ struct Recorder::Impl {
       if (!rollups.empty()) keep_on_disk(rollups);
       return;
     }
-    if (!rollups.empty()) {
+    std::vector<RollupMap> batches = chunks_of(std::move(rollups), max_batch_rows);
+    for (std::size_t i = 0; i < batches.size(); ++i) {
       const std::string batch_id = new_batch_id();
       try {
-        repository->add_batch(batch_id, rollups, unix_now());
+        deliver(batch_id, batches[i]);
+      } catch (const BatchRefused& e) {
+        refused(e);
       } catch (const std::exception& e) {
         failed(e);
         // Possibly committed (the answer may be what was lost): a file of its own, under its
-        // own id, never merged with others.
-        try {
-          spill.write(batch_id, rollups);
-        } catch (const std::exception& io) {
-          spdlog::error("analytics: {}; the rollups stay in memory", io.what());
-          merge(unwritten, rollups);
-        }
+        // own id, never merged with others. The batches after it were never sent.
+        spill_batch(batch_id, batches[i]);
+        for (std::size_t j = i + 1; j < batches.size(); ++j)
+          spill_batch(new_batch_id(), batches[j]);
+        trim_spill();
         return;
       }
     }
     succeeded();
   }
 
-  // While the database is down: add `rollups` to the current outage file (rewritten whole).
-  // Its rollups were never sent to the database, so merging them is safe.
+  void spill_batch(const std::string& batch_id, const RollupMap& rollups) {
+    try {
+      spill.write(batch_id, rollups);
+    } catch (const std::exception& io) {
+      spdlog::error("analytics: {}; the rollups stay in memory", io.what());
+      merge(unwritten, rollups);
+    }
+  }
+
+  // While the database or control plane is down: add `rollups` to the current outage file
+  // (rewritten whole). Its rollups were never sent, so merging them is safe.
   void keep_on_disk(const RollupMap& rollups) {
     merge(outage_rows, rollups);
     if (!outage_batch) outage_batch = new_batch_id();
+    std::vector<RollupMap> files = chunks_of(outage_rows, max_batch_rows);
+    // The first part replaces the outage file; more than one part closes it.
     try {
-      spill.write(*outage_batch, outage_rows);
+      spill.write(*outage_batch, files.front());
       outage_dirty = false;
     } catch (const std::exception& e) {
       if (!outage_dirty) spdlog::error("analytics: {}; the rollups stay in memory", e.what());
       outage_dirty = true;
       return;
     }
-    if (outage_rows.size() > kMaxOutageRows) {
+    if (files.size() > 1 || outage_rows.size() >= max_batch_rows) {
+      for (std::size_t i = 1; i < files.size(); ++i) spill_batch(new_batch_id(), files[i]);
       outage_rows.clear();
       outage_batch.reset();
     }
+    trim_spill();
+  }
+
+  // Keeps the spill directory within its bound, dropping the oldest batches (never the open
+  // outage file).
+  void trim_spill() {
+    auto removed = spill.trim_to(options.max_spill_bytes, outage_batch.value_or(std::string()));
+    if (removed.empty()) return;
+    spill_dropped.fetch_add(removed.size(), std::memory_order_relaxed);
+    spdlog::error("analytics: the spill directory {} is over {} bytes; dropped {} oldest batches",
+                  spill.dir().string(), options.max_spill_bytes, removed.size());
   }
 
   // Before an attempt: the outage file becomes an ordinary spill file (replayed by id). What
@@ -277,14 +363,14 @@ struct Recorder::Impl {
     backoff_ms = std::min(kMaxBackoffMs, std::max(options.flush_interval_ms, backoff_ms * 2));
     next_attempt = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms);
     if (database_ok) {
-      spdlog::warn("analytics: cannot write rollups to the database ({}); spilling to {}", e.what(),
+      spdlog::warn("analytics: rollups cannot reach {} ({}); spilling to {}", sink_name(), e.what(),
                    spill.dir().string());
     }
     database_ok = false;
   }
 
   void succeeded() {
-    if (!database_ok) spdlog::info("analytics: rollups reach the database again");
+    if (!database_ok) spdlog::info("analytics: rollups reach {} again", sink_name());
     database_ok = true;
     backoff_ms = 0;
     next_attempt = {};
@@ -343,6 +429,8 @@ struct Recorder::Impl {
   // Writer (or flush_now).
   std::mutex write_mutex;
   std::optional<AnalyticsRepository> repository;
+  bool shipping = false;  // to the control plane through options.ship
+  std::size_t max_batch_rows = kMaxOutageRows;
   SpillStore spill;
   bool spill_opened = false;
   RollupMap outage_rows;
@@ -356,6 +444,8 @@ struct Recorder::Impl {
   std::mt19937 random;
   std::atomic<std::uint64_t> write_failures{0};
   std::atomic<std::uint64_t> spill_files{0};
+  std::atomic<std::uint64_t> spill_dropped{0};
+  std::atomic<std::uint64_t> refused_batches{0};
 
   std::atomic<std::uint64_t> snapshot_version{0};
 
@@ -498,6 +588,8 @@ std::string Recorder::prometheus_text() const {
   gauges.snapshot_version = impl_->snapshot_version.load(std::memory_order_relaxed);
   gauges.write_failures = impl_->write_failures.load(std::memory_order_relaxed);
   gauges.spill_files = impl_->spill_files.load(std::memory_order_relaxed);
+  gauges.spill_dropped = impl_->spill_dropped.load(std::memory_order_relaxed);
+  gauges.refused_batches = impl_->refused_batches.load(std::memory_order_relaxed);
   std::lock_guard lock(impl_->metrics_mutex);
   gauges.events = impl_->events;
   return impl_->metrics.text(gauges);

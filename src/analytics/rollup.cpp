@@ -6,15 +6,16 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <limits>
+
+#include "common/api_error.h"
+#include "common/json_body.h"
 
 namespace portico::analytics {
 
 namespace json = boost::json;
 
 namespace {
-
-// Key columns are part of the primary key: PostgreSQL refuses index rows over ~2.7 KB.
-constexpr std::size_t kMaxKeyField = 256;
 
 // Length of the valid UTF-8 sequence at the start of `s`, 0 when it is not one.
 std::size_t utf8_sequence(std::string_view s) {
@@ -36,18 +37,6 @@ std::size_t utf8_sequence(std::string_view s) {
     return 4;
   }
   return 0;
-}
-
-std::int64_t int_field(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
-  if (v == nullptr) throw std::invalid_argument("missing field");
-  return v->to_number<std::int64_t>();
-}
-
-std::string string_field(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
-  if (v == nullptr || !v->is_string()) throw std::invalid_argument("missing field");
-  return std::string(v->get_string());
 }
 
 }  // namespace
@@ -108,18 +97,19 @@ std::int64_t minute_of(std::int64_t ms) {
 
 }  // namespace
 
-RollupKey rollup_key(const Event& e) {
+RollupKey rollup_key(const Event& e, std::string_view node_id) {
   RollupKey key;
   key.minute = minute_of(e.request_timestamp_ms);
   key.api_id = clean_text(e.api_id, kMaxKeyField);
   key.api_name = clean_text(e.api_name, kMaxKeyField);
   key.api_version = clean_text(e.api_version, kMaxKeyField);
-  key.api_method = clean_text(e.api_method, 16);
+  key.api_method = clean_text(e.api_method, kMaxMethodField);
   key.resource_template = clean_text(e.api_resource_template, kMaxKeyField);
   key.application_id = clean_text(e.application_id, kMaxKeyField);
   key.application_name = clean_text(e.application_name, kMaxKeyField);
   key.application_owner = clean_text(e.application_owner, kMaxKeyField);
   key.status_class = status_class(e.proxy_response_code);
+  key.node_id = clean_text(node_id, kMaxKeyField);
   return key;
 }
 
@@ -156,7 +146,7 @@ void RollupAccumulator::add(const Event& e) {
   const std::int64_t minute = minute_of(e.request_timestamp_ms);
   std::string status = status_class(e.proxy_response_code);
   if (!same_key_as_previous(e, minute, status)) {
-    previous_counters_ = &rollups_[rollup_key(e)];  // std::map: the address stays valid
+    previous_counters_ = &rollups_[rollup_key(e, node_id_)];  // std::map: the address stays valid
     previous_minute_ = minute;
     previous_status_ = std::move(status);
     previous_.api_id = e.api_id;
@@ -210,6 +200,7 @@ std::string rollup_line(const RollupKey& key, const RollupCounters& c) {
                  {"applicationName", key.application_name},
                  {"applicationOwner", key.application_owner},
                  {"statusClass", key.status_class},
+                 {"nodeId", key.node_id},
                  {"requests", c.requests},
                  {"errors", c.errors},
                  {"throttled", c.throttled},
@@ -220,33 +211,74 @@ std::string rollup_line(const RollupKey& key, const RollupCounters& c) {
   return json::serialize(o);
 }
 
+namespace {
+
+std::string key_field(const json::object& o, std::string_view field, std::size_t max_bytes) {
+  auto present = json_body::optional_string(o, field, max_bytes);  // may be empty
+  if (!present) throw ApiError::bad_request("'" + std::string(field) + "' is required");
+  std::string value = std::move(*present);
+  // Boost.JSON has checked the UTF-8; a NUL (\u0000) is what PostgreSQL would still refuse.
+  if (clean_text(value, max_bytes) != value)
+    throw ApiError::bad_request("'" + std::string(field) + "' must not contain NUL");
+  return value;
+}
+
+std::int64_t count_field(const json::object& o, std::string_view field) {
+  auto n = json_body::optional_int(o, field, 0, std::numeric_limits<std::int64_t>::max() / 4);
+  if (!n) throw ApiError::bad_request("'" + std::string(field) + "' is required");
+  return *n;
+}
+
+}  // namespace
+
+std::pair<RollupKey, RollupCounters> read_rollup(const json::object& o) {
+  RollupKey key;
+  RollupCounters c;
+  key.minute = count_field(o, "minute");
+  if (key.minute % 60 != 0)
+    throw ApiError::bad_request("'minute' must be the start of a minute in unix seconds");
+  key.api_id = key_field(o, "apiId", kMaxKeyField);
+  key.api_name = key_field(o, "apiName", kMaxKeyField);
+  key.api_version = key_field(o, "apiVersion", kMaxKeyField);
+  key.api_method = key_field(o, "apiMethod", kMaxMethodField);
+  key.resource_template = key_field(o, "apiResourceTemplate", kMaxKeyField);
+  key.application_id = key_field(o, "applicationId", kMaxKeyField);
+  key.application_name = key_field(o, "applicationName", kMaxKeyField);
+  key.application_owner = key_field(o, "applicationOwner", kMaxKeyField);
+  key.status_class = json_body::one_of("statusClass", json_body::required_string(o, "statusClass"),
+                                       {"1xx", "2xx", "3xx", "4xx", "5xx"});
+  // Written before node ids existed: a spill file of the previous version has none.
+  if (o.contains("nodeId")) key.node_id = key_field(o, "nodeId", kMaxKeyField);
+  c.requests = count_field(o, "requests");
+  c.errors = count_field(o, "errors");
+  c.throttled = count_field(o, "throttled");
+  c.latency_sum_ms = count_field(o, "latencySumMs");
+  c.request_bytes = count_field(o, "requestBytes");
+  c.response_bytes = count_field(o, "responseBytes");
+  if (c.errors > c.requests || c.throttled > c.requests)
+    throw ApiError::bad_request("'errors' and 'throttled' must not exceed 'requests'");
+  const json::array* histogram = json_body::optional_array(o, "histogram");
+  if (histogram == nullptr || histogram->size() != kLatencyBuckets)
+    throw ApiError::bad_request("'histogram' must be an array of " +
+                                std::to_string(kLatencyBuckets) + " counts");
+  std::int64_t in_histogram = 0;
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i) {
+    const json::value& n = (*histogram)[i];
+    if (!n.is_int64() || n.as_int64() < 0 || n.as_int64() > c.requests)
+      throw ApiError::bad_request("'histogram' must hold counts from 0 to 'requests'");
+    c.histogram[i] = n.as_int64();
+    in_histogram += c.histogram[i];
+  }
+  if (in_histogram != c.requests)
+    throw ApiError::bad_request("the 'histogram' counts must add up to 'requests'");
+  return {std::move(key), c};
+}
+
 std::optional<std::pair<RollupKey, RollupCounters>> parse_rollup_line(std::string_view line) {
   try {
     json::value v = json::parse(line);
-    const json::object& o = v.as_object();
-    RollupKey key;
-    RollupCounters c;
-    key.minute = int_field(o, "minute");
-    key.api_id = string_field(o, "apiId");
-    key.api_name = string_field(o, "apiName");
-    key.api_version = string_field(o, "apiVersion");
-    key.api_method = string_field(o, "apiMethod");
-    key.resource_template = string_field(o, "apiResourceTemplate");
-    key.application_id = string_field(o, "applicationId");
-    key.application_name = string_field(o, "applicationName");
-    key.application_owner = string_field(o, "applicationOwner");
-    key.status_class = string_field(o, "statusClass");
-    c.requests = int_field(o, "requests");
-    c.errors = int_field(o, "errors");
-    c.throttled = int_field(o, "throttled");
-    c.latency_sum_ms = int_field(o, "latencySumMs");
-    c.request_bytes = int_field(o, "requestBytes");
-    c.response_bytes = int_field(o, "responseBytes");
-    const json::array& histogram = o.at("histogram").as_array();
-    if (histogram.size() != kLatencyBuckets) return std::nullopt;
-    for (std::size_t i = 0; i < kLatencyBuckets; ++i)
-      c.histogram[i] = histogram[i].to_number<std::int64_t>();
-    return std::make_pair(std::move(key), c);
+    if (!v.is_object()) return std::nullopt;
+    return read_rollup(v.as_object());
   } catch (const std::exception&) {
     return std::nullopt;
   }

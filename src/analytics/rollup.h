@@ -11,6 +11,10 @@
 
 #include "analytics/analytics.h"
 
+namespace boost::json {
+class object;
+}
+
 namespace portico::analytics {
 
 // Upper bounds (inclusive, ms) of the latency histogram's buckets; one more bucket holds the
@@ -45,10 +49,11 @@ struct RollupKey {
   std::int64_t minute = 0;  // unix seconds of the minute's start
   std::string api_id, api_name, api_version, api_method, resource_template, application_id,
       application_name, application_owner, status_class;
+  std::string node_id;  // the gateway that served the calls
 
   auto tie() const {
     return std::tie(minute, api_id, api_name, api_version, api_method, resource_template,
-                    application_id, application_name, application_owner, status_class);
+                    application_id, application_name, application_owner, status_class, node_id);
   }
   bool operator<(const RollupKey& other) const { return tie() < other.tie(); }
   bool operator==(const RollupKey& other) const { return tie() == other.tie(); }
@@ -70,9 +75,13 @@ struct RollupCounters {
 // the same rows lock them in the same order (no deadlock on PostgreSQL).
 using RollupMap = std::map<RollupKey, RollupCounters>;
 
+// Key columns are part of the primary key: PostgreSQL refuses index rows over ~2.7 KB.
+inline constexpr std::size_t kMaxKeyField = 256;
+inline constexpr std::size_t kMaxMethodField = 16;
+
 // The key of an event: strings bounded and made valid UTF-8 (PostgreSQL refuses invalid text,
 // and one bad row would fail every later write).
-RollupKey rollup_key(const Event& event);
+RollupKey rollup_key(const Event& event, std::string_view node_id = {});
 // What one event adds.
 RollupCounters rollup_counters(const Event& event);
 void add_event(RollupMap& rollups, const Event& event);
@@ -82,13 +91,16 @@ void add_event(RollupMap& rollups, const Event& event);
 // without building the key again: their raw fields are compared with the previous event's.
 class RollupAccumulator {
  public:
-  explicit RollupAccumulator(RollupMap& rollups) : rollups_(rollups) {}
+  // `node_id`: the gateway every event comes from.
+  explicit RollupAccumulator(RollupMap& rollups, std::string_view node_id = {})
+      : rollups_(rollups), node_id_(node_id) {}
   void add(const Event& event);
 
  private:
   bool same_key_as_previous(const Event& event, std::int64_t minute, std::string_view status) const;
 
   RollupMap& rollups_;
+  std::string node_id_;
   RollupCounters* previous_counters_ = nullptr;
   std::int64_t previous_minute_ = 0;
   std::string previous_status_;
@@ -102,9 +114,15 @@ void merge(RollupMap& into, const RollupMap& from);
 std::optional<double> latency_quantile(const std::array<std::int64_t, kLatencyBuckets>& histogram,
                                        double q);
 
-// Spill files: one rollup per line, JSON. parse_rollup_line returns nullopt on a malformed line.
+// Spill files and shipped batches: one rollup as one JSON object. parse_rollup_line returns
+// nullopt on a malformed line.
 std::string rollup_line(const RollupKey& key, const RollupCounters& counters);
 std::optional<std::pair<RollupKey, RollupCounters>> parse_rollup_line(std::string_view line);
+// One rollup from outside (a gateway's batch), checked whole: integer counters from 0, a
+// histogram whose buckets add up to `requests`, errors and throttled within `requests`, a
+// minute's start, a status class, key strings of valid UTF-8 without NUL within the column
+// bounds. Throws ApiError 400 naming the field at fault.
+std::pair<RollupKey, RollupCounters> read_rollup(const boost::json::object& rollup);
 
 // `text` as valid UTF-8 of at most `max_bytes` bytes: invalid bytes and NUL become '?', and a
 // cut never splits a character.

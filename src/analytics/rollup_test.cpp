@@ -162,8 +162,8 @@ TEST(AnalyticsRollupTest, CleanTextKeepsValidUtf8AndCutsOnCharacters) {
 }
 
 TEST(AnalyticsRollupTest, SpillLineRoundTrips) {
-  RollupKey key{1'700'000'040, "id",  "Pets \"API\"", "1.0", "GET",
-                "/pets/{id}",  "app", "App",          "sam", "2xx"};
+  RollupKey key{1'700'000'040, "id",  "Pets \"API\"", "1.0", "GET", "/pets/{id}",
+                "app",         "App", "sam",          "2xx", "gw-1"};
   RollupCounters c;
   c.requests = 3;
   c.errors = 1;

@@ -64,6 +64,9 @@ class AnalyticsRollupsTest : public store::testing::StoreTest {
         case GroupBy::minute:
           name = std::to_string(g.key.minute - kMinute0);
           break;
+        case GroupBy::node:
+          name = g.key.node_id;
+          break;
       }
       out[name] = g.totals;
     }
@@ -307,6 +310,35 @@ TEST_P(AnalyticsRollupsTest, ABatchWhoseCommitWentThroughIsNotAddedAgain) {
   EXPECT_EQ(recorder.pending_spill_files(), 0u);
   EXPECT_FALSE(repository.add_batch(batch_id, rollups, 1'700'000'200));
   EXPECT_EQ(total_requests(), 2);
+}
+
+TEST_P(AnalyticsRollupsTest, GatewayBatchesAreAddedOncePerGatewayAndBatchId) {
+  RollupMap first, second;
+  for (int i = 0; i < 3; ++i) add_event(first, make_event({.timestamp_ms = kMs0}));
+  add_event(second, make_event({.api = "Orders", .timestamp_ms = kMs0}));
+  for (auto* rollups : {&first, &second}) {
+    RollupMap keyed;
+    for (auto& [key, counters] : *rollups) {
+      RollupKey k = key;
+      k.node_id = rollups == &first ? "gw-1" : "gw-2";
+      keyed[k] = counters;
+    }
+    *rollups = std::move(keyed);
+  }
+  AnalyticsRepository repository(*db_);
+  EXPECT_TRUE(repository.add_received_batch("gw-1", "b-1", first, kMinute0));
+  EXPECT_FALSE(repository.add_received_batch("gw-1", "b-1", first, kMinute0 + 5));
+  // Batch ids are per gateway: another gateway's b-1 is another batch.
+  EXPECT_TRUE(repository.add_received_batch("gw-2", "b-1", second, kMinute0));
+  auto by_node = totals(GroupBy::node);
+  ASSERT_EQ(by_node.size(), 2u);
+  EXPECT_EQ(by_node["gw-1"].requests, 3);
+  EXPECT_EQ(by_node["gw-2"].requests, 1);
+  // Local rows and gateway rows add up in the same query.
+  Recorder recorder(options_, db_.get());
+  record(recorder, 2);
+  recorder.flush_now();
+  EXPECT_EQ(total_requests(), 6);
 }
 
 TEST_P(AnalyticsRollupsTest, ASpillFileThatDoesNotParseIsSetAside) {

@@ -10,6 +10,7 @@
 #include "analytics/analytics.h"
 #include "analytics/analytics_repository.h"
 #include "analytics/event_json.h"
+#include "analytics/ingest.h"
 #include "analytics/rollup.h"
 #include "common/api_error.h"
 #include "common/clock.h"
@@ -66,9 +67,10 @@ GroupBy group_by_param(const http::Request& request) {
   if (*value == "resource") return GroupBy::resource;
   if (*value == "status") return GroupBy::status;
   if (*value == "minute") return GroupBy::minute;
+  if (*value == "node") return GroupBy::node;
   throw ApiError::bad_request(
       "Invalid value for 'groupBy': expected one of api, application, "
-      "resource, status, minute");
+      "resource, status, minute, node");
 }
 
 std::string_view group_by_name(GroupBy g) {
@@ -83,6 +85,8 @@ std::string_view group_by_name(GroupBy g) {
       return "status";
     case GroupBy::minute:
       return "minute";
+    case GroupBy::node:
+      return "node";
   }
   return "api";
 }
@@ -128,6 +132,7 @@ RollupQuery read_query(const http::Request& request, const Caller& caller, std::
   q.group_by = group_by_param(request);
   q.api_id = id_param(request, "apiId");
   q.application_id = id_param(request, "applicationId");
+  q.node_id = id_param(request, "nodeId");
   q.application_owner = caller.owner;
   return q;
 }
@@ -159,6 +164,9 @@ json::object group_json(GroupBy g, const RollupKey& key) {
       break;
     case GroupBy::minute:
       o = {{"minute", iso_time(key.minute)}};
+      break;
+    case GroupBy::node:
+      o = {{"nodeId", key.node_id}};
       break;
   }
   return o;
@@ -248,7 +256,8 @@ http::Response answer(Measure measure, const http::Request& request, keymanager:
   return http::Response::json(200, json::serialize(body));
 }
 
-// Storage failures as the other REST APIs answer them: a lost database is 503, retry later.
+}  // namespace
+
 http::Handler guarded(std::function<http::Response(http::Request&)> handler) {
   return [handler = std::move(handler)](http::Request& request) {
     try {
@@ -261,8 +270,6 @@ http::Handler guarded(std::function<http::Response(http::Request&)> handler) {
     }
   };
 }
-
-}  // namespace
 
 void register_routes(http::Router& router, Recorder& recorder, keymanager::KeyManager& km,
                      store::Database& db) {
@@ -290,6 +297,7 @@ void register_routes(http::Router& router, Recorder& recorder, keymanager::KeyMa
                                  {"fileSink", !o.file_sink_path.empty()}};
                return http::Response::json(200, json::serialize(body));
              }));
+  register_ingest_route(router, km, db);
 }
 
 }  // namespace portico::analytics

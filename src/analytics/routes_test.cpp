@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <filesystem>
 
 #include "analytics/analytics.h"
+#include "analytics/batch.h"
 #include "analytics/test_support.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -32,6 +34,7 @@ class AnalyticsRoutesTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     config_.data_dir = dir_.string();
+    config_.internal_api.password = "internal-secret";
     db_ = store::Database::open((dir_ / "portico.db").string(), 2);
     db_->migrate();
     key_manager_ = std::make_unique<keymanager::KeyManager>(config_, *db_, bus_);
@@ -64,6 +67,44 @@ class AnalyticsRoutesTest : public ::testing::Test {
     if (!credentials.empty())
       request.headers.set("Authorization", "Basic " + crypto::base64_encode(credentials));
     return router_.dispatch(request);
+  }
+
+  // POST /internal/data/v1/analytics/batches, as a gateway sends it.
+  http::Response post_batch(const std::string& batch,
+                            const std::string& credentials = "gateway:internal-secret") {
+    http::Request request;
+    request.method = "POST";
+    request.path = "/internal/data/v1/analytics/batches";
+    request.target = request.path;
+    request.secure = true;
+    request.body = batch;
+    request.headers.set("Content-Type", "application/json");
+    if (!credentials.empty())
+      request.headers.set("Authorization", "Basic " + crypto::base64_encode(credentials));
+    return router_.dispatch(request);
+  }
+
+  // A gateway's batch of `calls` calls to the Pets API from sam's app-1, a minute ago.
+  static std::string gateway_batch(const std::string& batch_id, const std::string& node_id,
+                                   int calls) {
+    RollupMap rollups;
+    for (int i = 0; i < calls; ++i)
+      add_event(
+          rollups,
+          make_event({.app = "app-1", .owner = "sam", .timestamp_ms = (unix_now() - 60) * 1000}));
+    return batch_json(batch_id, node_id, rollups);
+  }
+
+  std::int64_t requests_of_node(const std::string& node_id) {
+    auto response = get("/requests", {{"groupBy", "node"}, {"nodeId", node_id}});
+    EXPECT_EQ(response.status, 200) << response.body;
+    std::int64_t n = 0;
+    const json::object o = body(response);
+    for (const json::value& row : o.at("list").as_array()) {
+      EXPECT_EQ(row.at("nodeId").as_string(), node_id);
+      n += row.at("requests").as_int64();
+    }
+    return n;
   }
 
   static json::object body(const http::Response& response) {
@@ -216,6 +257,56 @@ TEST_F(AnalyticsRoutesTest, BadParametersAre400) {
   EXPECT_EQ(
       get("/requests", {{"from", "2026-01-01T00:00:00Z"}, {"to", "2026-02-01T00:00:00Z"}}).status,
       200);
+}
+
+TEST_F(AnalyticsRoutesTest, AGatewaysBatchIsCountedOnceWhenPostedTwice) {
+  const std::string batch = gateway_batch("1700000040000-000001-0000abcd", "gw-1", 4);
+  auto first = post_batch(batch);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FALSE(body(first).at("duplicate").as_bool());
+  auto again = post_batch(batch);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_TRUE(body(again).at("duplicate").as_bool());
+  EXPECT_EQ(requests_of_node("gw-1"), 4);
+  // The same id from another gateway is another batch.
+  ASSERT_EQ(post_batch(gateway_batch("1700000040000-000001-0000abcd", "gw-2", 2)).status, 200);
+  EXPECT_EQ(requests_of_node("gw-2"), 2);
+  // Gateway traffic is in the same rollups as the rest: by application, sam sees it.
+  auto sams = body(get("/requests", {{"groupBy", "application"}}, "sam:sam-password"));
+  EXPECT_EQ(sams.at("list").as_array()[0].at("requests").as_int64(), 6);
+}
+
+TEST_F(AnalyticsRoutesTest, ABadBatchIsRefusedAndNothingIsStored) {
+  std::string batch = gateway_batch("b-1", "gw-1", 3);
+  // One rollup of the batch spoiled: the whole batch is refused.
+  json::object o = json::parse(batch).as_object();
+  o["rollups"].as_array()[0].as_object()["errors"] = 1000;
+  auto refused = post_batch(json::serialize(o));
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  json::object error = body(refused);
+  EXPECT_EQ(error.at("code").as_int64(), 400);
+  EXPECT_EQ(error.at("message").as_string(), "Bad Request");
+  EXPECT_NE(std::string(error.at("description").as_string()).find("errors"), std::string::npos);
+  EXPECT_EQ(post_batch("{").status, 400);
+  EXPECT_EQ(post_batch(std::string(kMaxBatchBytes + 1, ' ')).status, 413);
+  EXPECT_EQ(requests_of_node("gw-1"), 0);
+  // Refused, its id is not taken: the corrected batch is stored.
+  auto corrected = post_batch(batch);
+  ASSERT_EQ(corrected.status, 200) << corrected.body;
+  EXPECT_FALSE(body(corrected).at("duplicate").as_bool());
+  EXPECT_EQ(requests_of_node("gw-1"), 3);
+}
+
+TEST_F(AnalyticsRoutesTest, PostingABatchNeedsTheInternalCredential) {
+  const std::string batch = gateway_batch("b-1", "gw-1", 1);
+  for (const std::string& credentials :
+       {std::string(), std::string("gateway:wrong"), std::string("admin:admin")}) {
+    auto response = post_batch(batch, credentials);
+    EXPECT_EQ(response.status, 401) << credentials;
+    EXPECT_EQ(body(response).at("code").as_int64(), 900901);
+  }
+  EXPECT_EQ(requests_of_node("gw-1"), 0);
+  EXPECT_EQ(post_batch(batch).status, 200);
 }
 
 }  // namespace

@@ -114,6 +114,26 @@ void SpillStore::remove(const std::string& batch_id) {
   std::filesystem::remove(path(batch_id), ec);
 }
 
+std::vector<std::string> SpillStore::trim_to(std::uintmax_t max_bytes, const std::string& keep) {
+  const std::vector<std::string> batches = list();
+  std::vector<std::uintmax_t> sizes;
+  std::uintmax_t total = 0;
+  for (const std::string& batch_id : batches) {
+    std::error_code ec;
+    std::uintmax_t size = std::filesystem::file_size(path(batch_id), ec);
+    sizes.push_back(ec ? 0 : size);
+    total += sizes.back();
+  }
+  std::vector<std::string> removed;
+  for (std::size_t i = 0; i < batches.size() && total > max_bytes; ++i) {
+    if (batches[i] == keep) continue;
+    remove(batches[i]);
+    removed.push_back(batches[i]);
+    total -= sizes[i];
+  }
+  return removed;
+}
+
 void SpillStore::quarantine(const std::string& batch_id) {
   std::error_code ec;
   std::filesystem::rename(path(batch_id), dir_ / (batch_id + ".bad"), ec);

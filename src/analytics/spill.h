@@ -3,6 +3,7 @@
 // one rollup per line, each file written whole (temporary file, fsync, rename), so that a
 // file is either absent or complete. Batch ids start with the unix ms of their creation, so
 // that name order is age order. Internal to src/analytics; used by the writer thread only.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ class SpillStore {
   // The rollups of a batch; nullopt when the file is missing or a line does not parse.
   std::optional<RollupMap> read(const std::string& batch_id) const;
   void remove(const std::string& batch_id);
+  // Removes the oldest files until the files take at most `max_bytes`, sparing `keep` (the
+  // file being written). Returns the batch ids removed, oldest first.
+  std::vector<std::string> trim_to(std::uintmax_t max_bytes, const std::string& keep = {});
   // Renames a file that does not parse to <batch>.bad, out of the replay's way, for a human.
   void quarantine(const std::string& batch_id);
 

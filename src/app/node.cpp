@@ -20,6 +20,7 @@
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
+#include "portals/portals.h"
 #include "publisher/publisher.h"
 #include "store/database.h"
 
@@ -66,15 +67,17 @@ std::unique_ptr<events::EventBus> event_bus(const Config& c, store::Database* db
 
 // A gateway of its own reaches the control plane, and the key manager when it is a node of its
 // own, over HTTPS with the internal credential.
+std::unique_ptr<gateway::ControlPlane> connect_to(const Config& c, const std::string& url) {
+  return gateway::http_control_plane(url, c.internal_api.username, c.internal_api.password,
+                                     c.gateway.control_plane_verify_tls,
+                                     c.gateway.control_plane_ca_file);
+}
+
 std::unique_ptr<gateway::ControlPlane> remote_control_plane(const Config& c) {
   const GatewayConfig& g = c.gateway;
-  auto connect = [&](const std::string& url) {
-    return gateway::http_control_plane(url, c.internal_api.username, c.internal_api.password,
-                                       g.control_plane_verify_tls, g.control_plane_ca_file);
-  };
-  auto control_plane = connect(g.control_plane_url);
+  auto control_plane = connect_to(c, g.control_plane_url);
   if (g.key_manager_url.empty() || g.key_manager_url == g.control_plane_url) return control_plane;
-  return gateway::split_control_plane(std::move(control_plane), connect(g.key_manager_url));
+  return gateway::split_control_plane(std::move(control_plane), connect_to(c, g.key_manager_url));
 }
 
 // Load balancers and orchestrators ask every node the same two questions.
@@ -87,12 +90,24 @@ void register_health_routes(http::Router& router, Profile profile) {
              [ready](http::Request&) { return http::Response::json(200, ready); });
 }
 
-analytics::Options analytics_options(const Config& c) {
+analytics::Options analytics_options(const Config& c, bool remote_gateway) {
   analytics::Options a;
   a.data_dir = c.data_dir;
   a.queue_capacity = static_cast<std::size_t>(c.analytics.queue_capacity);
   a.flush_interval_ms = c.analytics.flush_interval_ms;
   a.file_sink_path = c.analytics.file;
+  a.node_id = c.gateway.node_id;
+  if (remote_gateway) {
+    // A connection of its own: batches go from the recorder's writer thread, and must not
+    // wait behind (or hold up) the gateway's configuration pulls.
+    std::shared_ptr<gateway::ControlPlane> control_plane =
+        connect_to(c, c.gateway.control_plane_url);
+    a.ship = [control_plane](std::string_view, std::string_view body) {
+      auto response = control_plane->call("POST", "/internal/data/v1/analytics/batches",
+                                          "application/json", body, true);
+      return analytics::ShipResult{response.status};
+    };
+  }
   return a;
 }
 
@@ -190,10 +205,12 @@ void Node::start() {
     impl_->devportal = std::make_unique<devportal::DevPortal>(c, *impl_->db, *impl_->bus,
                                                               *impl_->key_manager, *impl_->admin);
     impl_->devportal->register_routes(*router);
+    portals::install(*router, *impl_->db, c);
   }
   if (c.analytics.enabled && (parts.control_plane || parts.remote_gateway)) {
-    // A gateway of its own has no database: metrics and the file sink only.
-    impl_->recorder = std::make_unique<analytics::Recorder>(analytics_options(c), impl_->db.get());
+    // A gateway of its own has no database: its rollups go to the control plane in batches.
+    impl_->recorder = std::make_unique<analytics::Recorder>(
+        analytics_options(c, parts.remote_gateway), impl_->db.get());
     impl_->recorder->start();
     if (parts.control_plane)
       analytics::register_routes(*router, *impl_->recorder, *impl_->key_manager, *impl_->db);

@@ -1,0 +1,229 @@
+// The portals' story in a real Chromium (playwright-core driving Debian's /usr/bin/chromium)
+// against a running node: a publisher imports an OpenAPI file, enables CORS, deploys and
+// publishes it; a developer signs up, creates an application, subscribes, generates keys and a
+// token, calls the API from "Try it" and sees the call in the usage chart; an administrator
+// adds a subscription policy and a deny policy, and the developer's next call is refused.
+// tests/test_web_portals.py starts the node and runs this with:
+//   PORTICO_URL, GATEWAY_URL, BACKEND_URL, ADMIN_USER, ADMIN_PASSWORD, OPENAPI_FILE,
+//   INVALID_OPENAPI_FILE, ARTIFACTS (the screenshots' folder)
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const BASE = env('PORTICO_URL');
+const GATEWAY = env('GATEWAY_URL');
+const BACKEND = env('BACKEND_URL');
+const ARTIFACTS = env('ARTIFACTS');
+const suffix = Date.now().toString(36);
+const apiName = `Story${suffix}`;
+const context = `/story${suffix}`;
+const developer = `dev${suffix}`;
+const password = 'dev-password-1';
+const shots = [];
+const pages = [];
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), 'portico-chromium-'));
+// A fresh profile (--user-data-dir) for every run; each actor gets a tab of its own, and a
+// tab's sessionStorage, where the portals keep their tokens, is its own.
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+
+async function shot(page, name) {
+  await page.waitForLoadState('networkidle').catch(() => {});
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  shots.push(path);
+}
+
+async function newPage(width = 1280, height = 800) {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width, height });
+  pages.push(page);
+  page.setDefaultTimeout(30000);
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  return page;
+}
+
+async function signInAt(page, username, pw) {
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(pw);
+  await page.getByRole('button', { name: 'Sign in and allow' }).click();
+}
+
+try {
+  // -- Publisher
+  const pub = await newPage();
+  await pub.goto(`${BASE}/publisher/`);
+  await pub.getByRole('button', { name: 'Sign in' }).first().click();
+  await signInAt(pub, env('ADMIN_USER'), env('ADMIN_PASSWORD'));
+  await pub.getByRole('heading', { name: 'APIs' }).waitFor();
+  assert.equal(await pub.getByTestId('signed-in-user').textContent(), env('ADMIN_USER'));
+  await shot(pub, 'publisher-apis');
+
+  await pub.getByRole('link', { name: 'Create API' }).first().click();
+  await pub.locator('input[type=file]').setInputFiles(env('INVALID_OPENAPI_FILE'));
+  await pub.getByRole('button', { name: 'Create' }).click();
+  await pub.getByText('The definition has problems').waitFor();
+  await shot(pub, 'publisher-create-invalid');
+
+  await pub.locator('input[type=file]').setInputFiles(env('OPENAPI_FILE'));
+  await pub.getByLabel('Name').fill(apiName);
+  await pub.getByLabel('Context').fill(context);
+  await pub.getByLabel('Endpoint URL').fill(BACKEND);
+  await pub.getByRole('button', { name: 'Create' }).click();
+  await pub.getByRole('heading', { name: apiName }).waitFor();
+  const apiId = pub.url().split('/apis/')[1];
+
+  await pub.getByLabel('Allow calls from web pages of other origins').check();
+  const saved = pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes(`/apis/${apiId}`));
+  await pub.getByRole('button', { name: 'Save CORS settings' }).click();
+  assert.equal((await saved).status(), 200);
+
+  await pub.getByRole('tab', { name: 'Deployments' }).click();
+  await pub.getByRole('button', { name: 'Create revision' }).click();
+  const deployed = pub.waitForResponse((r) => r.url().includes('/deploy-revision'));
+  await pub.getByRole('button', { name: 'Deploy', exact: true }).click();
+  assert.equal((await deployed).status(), 201);
+  await shot(pub, 'publisher-deployments');
+
+  await pub.getByRole('tab', { name: 'Lifecycle' }).click();
+  await pub.getByRole('button', { name: 'Publish' }).click();
+  await pub.getByTestId('lifecycle-state').filter({ hasText: 'Published' }).waitFor();
+  await shot(pub, 'publisher-lifecycle');
+
+  // -- Developer portal: anonymous, then signed up and in
+  const dev = await newPage();
+  await dev.goto(`${BASE}/devportal/`);
+  await dev.getByRole('link', { name: apiName }).waitFor();
+  await shot(dev, 'devportal-apis');
+
+  await dev.getByRole('link', { name: 'Sign up' }).click();
+  await dev.getByLabel('Username').fill(developer);
+  await dev.getByRole('textbox', { name: 'Password' }).fill(password);
+  await dev.getByRole('button', { name: 'Sign up' }).click();
+  await dev.getByRole('button', { name: 'Sign in' }).last().click();
+  await signInAt(dev, developer, password);
+  await dev.getByTestId('signed-in-user').filter({ hasText: developer }).waitFor();
+  await dev.getByRole('link', { name: 'Applications' }).click();
+  await dev.getByRole('heading', { name: 'Applications' }).waitFor();
+
+  await dev.getByLabel('Application name').fill('StoryApp');
+  await dev.getByRole('button', { name: 'Create application' }).click();
+  await dev.getByRole('heading', { name: 'StoryApp' }).waitFor();
+  const appUrl = dev.url();
+
+  await dev.goto(`${BASE}/devportal/apis/${apiId}`);
+  await dev.getByRole('tab', { name: 'Subscribe' }).click();
+  await dev.getByLabel('Application', { exact: true }).first().click();
+  await dev.getByRole('option', { name: 'StoryApp' }).click();
+  await dev.getByRole('button', { name: 'Subscribe' }).click();
+  await dev.getByText('Subscribed.').waitFor();
+
+  await dev.goto(appUrl);
+  await dev.getByRole('button', { name: 'Generate keys' }).click();
+  await dev.getByText('Copy the consumer secret now').waitFor();
+  await dev.getByRole('button', { name: 'Generate access token' }).click();
+  await dev.getByLabel('Copy access token').waitFor();
+  await shot(dev, 'devportal-application-keys');
+
+  const tryIt = async () => {
+    await dev.goto(`${BASE}/devportal/apis/${apiId}`);
+    await dev.getByRole('tab', { name: 'Try it' }).click();
+    const gatewayUrl = dev.getByLabel('Gateway URL');
+    const prefilled = await gatewayUrl.inputValue();
+    assert.match(prefilled, new RegExp(`${context}/1\\.0\\.0$`));
+    await gatewayUrl.fill(prefilled.replace(/^https?:\/\/[^/]+/, GATEWAY));
+    await dev.getByLabel('Resource path').fill('/hello');
+    await dev.getByRole('button', { name: 'Send' }).click();
+    const response = dev.getByTestId('try-it-response');
+    await response.waitFor();
+    return Number((await response.getByText(/^Status \d+/).textContent()).split(' ')[1]);
+  };
+  assert.equal(await tryIt(), 200);
+  await shot(dev, 'devportal-try-it');
+
+  await dev.getByRole('tab', { name: 'Definition' }).click();
+  await dev.getByText('/hello').first().waitFor();
+  await shot(dev, 'devportal-definition');
+
+  // The call reaches the usage chart once analytics flushed it.
+  let total = 0;
+  for (let attempt = 0; attempt < 30 && total < 1; attempt++) {
+    await dev.goto(appUrl);
+    total = Number((await dev.getByTestId('usage-total').textContent()).split(' ')[0]);
+    if (total < 1) await dev.waitForTimeout(1000);
+  }
+  assert.ok(total >= 1, 'the call never reached the usage chart');
+  await shot(dev, 'devportal-application-usage');
+
+  // -- Admin
+  const admin = await newPage();
+  await admin.goto(`${BASE}/admin/`);
+  await admin.getByRole('button', { name: 'Sign in' }).first().click();
+  await signInAt(admin, env('ADMIN_USER'), env('ADMIN_PASSWORD'));
+  await admin.getByRole('heading', { name: 'Platform dashboard' }).waitFor();
+  await shot(admin, 'admin-dashboard');
+
+  await admin.getByRole('link', { name: 'Throttling policies' }).click();
+  await admin.getByLabel('Policy name').fill(`Story${suffix}Gold`);
+  await admin.getByRole('button', { name: 'Add policy' }).click();
+  await admin.getByText(`Story${suffix}Gold`).waitFor();
+  await shot(admin, 'admin-subscription-policies');
+
+  await admin.getByRole('link', { name: 'Deny policies' }).click();
+  await admin.getByLabel('Condition', { exact: true }).first().click();
+  await admin.getByRole('option', { name: 'APPLICATION' }).click();
+  await admin.getByLabel('Value').fill(`${developer}:StoryApp`);
+  await admin.getByRole('button', { name: 'Add deny policy' }).click();
+  await admin.getByRole('cell', { name: `${developer}:StoryApp` }).waitFor();
+  await shot(admin, 'admin-deny-policies');
+
+  // The developer's next call is refused (the gateway learns of the policy by an event).
+  let status = 200;
+  for (let attempt = 0; attempt < 20 && status === 200; attempt++) {
+    status = await tryIt();
+    if (status === 200) await dev.waitForTimeout(500);
+  }
+  // The reference's answer to a call a deny policy blocks: 429 with code 900805.
+  assert.equal(status, 429);
+  await dev.getByTestId('try-it-response').getByText(/900805/).waitFor();
+  await shot(dev, 'devportal-try-it-denied');
+
+  // -- A phone-sized screen
+  const phone = await newPage(390, 844);
+  await phone.goto(`${BASE}/devportal/`);
+  await phone.getByRole('link', { name: apiName }).waitFor();
+  await shot(phone, 'devportal-apis-390px');
+
+  // Sign-out revokes the publisher's token.
+  await pub.getByRole('button', { name: 'Sign out' }).click();
+  await pub.getByRole('button', { name: 'Sign in' }).first().waitFor();
+
+  console.log(`screenshots:\n${shots.join('\n')}`);
+} catch (e) {
+  // What each tab showed when the story broke, for the one reading the failure.
+  for (const [i, page] of pages.entries()) {
+    const path = join(ARTIFACTS, `failure-tab${i}.png`);
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
+    console.error(`tab ${i} at ${page.url()}: ${path}`);
+  }
+  throw e;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
