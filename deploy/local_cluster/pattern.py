@@ -1,0 +1,71 @@
+"""A deployment pattern: deploy/patterns/NAME/cluster.toml lists its servers (PostgreSQL,
+Redis, nginx) and its nodes, each a profile and a configuration template whose {{name}}
+placeholders local-cluster fills in."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .processes import ClusterError
+
+DEPLOY_DIR = Path(__file__).resolve().parent.parent
+PATTERNS_DIR = DEPLOY_DIR / "patterns"
+
+# Profiles with the control plane's HTTPS listener (OAuth, REST) and with a gateway.
+CONTROL_PROFILES = {"all-in-one", "control-plane", "key-manager"}
+GATEWAY_PROFILES = {"all-in-one", "gateway"}
+# Order of start; stopped in reverse. Gateways pull from the control planes through nginx.
+START_ORDER = ["postgresql", "redis", "all-in-one", "control-plane", "key-manager", "nginx",
+               "gateway"]
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    profile: str
+    template: Path
+
+
+@dataclass
+class Pattern:
+    name: str
+    variant: str
+    folder: Path
+    postgresql: bool
+    redis: bool
+    nginx: bool
+    nodes: list[NodeSpec]
+
+    def of_profile(self, *profiles: str) -> list[NodeSpec]:
+        return [n for n in self.nodes if n.profile in profiles]
+
+
+def load_pattern(name: str, variant: str = "") -> Pattern:
+    """deploy/patterns/NAME/cluster.toml, or cluster-VARIANT.toml for a variant."""
+    folder = Path(name) if "/" in name else PATTERNS_DIR / name
+    manifest = folder / (f"cluster-{variant}.toml" if variant else "cluster.toml")
+    if not manifest.is_file():
+        known = sorted(p.name for p in PATTERNS_DIR.iterdir() if (p / "cluster.toml").is_file())
+        raise ClusterError(f"no pattern {manifest} (patterns: {', '.join(known)})")
+    spec = tomllib.loads(manifest.read_text())
+    nodes = [NodeSpec(n["name"], n["profile"], folder / n["config"]) for n in spec["node"]]
+    for node in nodes:
+        if node.profile not in CONTROL_PROFILES | GATEWAY_PROFILES:
+            raise ClusterError(f"{manifest}: node {node.name}: unknown profile {node.profile}")
+    return Pattern(folder.name, variant, folder, spec.get("postgresql", False),
+                   spec.get("redis", False), spec.get("nginx", False), nodes)
+
+
+def fill(template: Path, values: dict[str, str]) -> str:
+    """The template's text with every {{name}} replaced by values[name]."""
+    def value(match: re.Match) -> str:
+        if match.group(1) not in values:
+            raise ClusterError(f"{template}: unknown placeholder {match.group(0)}")
+        return values[match.group(1)]
+
+    return re.sub(r"\{\{(\w+)\}\}", value, template.read_text())
+
+

@@ -1,0 +1,50 @@
+"""The cluster's TLS material, made with the openssl command: a CA, and a key and a
+certificate signed by it per server for 127.0.0.1, localhost and the server's name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .processes import HOST, ClusterError
+
+CERTIFICATE_DAYS = 825
+
+
+def make_ca(tls: Path) -> Path:
+    """tls/ca.crt (and ca.key), made once."""
+    key, cert = tls / "ca.key", tls / "ca.crt"
+    if not cert.is_file():
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-nodes", "-days", str(CERTIFICATE_DAYS), "-subj",
+                 "/CN=Portico local cluster CA", "-keyout", str(key), "-out", str(cert),
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        os.chmod(key, 0o600)
+    return cert
+
+
+def server_certificate(tls: Path, name: str) -> None:
+    """tls/NAME.key and tls/NAME.crt, signed by the CA, made once."""
+    key, cert = tls / f"{name}.key", tls / f"{name}.crt"
+    if cert.is_file() and key.is_file():
+        return
+    request = tls / f"{name}.csr"
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(request),
+             "-addext", f"subjectAltName=IP:{HOST},DNS:localhost,DNS:{name}")
+    _openssl("x509", "-req", "-in", str(request), "-CA", str(tls / "ca.crt"), "-CAkey",
+             str(tls / "ca.key"), "-CAcreateserial", "-days", str(CERTIFICATE_DAYS),
+             "-copy_extensions", "copy", "-extfile", "/dev/stdin", "-out", str(cert),
+             input="basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n")
+    request.unlink()
+    os.chmod(key, 0o600)
+
+
+def _openssl(*args: str, input: str | None = None) -> None:
+    result = subprocess.run(["openssl", *args], capture_output=True, text=True, input=input)
+    if result.returncode != 0:
+        raise ClusterError(f"openssl {args[0]} failed: {result.stderr}")
+
+
