@@ -12,39 +12,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from cluster_support import DEPLOY, ClusterEntry, local_cluster
 from gateway_support import Backend, Caller, publish_api, wait_for_status
-from portico_node import Node, binary_path, child_environment
-
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
-sys.path.insert(0, str(DEPLOY))
-import local_cluster  # noqa: E402
+from portico_node import binary_path, child_environment
 
 PATTERN = os.environ.get("PORTICO_LOCAL_CLUSTER_PATTERN", "2-gateway-key-manager")
-
-
-class ClusterEntry:
-    """The cluster as clients see it, through nginx, shaped like a Node for the helpers of
-    tests/*_support.py: the REST APIs at PORTICO_CP, tokens at PORTICO_KM, API calls at
-    PORTICO_GW, every certificate checked against the cluster's CA."""
-
-    def __init__(self, endpoints: dict[str, str]):
-        self.https_url = endpoints["PORTICO_CP"]
-        self.gateway_url = endpoints["PORTICO_GW"]
-        self.token_url = endpoints["PORTICO_KM"] + "/oauth2/token"
-        self.cert = endpoints["PORTICO_CA"]
-        username, password = endpoints["PORTICO_ADMIN"].split(":", 1)
-        self.admin_auth = (username, password)
-
-    session = Node.session
-    request = Node.request
-    get = Node.get
-    post = Node.post
 
 
 def local_cluster_command(*args: str) -> subprocess.CompletedProcess:
