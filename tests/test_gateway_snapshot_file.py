@@ -49,7 +49,7 @@ def test_a_file_with_a_bad_checksum_is_ignored(launcher, upstream):
     header, body = read_snapshot_file(node)
     snapshot_file(node).write_text(json.dumps(header) + "\n" + body.replace("Default", "Defaulx", 1))
     node.start()
-    assert "checksum does not match" in node.log_tail(400)
+    wait_for(lambda: "checksum does not match" in node.log_tail(400))
     # The control plane answers: the gateway serves from its pull, not from the bad file.
     ready = requests.get(node.gateway_admin_url + "/health/ready", timeout=10)
     assert ready.status_code == 200, ready.text

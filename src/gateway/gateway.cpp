@@ -163,6 +163,13 @@ void Gateway::start() {
   std::filesystem::create_directories(o.data_dir);
   impl.loader =
       std::make_unique<SnapshotLoader>(loader, *impl.control_plane, impl.worker, impl.store);
+  // The JWKS first, so that the snapshot file the first pull (maybe a log reset's) writes carries
+  // it.
+  if (!impl.authenticator->load_jwks()) {
+    spdlog::warn(
+        "gateway: the Key Manager's JWKS is not reachable yet; tokens are checked once "
+        "it is");
+  }
   if (impl.bus) {
     impl.bus->subscribe_from(
         {}, [this](const events::Event& event) { impl_->loader->on_event(event); },
@@ -172,12 +179,6 @@ void Gateway::start() {
       MissLookupOptions{std::chrono::seconds(o.miss_lookup_cache_seconds)}, *impl.control_plane,
       impl.worker,
       [this](const ApplicationRecord& record) { impl_->loader->apply_application(record); });
-  // The JWKS first, so that the snapshot file the first pull writes carries it.
-  if (!impl.authenticator->load_jwks()) {
-    spdlog::warn(
-        "gateway: the Key Manager's JWKS is not reachable yet; tokens are checked once "
-        "it is");
-  }
   if (!impl.loader->load_initial()) {
     spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",
                  o.environment);

@@ -87,6 +87,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   std::string cluster_id;
   // The snapshot file as read at start-up, before the first pull (which it may veto).
   std::optional<SnapshotFile> file_on_disk;          // worker thread only
+  bool file_read = false;                            // worker thread only
   std::optional<Clock::time_point> last_file_write;  // worker thread only
 
   // Scheduling state, shared by on_event, the timer thread and the worker's tasks.
@@ -152,15 +153,15 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       pull_queued = true;
       std::weak_ptr<Impl> weak = weak_from_this();
       worker.post([weak] {
-        if (auto self = weak.lock()) self->run_pull(false, true);
+        if (auto self = weak.lock()) self->run_pull(true);
       });
     }
   }
 
-  // One pull on the worker, with its bookkeeping. `initial`: fall back to the snapshot file
-  // when the pull fails and nothing has been loaded yet.
+  // One pull on the worker, with its bookkeeping. Until a configuration is loaded, a failed
+  // (or refused) pull falls back to the snapshot file.
   // `queued`: the task the timer posted (while it waits, later events need no other pull).
-  bool run_pull(bool initial, bool queued) {
+  bool run_pull(bool queued) {
     {
       std::lock_guard lock(mutex);
       if (stopping) return false;
@@ -170,11 +171,15 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     bool ok = false;
     bool from_file = false;
     try {
-      // The file first: its cluster id and APIs decide whether the first pull is accepted.
-      if (initial && !store.ready() && !options.snapshot_file.empty()) read_file();
+      // The file first, whichever pull comes first (load_initial's, or one a log reset
+      // asked for): its cluster id and APIs decide whether that pull is accepted.
+      if (!file_read && !options.snapshot_file.empty()) {
+        file_read = true;
+        if (!store.ready()) read_file();
+      }
       ok = pull_and_publish();
-      if (!ok && initial && !store.ready() && file_on_disk) from_file = publish_file();
-      file_on_disk.reset();
+      if (!ok && !store.ready() && file_on_disk) from_file = publish_file();
+      if (store.ready()) file_on_disk.reset();
     } catch (const std::exception& e) {
       // Nothing in a pull should throw; if something does, it is a failed pull, not a dead
       // worker.
@@ -628,7 +633,7 @@ bool SnapshotLoader::load_initial() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->worker.post([weak, done] {
     auto self = weak.lock();
-    done->set_value(self ? self->run_pull(true, false) : false);
+    done->set_value(self ? self->run_pull(false) : false);
   });
   try {
     return result.get();
@@ -643,7 +648,7 @@ bool SnapshotLoader::refresh_now() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->worker.post([weak, done] {
     auto self = weak.lock();
-    done->set_value(self ? self->run_pull(false, false) : false);
+    done->set_value(self ? self->run_pull(false) : false);
   });
   try {
     return result.get();

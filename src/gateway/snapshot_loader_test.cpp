@@ -699,5 +699,21 @@ TEST_F(LoaderTest, AnEventAboutAnApplicationThatIsGoneRemovesIt) {
   EXPECT_EQ(s->clients.size(), 6u);
 }
 
+TEST_F(LoaderTest, APullALogResetAsksForFirstStillHonoursTheFile) {
+  {
+    auto& first = make_loader(options());
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  cp_.set_cluster_id("cluster-b");
+  cp_.set("runtime-artifacts", json::array{});
+  SnapshotStore restarted;
+  SnapshotLoader loader(options(), cp_, worker_, restarted);
+  loader.on_log_reset();  // the event log's reset comes before the first load
+  EXPECT_TRUE(loader.load_initial());
+  EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);  // the file's, not the other cluster's
+  EXPECT_GE(loader.stats().snapshots_refused, 1u);
+}
+
 }  // namespace
 }  // namespace portico::gateway
