@@ -254,3 +254,49 @@ def test_revoked_api_keys_are_listed_also_after_a_restart(launcher):
     revoked, _ = pull(node, "/revoked-tokens")
     [entry] = [r for r in revoked if r["jti"] == jti]
     assert entry["expiresAt"] > 0
+
+
+def test_one_application_is_read_with_its_keys_and_subscriptions(gw_node):
+    api_id = insert_api(gw_node, offered=("Gold",))
+    app_id = insert_application(gw_node)
+    client_id = str(uuid.uuid4())
+    execute(gw_node, subscription_statement(app_id, api_id, "Gold"),
+            "INSERT INTO application_key_mappings (id, application_id, key_type, client_id, "
+            f"document, created_time) VALUES ('{uuid.uuid4()}', '{app_id}', 'SANDBOX', "
+            f"'{client_id}', '{{}}', 1)")
+
+    by_id = call(gw_node, "GET", f"/internal/data/v1/applications/{app_id}", auth=GATEWAY)
+    assert by_id.status_code == 200, by_id.text
+    body = by_id.json()
+    assert body["id"] == app_id and body["status"] == "APPROVED"
+    assert [(k["clientId"], k["keyType"]) for k in body["keyMappings"]] == [(client_id, "SANDBOX")]
+    assert [(s["apiId"], s["throttlingPolicy"]) for s in body["subscriptions"]] == [(api_id, "Gold")]
+
+    # The same application, found by its OAuth client.
+    by_client = call(gw_node, "GET", f"/internal/data/v1/clients/{client_id}/application",
+                     auth=GATEWAY)
+    assert by_client.status_code == 200, by_client.text
+    assert by_client.json() == body
+
+    subscription_id = body["subscriptions"][0]["id"]
+    one = call(gw_node, "GET", f"/internal/data/v1/subscriptions/{subscription_id}", auth=GATEWAY)
+    assert one.status_code == 200, one.text
+    assert one.json()["applicationId"] == app_id
+
+
+def test_items_that_do_not_exist_are_404_and_need_the_credential(gw_node):
+    for path in [f"/applications/{uuid.uuid4()}", f"/clients/{uuid.uuid4()}/application",
+                 f"/subscriptions/{uuid.uuid4()}"]:
+        missing = call(gw_node, "GET", "/internal/data/v1" + path, auth=GATEWAY)
+        assert missing.status_code == 404, (path, missing.text)
+        assert call(gw_node, "GET", "/internal/data/v1" + path, auth=()).status_code == 401
+
+
+def test_the_cluster_id_is_stable_and_needs_the_credential(gw_node):
+    first = call(gw_node, "GET", "/internal/data/v1/cluster", auth=GATEWAY)
+    assert first.status_code == 200, first.text
+    cluster_id = first.json()["clusterId"]
+    assert len(cluster_id) >= 16
+    assert call(gw_node, "GET", "/internal/data/v1/cluster", auth=GATEWAY).json() == {
+        "clusterId": cluster_id}
+    assert call(gw_node, "GET", "/internal/data/v1/cluster", auth=()).status_code == 401

@@ -125,18 +125,24 @@ def test_changes_made_while_redis_is_down_reach_the_other_node_once_it_returns(
     api = publish_api(a, backend.url)
     caller = Caller(a)
     token = caller.token()
-    # B knows the API and the application (no subscription yet), and its last pull, which
-    # reads the shared database, is over: only an event can tell it about what comes next.
-    assert error_code(wait_for_status(b, "GET", path_of(api), 403, token,
-                                      timeout=PROPAGATION_SECONDS)) == 900908
+    subscription = caller.subscribe(api)
+    # B serves the subscription, and its last pull, which reads the shared database, is over:
+    # only an event can tell it about what comes next. (A new subscription or key would not
+    # do: a gateway asks the control plane about those on a miss. A block is a change to
+    # something it already knows.)
+    wait_for_status(b, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
     time.sleep(1)  # several times the gateway's debounce (100 ms) and a pull
     redis.stop()
     try:
         # The write succeeds at once: its event waits in the cluster's outbox.
-        caller.subscribe(api)
-        assert wait_for_status(a, "GET", path_of(api), 200, token).status_code == 200
-        refused = gateway(b, "GET", path_of(api), token)
-        assert refused.status_code == 403 and error_code(refused) == 900908
+        blocked = a.request("POST", a.https_url + "/api/am/publisher/v4/subscriptions/"
+                            "block-subscription", auth=a.admin_auth,
+                            params={"subscriptionId": subscription["subscriptionId"],
+                                    "blockState": "BLOCKED"})
+        assert blocked.status_code == 200, blocked.text
+        assert error_code(wait_for_status(a, "GET", path_of(api), 401, token)) == 900907
+        assert gateway(b, "GET", path_of(api), token).status_code == 200
     finally:
         redis.start()  # empty: a new epoch, every consumer reloads
-    wait_for_status(b, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
+    refused = wait_for_status(b, "GET", path_of(api), 401, token, timeout=PROPAGATION_SECONDS)
+    assert error_code(refused) == 900907

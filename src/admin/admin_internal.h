@@ -7,6 +7,7 @@
 #include <string>
 
 #include "admin/admin.h"
+#include "store/cluster_secrets_repository.h"
 #include "store/deny_policies_repository.h"
 #include "store/environments_repository.h"
 #include "store/gateway_data_repository.h"
@@ -32,7 +33,8 @@ struct Admin::Impl {
         deny_policies(db),
         environments(db),
         gateway_data(db),
-        tokens(db) {}
+        tokens(db),
+        cluster_secrets(db) {}
 
   const Config& config;
   store::Database& db;
@@ -43,6 +45,7 @@ struct Admin::Impl {
   store::EnvironmentsRepository environments;
   store::GatewayDataRepository gateway_data;
   store::TokensRepository tokens;
+  store::ClusterSecretsRepository cluster_secrets;
 
   void seed_policies();
   void seed_environment();

@@ -12,6 +12,7 @@
 #include "admin/validation.h"
 #include "common/api_error.h"
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/json_body.h"
 
 namespace portico::admin {
@@ -21,6 +22,7 @@ namespace json = boost::json;
 
 constexpr std::string_view kInternalBase = "/internal/data/v1";
 constexpr int kDefaultLimit = 100;
+constexpr std::string_view kClusterIdName = "cluster-id";
 constexpr int kMaxLimit = 1000;
 constexpr std::size_t kMaxAfterLength = 128;
 // users/authenticate: a {username, password} body is a few hundred bytes; the user store's own
@@ -72,6 +74,54 @@ json::value parse_or_null(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   return ec ? json::value(nullptr) : v;
+}
+
+json::object subscription_json(const store::GatewaySubscription& r) {
+  return json::object{{"id", r.id},
+                      {"applicationId", r.application_id},
+                      {"apiId", r.api_id},
+                      {"throttlingPolicy", r.throttling_policy},
+                      {"status", r.status},
+                      {"createdTime", r.created_time},
+                      {"updatedTime", r.updated_time}};
+}
+
+json::object application_json(const store::GatewayApplication& r) {
+  return json::object{{"id", r.id},
+                      {"name", r.name},
+                      {"owner", r.owner},
+                      {"throttlingPolicy", r.throttling_policy},
+                      {"tokenType", r.token_type},
+                      {"status", r.status},
+                      {"updatedTime", r.updated_time}};
+}
+
+json::object key_mapping_json(const store::GatewayKeyMapping& r) {
+  return json::object{{"id", r.id},
+                      {"applicationId", r.application_id},
+                      {"keyType", r.key_type},
+                      {"clientId", r.client_id}};
+}
+
+// One application as a gateway needs it: the application's fields, plus its key mappings and
+// its subscriptions, so that one read tells a gateway everything a call with its key needs.
+json::object application_bundle_json(store::GatewayDataRepository& data,
+                                     const store::GatewayApplication& app) {
+  json::object body = application_json(app);
+  json::array keys, subscriptions;
+  for (const auto& k : data.key_mappings_of(app.id)) keys.push_back(key_mapping_json(k));
+  for (const auto& s : data.subscriptions_of(app.id)) subscriptions.push_back(subscription_json(s));
+  body["keyMappings"] = std::move(keys);
+  body["subscriptions"] = std::move(subscriptions);
+  return body;
+}
+
+// A path segment naming one item: ids are short; anything longer names nothing.
+const std::string& item_id(const http::Request& request, const std::string& name) {
+  const std::string& id = request.path_params.at(name);
+  if (id.empty() || id.size() > kMaxAfterLength)
+    throw ApiError::bad_request("'" + name + "' is not a valid id");
+  return id;
 }
 
 }  // namespace
@@ -145,16 +195,7 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                auto k = read_keyset(request);
                return page(
                    gateway_data.subscriptions_after(k.after, k.limit + 1), k.limit,
-                   [](auto& r) { return r.id; },
-                   [](const store::GatewaySubscription& r) {
-                     return json::object{{"id", r.id},
-                                         {"applicationId", r.application_id},
-                                         {"apiId", r.api_id},
-                                         {"throttlingPolicy", r.throttling_policy},
-                                         {"status", r.status},
-                                         {"createdTime", r.created_time},
-                                         {"updatedTime", r.updated_time}};
-                   });
+                   [](auto& r) { return r.id; }, subscription_json);
              }));
 
   router.add("GET", base + "/applications", guarded([this, authenticate](http::Request& request) {
@@ -162,16 +203,45 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                auto k = read_keyset(request);
                return page(
                    gateway_data.applications_after(k.after, k.limit + 1), k.limit,
-                   [](auto& r) { return r.id; },
-                   [](const store::GatewayApplication& r) {
-                     return json::object{{"id", r.id},
-                                         {"name", r.name},
-                                         {"owner", r.owner},
-                                         {"throttlingPolicy", r.throttling_policy},
-                                         {"tokenType", r.token_type},
-                                         {"status", r.status},
-                                         {"updatedTime", r.updated_time}};
-                   });
+                   [](auto& r) { return r.id; }, application_json);
+             }));
+
+  // Which cluster this is: made once per database (migration 0013), so that a gateway can
+  // tell a control plane of its own cluster from one on another (or a wiped) database.
+  router.add("GET", base + "/cluster", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               std::string id = cluster_secrets.get_or_create(std::string(kClusterIdName),
+                                                              crypto::uuid_v4(), unix_now());
+               return json_response(200, json::object{{"clusterId", id}});
+             }));
+
+  // Per-item reads (a gateway re-reading what an event named, or what a call named that its
+  // snapshot does not know yet): 404 when the item does not exist (any more).
+  router.add("GET", base + "/subscriptions/{subscriptionId}",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto sub = gateway_data.subscription(item_id(request, "subscriptionId"));
+               if (!sub) throw ApiError::not_found("no such subscription");
+               return json_response(200, subscription_json(*sub));
+             }));
+
+  router.add("GET", base + "/applications/{applicationId}",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto app = gateway_data.application(item_id(request, "applicationId"));
+               if (!app) throw ApiError::not_found("no such application");
+               return json_response(200, application_bundle_json(gateway_data, *app));
+             }));
+
+  // The application an OAuth client (consumer key) belongs to, in the same shape.
+  router.add("GET", base + "/clients/{clientId}/application",
+             guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               auto mapping = gateway_data.key_mapping_by_client(item_id(request, "clientId"));
+               auto app =
+                   mapping ? gateway_data.application(mapping->application_id) : std::nullopt;
+               if (!app) throw ApiError::not_found("no application has this client");
+               return json_response(200, application_bundle_json(gateway_data, *app));
              }));
 
   router.add("GET", base + "/application-key-mappings",
@@ -180,13 +250,7 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                auto k = read_keyset(request);
                return page(
                    gateway_data.key_mappings_after(k.after, k.limit + 1), k.limit,
-                   [](auto& r) { return r.id; },
-                   [](const store::GatewayKeyMapping& r) {
-                     return json::object{{"id", r.id},
-                                         {"applicationId", r.application_id},
-                                         {"keyType", r.key_type},
-                                         {"clientId", r.client_id}};
-                   });
+                   [](auto& r) { return r.id; }, key_mapping_json);
              }));
 
   router.add("GET", base + "/runtime-artifacts",

@@ -168,6 +168,7 @@ struct Core {
   std::pair<std::shared_ptr<const KeySet>, std::uint64_t> current_keys();
 
   bool load_jwks();
+  bool apply_jwks(const std::string& text, std::string_view origin);
   std::optional<AuthResult> unknown_kid_verdict(std::int64_t now) const;
 
   std::optional<AuthResult> try_jwt(std::string_view token, JwtUse use, unsigned char domain,
@@ -197,7 +198,8 @@ struct Core {
   const TokenHasher hasher;
   const std::uint64_t id;
 
-  std::mutex mutex;  // guards `keys` and `tombstones`; never taken on a cache hit
+  std::mutex mutex;       // guards `keys`, `jwks_text` and `tombstones`; never taken on a cache hit
+  std::string jwks_text;  // the document `keys` were parsed from, for the snapshot file
   std::shared_ptr<const KeySet> keys;
   std::atomic<std::uint64_t> key_generation{0};
   std::atomic<std::int64_t> last_refetch{kNeverFetched};
@@ -269,16 +271,21 @@ bool Core::load_jwks() {
     spdlog::warn("gateway: JWKS fetch failed (status {})", response.status);
     return false;
   }
+  return apply_jwks(response.body, "the control plane's");
+}
+
+bool Core::apply_jwks(const std::string& text, std::string_view origin) {
   std::size_t skipped = 0;
-  auto parsed = KeySet::parse(response.body, &skipped);
+  auto parsed = KeySet::parse(text, &skipped);
   if (!parsed) {
-    spdlog::warn("gateway: the control plane's JWKS is not a JWKS document");
+    spdlog::warn("gateway: {} JWKS is not a JWKS document", origin);
     return false;
   }
   if (skipped != 0) spdlog::warn("gateway: {} unusable key(s) in the JWKS skipped", skipped);
   auto fresh = std::make_shared<const KeySet>(std::move(*parsed));
   std::lock_guard lock(mutex);
   keys = std::move(fresh);
+  jwks_text = text;
   key_generation.fetch_add(1, std::memory_order_release);
   return true;
 }
@@ -569,6 +576,15 @@ Authenticator::~Authenticator() {
 
 bool Authenticator::load_jwks() {
   return impl_->core->load_jwks();
+}
+
+bool Authenticator::load_jwks_document(const std::string& jwks) {
+  return impl_->core->apply_jwks(jwks, "the snapshot file's");
+}
+
+std::string Authenticator::jwks_document() const {
+  std::lock_guard lock(impl_->core->mutex);
+  return impl_->core->jwks_text;
 }
 
 std::optional<AuthResult> Authenticator::try_now(const Credential& credential, std::int64_t now) {

@@ -76,6 +76,11 @@ class Authenticator {
 
   // Loads the JWKS (blocking; at start-up and from the worker). False when unreachable.
   bool load_jwks();
+  // The snapshot file's JWKS, for a gateway started while the key manager is unreachable.
+  // False when it is not a JWKS document (the current keys stay).
+  bool load_jwks_document(const std::string& jwks);
+  // The JWKS document the current keys came from ("" before any), for the snapshot file.
+  std::string jwks_document() const;
 
   // Answers without I/O when it can (cache hit, JWT signed by a known key, malformed input);
   // nullopt when resolve() is needed. Call on an I/O thread; uses that thread's cache.

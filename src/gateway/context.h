@@ -65,6 +65,11 @@ struct RequestContext {
   std::shared_ptr<const Principal> principal;
   // The answer of Authenticator::resolve() while the authentication filter was paused.
   std::optional<AuthResult> resolved_auth;
+  // What the control plane said about an application the snapshot lacked (MissLookup), and
+  // whether it was asked for this call: it is asked at most once per call.
+  std::shared_ptr<const ApplicationRecord> learned;
+  bool asked_control_plane = false;
+  // Into ctx.snapshot or ctx.learned.
   const Application* application = nullptr;
   const Subscription* subscription = nullptr;
   std::string_view key_type = "PRODUCTION";  // selects production or sandbox endpoints

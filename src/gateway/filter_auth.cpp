@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/filter_common.h"
+#include "gateway/filter_lookup.h"
 #include "traffic/traffic.h"
 
 namespace portico::gateway {
@@ -151,8 +152,16 @@ bool in_block(const traffic::IpAddress& ip, const traffic::IpAddress& network, i
   return (ip.low & mask) == (network.low & mask);
 }
 
+// Pauses the call until the control plane said whether it knows what the snapshot lacks;
+// the filter concludes again with the same result and ctx.learned.
+FilterStatus wait_for_lookup(RequestContext& ctx, const AuthResult& result) {
+  ctx.resolved_auth = result;
+  return FilterStatus::kPause;
+}
+
 FilterStatus conclude(RequestContext& ctx, const Api& api, const Resource& resource,
-                      const Found& found, const AuthResult& result, bool strip_authorization) {
+                      const Found& found, const AuthResult& result, bool strip_authorization,
+                      MissLookup* lookup, const std::function<void()>& resume) {
   switch (result.status) {
     case AuthResult::Status::kUnavailable:
       return reply_error(ctx, 503, errors::kAuthGeneral, errors::kAuthGeneralMessage,
@@ -174,19 +183,22 @@ FilterStatus conclude(RequestContext& ctx, const Api& api, const Resource& resou
   if (!principal->jti.empty() && ctx.revoked && ctx.revoked->contains(principal->jti))
     return invalid(ctx, found.kind);
 
-  const Snapshot& snapshot = *ctx.snapshot;
   std::string_view application_id;
   std::string_view key_type;
   switch (principal->kind) {
     case Principal::Kind::kJwt:
     case Principal::Kind::kOpaque: {
-      auto client = snapshot.clients.find(principal->client_id);
-      if (client == snapshot.clients.end())
+      const KeyMapping* client = find_client(ctx, principal->client_id);
+      if (client == nullptr) {
+        // Keys generated a moment ago: the control plane knows them before this snapshot.
+        if (ask_for_client(ctx, lookup, principal->client_id, resume))
+          return wait_for_lookup(ctx, result);
         return forbidden(ctx, errors::kSubscriptionFailedDescription);
-      application_id = client->second.application_id;
+      }
+      application_id = client->application_id;
       // The key mapping decides: it is what the portal generated the keys as.
-      key_type = client->second.key_type.empty() ? std::string_view(principal->key_type)
-                                                 : std::string_view(client->second.key_type);
+      key_type = client->key_type.empty() ? std::string_view(principal->key_type)
+                                          : std::string_view(client->key_type);
       bool wrong_type =
           (resource.auth == AuthType::kApplication && principal->application_user) ||
           (resource.auth == AuthType::kApplicationUser && !principal->application_user);
@@ -213,10 +225,12 @@ FilterStatus conclude(RequestContext& ctx, const Api& api, const Resource& resou
 
   const Application* application = nullptr;
   if (principal->kind != Principal::Kind::kBasic) {
-    auto app = snapshot.applications.find(application_id);
-    if (app == snapshot.applications.end())
+    application = find_application(ctx, application_id);
+    if (application == nullptr) {
+      if (ask_for_application(ctx, lookup, application_id, "", resume))
+        return wait_for_lookup(ctx, result);
       return forbidden(ctx, errors::kSubscriptionFailedDescription);
-    application = &app->second;
+    }
   }
 
   ctx.principal = principal;
@@ -299,7 +313,8 @@ FilterStatus AuthFilter::on_request(RequestContext& ctx, const std::function<voi
     AuthResult result = std::move(*ctx.resolved_auth);
     ctx.resolved_auth.reset();
     Found found = find_credential(ctx, *api);
-    return conclude(ctx, *api, *resource, found, result, strip_authorization_);
+    return conclude(ctx, *api, *resource, found, result, strip_authorization_, miss_lookup_,
+                    resume);
   }
   if (resource->auth == AuthType::kNone ||
       (api->prototype_without_auth && api->lifecycle == "PROTOTYPED"))
@@ -310,7 +325,8 @@ FilterStatus AuthFilter::on_request(RequestContext& ctx, const std::function<voi
   Credential credential{found.kind, found.value, ctx.client_ip};
   std::int64_t now = ctx.now_ms / 1000;
   if (auto result = authenticator_.try_now(credential, now))
-    return conclude(ctx, *api, *resource, found, *result, strip_authorization_);
+    return conclude(ctx, *api, *resource, found, *result, strip_authorization_, miss_lookup_,
+                    resume);
   if (!ctx.executor) {
     // Nowhere to hear the answer on: this is the gateway's fault, not the caller's.
     return reply_error(ctx, 503, errors::kAuthGeneral, errors::kAuthGeneralMessage,

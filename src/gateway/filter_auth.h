@@ -5,6 +5,7 @@
 
 #include "gateway/authenticator.h"
 #include "gateway/context.h"
+#include "gateway/miss_lookup.h"
 
 namespace portico::gateway {
 
@@ -23,8 +24,13 @@ namespace portico::gateway {
 // called anonymously: no principal, no application.
 class AuthFilter final : public Filter {
  public:
-  AuthFilter(Authenticator& authenticator, bool strip_authorization)
-      : authenticator_(authenticator), strip_authorization_(strip_authorization) {}
+  // `miss_lookup` (may be null): asked before refusing a client or application the snapshot
+  // does not know.
+  AuthFilter(Authenticator& authenticator, bool strip_authorization,
+             MissLookup* miss_lookup = nullptr)
+      : authenticator_(authenticator),
+        strip_authorization_(strip_authorization),
+        miss_lookup_(miss_lookup) {}
 
   std::string_view name() const override { return "authentication"; }
   FilterStatus on_request(RequestContext& ctx, const std::function<void()>& resume) override;
@@ -32,6 +38,7 @@ class AuthFilter final : public Filter {
  private:
   Authenticator& authenticator_;
   bool strip_authorization_;
+  MissLookup* miss_lookup_;
 };
 
 // WWW-Authenticate challenges (the realm is the product's name).

@@ -386,5 +386,70 @@ TEST(ApiKeyRestrictions, RefererPatterns) {
   EXPECT_FALSE(referer_permitted("https://shop.example/*", std::nullopt));
 }
 
+// Read-your-writes: a client the snapshot does not know is asked of the control plane once.
+class AuthFilterMissTest : public AuthFilterTest {
+ protected:
+  AuthFilterMissTest() {
+    env_.control_plane().items["/internal/data/v1/clients/client-new/application"] =
+        R"({"id":"app-new","name":"fresh","owner":"erin","status":"APPROVED",
+            "keyMappings":[{"applicationId":"app-new","keyType":"SANDBOX",
+                            "clientId":"client-new"}],
+            "subscriptions":[]})";
+  }
+  // Runs the filter as the session does: again after each resume.
+  FilterStatus run_paused(Call& c) {
+    c.ctx.executor = env_.io().get_executor();
+    for (int round = 0; round < 3; ++round) {
+      bool resumed = false;
+      FilterStatus status = miss_filter_.on_request(c.ctx, [&] { resumed = true; });
+      if (status != FilterStatus::kPause) return status;
+      ++pauses_;
+      EXPECT_TRUE(env_.run_until([&] { return resumed; }));
+    }
+    return FilterStatus::kPause;
+  }
+
+  ControlPlaneWorker worker_;
+  std::vector<std::string> learned_;
+  MissLookup lookup_{MissLookupOptions{std::chrono::seconds(60)}, env_.control_plane(), worker_,
+                     [this](const ApplicationRecord& r) { learned_.push_back(r.application.id); }};
+  AuthFilter miss_filter_{env_.authenticator(), true, &lookup_};
+  int pauses_ = 0;
+};
+
+TEST_F(AuthFilterMissTest, AClientMadeAMomentAgoIsAskedForAndAccepted) {
+  auto token = env_.token([](json::object& c) { c["client_id"] = "client-new"; });
+  auto c = get("/pets/1.0.0/items", {{"Authorization", bearer(token)}});
+  EXPECT_EQ(run_paused(*c), FilterStatus::kContinue);
+  EXPECT_EQ(pauses_, 1);
+  ASSERT_NE(c->ctx.application, nullptr);
+  EXPECT_EQ(c->ctx.application->id, "app-new");
+  EXPECT_EQ(c->ctx.key_type, "SANDBOX");
+  EXPECT_EQ(c->ctx.user, "carol");
+  EXPECT_EQ(learned_, std::vector<std::string>{"app-new"});
+}
+
+TEST_F(AuthFilterMissTest, AClientTheControlPlaneDoesNotKnowIs403OnceAskedThenAtOnce) {
+  auto token = env_.token([](json::object& c) { c["client_id"] = "client-unknown"; });
+  auto c = get("/pets/1.0.0/items", {{"Authorization", bearer(token)}});
+  EXPECT_EQ(run_paused(*c), FilterStatus::kReply);
+  EXPECT_EQ(c->ctx.reply.status, 403);
+  EXPECT_EQ(c->ctx.reply.code, 900908);
+  EXPECT_EQ(pauses_, 1);
+  // Negative-cached: the next call with that client is refused without asking.
+  auto again = get("/pets/1.0.0/items", {{"Authorization", bearer(token)}});
+  EXPECT_EQ(run_paused(*again), FilterStatus::kReply);
+  EXPECT_EQ(again->ctx.reply.code, 900908);
+  EXPECT_EQ(pauses_, 1);
+  EXPECT_EQ(lookup_.stats().not_found, 1u);
+  EXPECT_EQ(lookup_.stats().cached, 1u);
+}
+
+TEST_F(AuthFilterMissTest, AKnownClientNeverAsks) {
+  auto c = get("/pets/1.0.0/items", {{"Authorization", bearer(env_.token())}});
+  EXPECT_EQ(run_paused(*c), FilterStatus::kContinue);
+  EXPECT_EQ(pauses_, 0);
+}
+
 }  // namespace
 }  // namespace portico::gateway

@@ -47,10 +47,13 @@ std::vector<std::unique_ptr<Filter>> build_filter_chain(const ChainOptions& opti
   chain.push_back(std::make_unique<DenyFilter>());
   // 5. Who is calling. The only filter that may pause (a token the gateway cannot check by
   //    itself); cheap refusals above never cost a control-plane round trip.
-  chain.push_back(std::make_unique<AuthFilter>(deps.authenticator, options.strip_authorization));
+  //    It may also pause once to ask the control plane about keys made a moment ago.
+  chain.push_back(std::make_unique<AuthFilter>(deps.authenticator, options.strip_authorization,
+                                               deps.miss_lookup));
   // 6. Needs the application from authentication; decides before any counter moves, so that
-  //    an unsubscribed caller cannot spend anybody's quota.
-  chain.push_back(std::make_unique<SubscriptionFilter>());
+  //    an unsubscribed caller cannot spend anybody's quota. May pause once, like the one
+  //    above, for a subscription made a moment ago.
+  chain.push_back(std::make_unique<SubscriptionFilter>(deps.miss_lookup));
   // 7. Needs the subscription's and the application's policies; the last refusal, so that
   //    only requests that will be proxied are counted. Application and user blocking
   //    conditions are decided here, with the caller known.

@@ -8,6 +8,7 @@
 
 #include "gateway/authenticator.h"
 #include "gateway/context.h"
+#include "gateway/miss_lookup.h"
 #include "traffic/traffic.h"
 
 namespace portico::analytics {
@@ -36,6 +37,7 @@ struct ChainDeps {
   traffic::Throttler& throttler;
   analytics::Recorder* recorder;           // may be null: no analytics filter
   const jwt::SigningKey* backend_jwt_key;  // null unless ChainOptions::backend_jwt
+  MissLookup* miss_lookup = nullptr;       // null: unknown credentials are refused at once
 };
 
 // The request path in order; filter_chain.cpp says why each filter stands where it stands.

@@ -2,6 +2,7 @@
 
 #include "gateway/filter_auth.h"
 #include "gateway/filter_common.h"
+#include "gateway/filter_lookup.h"
 
 namespace portico::gateway {
 namespace {
@@ -50,7 +51,8 @@ bool user_holds_scope(const Principal& principal, const Api& api, const Resource
 
 }  // namespace
 
-FilterStatus SubscriptionFilter::on_request(RequestContext& ctx, const std::function<void()>&) {
+FilterStatus SubscriptionFilter::on_request(RequestContext& ctx,
+                                            const std::function<void()>& resume) {
   const Principal* principal = ctx.principal.get();
   const Api* api = ctx.route.api;
   const Resource* resource = ctx.route.resource;
@@ -70,8 +72,13 @@ FilterStatus SubscriptionFilter::on_request(RequestContext& ctx, const std::func
   if (application->status != "APPROVED")
     return forbidden(ctx, errors::kApplicationNotApprovedDescription);
 
-  const Subscription* subscription = ctx.snapshot->find_subscription(application->id, api->id);
-  if (subscription == nullptr) return forbidden(ctx, errors::kSubscriptionFailedDescription);
+  const Subscription* subscription = find_subscription(ctx, application->id, api->id);
+  if (subscription == nullptr) {
+    // Subscribed a moment ago: the control plane knows it before this snapshot.
+    if (ask_for_application(ctx, miss_lookup_, application->id, api->id, resume))
+      return FilterStatus::kPause;
+    return forbidden(ctx, errors::kSubscriptionFailedDescription);
+  }
   const std::string& status = subscription->status;
   if (status == "BLOCKED" || (status == "PROD_ONLY_BLOCKED" && ctx.key_type != "SANDBOX"))
     return unauthorized(ctx, errors::kSubscriptionBlocked, errors::kSubscriptionBlockedMessage);

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to src/gateway: may this caller use this API and this resource?
 #include "gateway/context.h"
+#include "gateway/miss_lookup.h"
 
 namespace portico::gateway {
 
@@ -15,8 +16,14 @@ namespace portico::gateway {
 // need no subscription; anonymous calls pass.
 class SubscriptionFilter final : public Filter {
  public:
+  // `miss_lookup` (may be null): asked before refusing a subscription the snapshot does not
+  // know.
+  explicit SubscriptionFilter(MissLookup* miss_lookup = nullptr) : miss_lookup_(miss_lookup) {}
   std::string_view name() const override { return "subscription"; }
   FilterStatus on_request(RequestContext& ctx, const std::function<void()>& resume) override;
+
+ private:
+  MissLookup* miss_lookup_;
 };
 
 }  // namespace portico::gateway

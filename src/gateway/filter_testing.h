@@ -256,6 +256,7 @@ class FakeControlPlane : public ControlPlane {
       return {200, boost::json::serialize(
                        boost::json::object{{"username", it->first}, {"roles", roles}})};
     }
+    if (auto item = items.find(std::string(path)); item != items.end()) return {200, item->second};
     return {404, ""};
   }
 
@@ -263,6 +264,7 @@ class FakeControlPlane : public ControlPlane {
   std::string jwks;
   bool down = false;
   std::map<std::string, std::string> introspection;  // token → answer
+  std::map<std::string, std::string> items;          // path → body (per-item reads)
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> users;
 };
 

@@ -13,6 +13,7 @@
 #include "common/private_files.h"
 #include "gateway/authenticator.h"
 #include "gateway/filter_chain.h"
+#include "gateway/miss_lookup.h"
 #include "gateway/proxy_session.h"
 #include "gateway/snapshot_loader.h"
 #include "gateway/snapshot_store.h"
@@ -66,8 +67,11 @@ struct Gateway::Impl {
   // Declaration order is construction order; the servers go first at destruction (below).
   ControlPlaneWorker worker;
   SnapshotStore store;
-  std::unique_ptr<SnapshotLoader> loader;
+  // The loader calls into the authenticator (the snapshot file's JWKS) and the miss lookup
+  // into the loader: each is destroyed before what it calls.
   std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<SnapshotLoader> loader;
+  std::unique_ptr<MissLookup> miss_lookup;
   traffic::Throttler throttler;
   std::optional<jwt::SigningKey> backend_key;
   std::vector<std::unique_ptr<Filter>> chain;
@@ -110,6 +114,8 @@ struct Gateway::Impl {
         recorder->set_snapshot_version(store.snapshot()->version);
         response.body = recorder->prometheus_text();
       }
+      if (miss_lookup) response.body += miss_lookup->metrics_text();
+      if (loader) response.body += loader->metrics_text();
       return response;
     });
     if (backend_key) {
@@ -145,6 +151,14 @@ void Gateway::start() {
   loader.snapshot_file =
       (std::filesystem::path(o.data_dir) / ("gateway-snapshot-" + o.environment + ".json"))
           .string();
+  loader.resync_seconds = o.resync_seconds;
+  loader.snapshot_write_seconds = o.snapshot_write_seconds;
+  loader.force_snapshot = o.force_snapshot;
+  loader.issuer = o.issuer;
+  loader.current_jwks = [this] { return impl_->authenticator->jwks_document(); };
+  loader.on_file_jwks = [this](const std::string& jwks) {
+    impl_->authenticator->load_jwks_document(jwks);
+  };
   loader.on_user_deleted = [this](const events::Event& event) {
     boost::system::error_code ec;
     auto payload = boost::json::parse(event.payload_json, ec);
@@ -155,19 +169,25 @@ void Gateway::start() {
   std::filesystem::create_directories(o.data_dir);
   impl.loader =
       std::make_unique<SnapshotLoader>(loader, *impl.control_plane, impl.worker, impl.store);
-  if (impl.bus) {
-    impl.bus->subscribe_from(
-        {}, [this](const events::Event& event) { impl_->loader->on_event(event); },
-        [this](const events::LogPosition&) { impl_->loader->on_log_reset(); });
-  }
-  if (!impl.loader->load_initial()) {
-    spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",
-                 o.environment);
-  }
+  // The JWKS first, so that the snapshot file the first pull (maybe a log reset's) writes carries
+  // it.
   if (!impl.authenticator->load_jwks()) {
     spdlog::warn(
         "gateway: the Key Manager's JWKS is not reachable yet; tokens are checked once "
         "it is");
+  }
+  if (impl.bus) {
+    impl.bus->subscribe_from(
+        {}, [this](const events::Event& event) { impl_->loader->on_event(event); },
+        [this](const events::LogPosition& position) { impl_->loader->on_log_reset(position); });
+  }
+  impl.miss_lookup = std::make_unique<MissLookup>(
+      MissLookupOptions{std::chrono::seconds(o.miss_lookup_cache_seconds)}, *impl.control_plane,
+      impl.worker,
+      [this](const ApplicationRecord& record) { impl_->loader->apply_application(record); });
+  if (!impl.loader->load_initial()) {
+    spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",
+                 o.environment);
   }
 
   if (o.backend_jwt) impl.backend_key = backend_jwt_key(o.data_dir, o.key_encryption);
@@ -175,9 +195,9 @@ void Gateway::start() {
   chain.strip_authorization = o.strip_authorization;
   chain.backend_jwt = o.backend_jwt;
   chain.backend_jwt_header = o.backend_jwt_header;
-  impl.chain =
-      build_filter_chain(chain, ChainDeps{*impl.authenticator, impl.throttler, impl.recorder,
-                                          impl.backend_key ? &*impl.backend_key : nullptr});
+  impl.chain = build_filter_chain(
+      chain, ChainDeps{*impl.authenticator, impl.throttler, impl.recorder,
+                       impl.backend_key ? &*impl.backend_key : nullptr, impl.miss_lookup.get()});
 
   impl.upstream_tls = make_upstream_tls();
   impl.shared = std::make_unique<GatewayShared>(

@@ -44,6 +44,12 @@ struct GatewayOptions {
   std::int64_t jwt_leeway_seconds = 60;
   std::int64_t introspection_cache_seconds = 900;
   std::size_t throttle_counter_slots = 65536;
+  // A credential or subscription the snapshot does not know is asked of the control plane
+  // once; one it does not know either is refused without asking for this long.
+  std::int64_t miss_lookup_cache_seconds = 5;
+  int resync_seconds = 300;        // full re-pull even without events; 0: never
+  int snapshot_write_seconds = 5;  // the snapshot file is rewritten at most this often
+  bool force_snapshot = false;     // accept a pull from another cluster or one emptying it
   // Checked on the resolved address of every new backend connection; null: any address.
   std::shared_ptr<const BackendAddressPolicy> backend_policy;
 };

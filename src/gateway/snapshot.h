@@ -146,6 +146,14 @@ struct Subscription {
   std::string throttle_key;  // application id + api id
 };
 
+// One application with everything a call with one of its keys needs: what a gateway learns
+// from one per-item read of the internal data API.
+struct ApplicationRecord {
+  Application application;
+  StringMap<KeyMapping> clients;          // by OAuth client id
+  StringMap<Subscription> subscriptions;  // by api id
+};
+
 class Snapshot {
  public:
   std::uint64_t version = 0;  // increases with every snapshot a gateway builds

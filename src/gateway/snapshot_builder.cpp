@@ -503,6 +503,68 @@ std::optional<Endpoint> parse_endpoint_url(std::string_view url, std::string* er
   return e;
 }
 
+std::optional<Application> parse_application(const json::value& item) {
+  std::string id = id_of(item);
+  if (id.empty()) return std::nullopt;
+  const json::object& o = item.get_object();
+  Application app;
+  app.id = std::move(id);
+  app.name = string_at(o, "name");
+  app.owner = string_at(o, "owner");
+  app.throttling_policy = string_at(o, "throttlingPolicy");
+  app.status = string_at(o, "status", "APPROVED");
+  return app;
+}
+
+std::optional<std::pair<std::string, KeyMapping>> parse_key_mapping(const json::value& item) {
+  std::string client_id = id_of(item, "clientId");
+  std::string application_id = id_of(item, "applicationId");
+  if (client_id.empty() || application_id.empty()) return std::nullopt;
+  KeyMapping mapping;
+  mapping.application_id = std::move(application_id);
+  mapping.key_type = upper(string_at(item.get_object(), "keyType", "PRODUCTION"));
+  return std::pair{std::move(client_id), std::move(mapping)};
+}
+
+std::optional<Subscription> parse_subscription(const json::value& item) {
+  std::string application_id = id_of(item, "applicationId");
+  std::string api_id = id_of(item, "apiId");
+  if (application_id.empty() || api_id.empty()) return std::nullopt;
+  const json::object& o = item.get_object();
+  Subscription sub;
+  sub.id = string_at(o, "id");
+  sub.throttling_policy = string_at(o, "throttlingPolicy");
+  sub.status = upper(string_at(o, "status", "UNBLOCKED"));
+  sub.throttle_key = application_id + ":" + api_id;
+  sub.application_id = std::move(application_id);
+  sub.api_id = std::move(api_id);
+  return sub;
+}
+
+std::optional<ApplicationRecord> parse_application_record(const json::value& item) {
+  auto app = parse_application(item);
+  if (!app) return std::nullopt;
+  ApplicationRecord record;
+  record.application = std::move(*app);
+  const json::object& o = item.get_object();
+  if (const json::array* keys = array_at(o, "keyMappings")) {
+    for (const auto& k : *keys) {
+      auto mapping = parse_key_mapping(k);
+      if (mapping && mapping->second.application_id == record.application.id)
+        record.clients.insert_or_assign(std::move(mapping->first), std::move(mapping->second));
+    }
+  }
+  if (const json::array* subs = array_at(o, "subscriptions")) {
+    for (const auto& item : *subs) {
+      auto sub = parse_subscription(item);
+      if (!sub || sub->application_id != record.application.id) continue;
+      std::string api_id = sub->api_id;
+      record.subscriptions.insert_or_assign(std::move(api_id), std::move(*sub));
+    }
+  }
+  return record;
+}
+
 std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
                                                std::uint64_t version, EndpointSlots& slots,
                                                std::vector<std::string>* warnings) {
@@ -542,34 +604,23 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
   for (const auto& [key, c] : routes) snapshot->by_context.emplace(key, c->api);
 
   for (std::size_t i = 0; i < sources.applications.size(); ++i) {
-    const auto& item = sources.applications[i];
-    std::string id = id_of(item);
-    if (id.empty()) {
+    auto app = parse_application(sources.applications[i]);
+    if (!app) {
       warn(warnings, "application #" + std::to_string(i) + " skipped: no id");
       continue;
     }
-    const json::object& o = item.get_object();
-    Application app;
-    app.id = id;
-    app.name = string_at(o, "name");
-    app.owner = string_at(o, "owner");
-    app.throttling_policy = string_at(o, "throttlingPolicy");
-    app.status = string_at(o, "status", "APPROVED");
-    snapshot->applications.insert_or_assign(std::move(id), std::move(app));
+    std::string id = app->id;
+    snapshot->applications.insert_or_assign(std::move(id), std::move(*app));
   }
 
   for (std::size_t i = 0; i < sources.key_mappings.size(); ++i) {
-    const auto& item = sources.key_mappings[i];
-    std::string client_id = id_of(item, "clientId");
-    std::string application_id = id_of(item, "applicationId");
-    if (client_id.empty() || application_id.empty()) {
+    auto parsed = parse_key_mapping(sources.key_mappings[i]);
+    if (!parsed) {
       warn(warnings,
            "key mapping #" + std::to_string(i) + " skipped: no clientId or applicationId");
       continue;
     }
-    KeyMapping mapping;
-    mapping.application_id = std::move(application_id);
-    mapping.key_type = upper(string_at(item.get_object(), "keyType", "PRODUCTION"));
+    auto& [client_id, mapping] = *parsed;
     auto [it, inserted] = snapshot->clients.try_emplace(client_id, mapping);
     if (!inserted && it->second.application_id != mapping.application_id)
       warn(warnings, "client " + client_id + " is mapped to two applications; " +
@@ -579,22 +630,13 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
   // Subscriptions are kept even when their application or API is unknown here: the request
   // path tells "not subscribed" from "subscription blocked" by what it finds.
   for (std::size_t i = 0; i < sources.subscriptions.size(); ++i) {
-    const auto& item = sources.subscriptions[i];
-    std::string application_id = id_of(item, "applicationId");
-    std::string api_id = id_of(item, "apiId");
-    if (application_id.empty() || api_id.empty()) {
+    auto sub = parse_subscription(sources.subscriptions[i]);
+    if (!sub) {
       warn(warnings, "subscription #" + std::to_string(i) + " skipped: no applicationId or apiId");
       continue;
     }
-    const json::object& o = item.get_object();
-    Subscription sub;
-    sub.id = string_at(o, "id");
-    sub.application_id = application_id;
-    sub.api_id = api_id;
-    sub.throttling_policy = string_at(o, "throttlingPolicy");
-    sub.status = upper(string_at(o, "status", "UNBLOCKED"));
-    sub.throttle_key = application_id + ":" + api_id;
-    snapshot->subscriptions[application_id].insert_or_assign(std::move(api_id), std::move(sub));
+    std::string application_id = sub->application_id, api_id = sub->api_id;
+    snapshot->subscriptions[application_id].insert_or_assign(std::move(api_id), std::move(*sub));
   }
 
   try {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "gateway/snapshot.h"
@@ -56,6 +57,18 @@ class EndpointSlots {
 std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
                                                std::uint64_t version, EndpointSlots& slots,
                                                std::vector<std::string>* warnings);
+
+// One item of the internal data API's lists, as the snapshot holds it; nullopt when the item
+// lacks the ids that place it (an application's id; a mapping's clientId and applicationId; a
+// subscription's applicationId and apiId). The key mapping comes with its client id.
+std::optional<Application> parse_application(const boost::json::value& item);
+std::optional<std::pair<std::string, KeyMapping>> parse_key_mapping(const boost::json::value& item);
+std::optional<Subscription> parse_subscription(const boost::json::value& item);
+
+// What the per-item read of one application answers (the application's fields plus
+// "keyMappings" and "subscriptions"); key mappings and subscriptions of another application
+// are dropped. nullopt when the application has no id.
+std::optional<ApplicationRecord> parse_application_record(const boost::json::value& item);
 
 // Parses one endpoint URL ("https://host:8443/base/") into url, tls, host, port,
 // host_header and base_path; nullopt with the reason in `error` when it is not an absolute

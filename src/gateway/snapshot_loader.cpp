@@ -1,18 +1,14 @@
 #include "gateway/snapshot_loader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -20,6 +16,8 @@
 
 #include "common/log.h"
 #include "events/event_types.h"
+#include "gateway/snapshot_file.h"
+#include "gateway/snapshot_patch.h"
 
 namespace portico::gateway {
 namespace {
@@ -37,7 +35,6 @@ constexpr auto kMaxBackoff = std::chrono::seconds(60);
 // A revocation without an expiry is kept this long (tokens outlive it rarely, and a later
 // pull brings it back if the control plane still lists it).
 constexpr std::int64_t kDefaultRevocationSeconds = 24 * 3600;
-constexpr int kSnapshotFileFormat = 1;
 constexpr std::size_t kMaxWarningsLogged = 50;
 
 std::int64_t unix_now() {
@@ -71,61 +68,6 @@ const ListSpec kLists[] = {
     {"revoked-tokens", nullptr, false},
 };
 
-// The names the lists carry in the snapshot file.
-const std::pair<std::string_view, json::array SnapshotSources::*> kFileKeys[] = {
-    {"runtimeArtifacts", &SnapshotSources::runtime_artifacts},
-    {"applications", &SnapshotSources::applications},
-    {"keyMappings", &SnapshotSources::key_mappings},
-    {"subscriptions", &SnapshotSources::subscriptions},
-    {"subscriptionPolicies", &SnapshotSources::subscription_policies},
-    {"applicationPolicies", &SnapshotSources::application_policies},
-    {"advancedPolicies", &SnapshotSources::advanced_policies},
-    {"denyPolicies", &SnapshotSources::deny_policies},
-};
-
-// Writes `content` to `path` so that a crash leaves either the old file or the new one.
-bool write_atomically(const std::string& path, const std::string& content, std::string* error) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *error = "cannot create " + temp + ": " + std::strerror(errno);
-    return false;
-  }
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = "cannot write " + temp + ": " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return false;
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  // The data must be on disk before the rename makes it the snapshot file.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    *error = "cannot flush " + temp + ": " + std::strerror(errno);
-    ::unlink(temp.c_str());
-    return false;
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + temp + " to " + path + ": " + std::strerror(errno);
-    ::unlink(temp.c_str());
-    return false;
-  }
-  auto dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return true;
-}
-
 }  // namespace
 
 struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
@@ -140,6 +82,13 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t next_version = 1;       // worker thread only
   std::set<std::string> last_warnings;  // worker thread only: log each warning once
   std::size_t last_file_hash = 0;       // worker thread only
+  // The cluster the current configuration came from (the snapshot file's, then each accepted
+  // pull's); "" while unknown. Worker thread only.
+  std::string cluster_id;
+  // The snapshot file as read at start-up, before the first pull (which it may veto).
+  std::optional<SnapshotFile> file_on_disk;          // worker thread only
+  bool file_read = false;                            // worker thread only
+  std::optional<Clock::time_point> last_file_write;  // worker thread only
 
   // Scheduling state, shared by on_event, the timer thread and the worker's tasks.
   std::mutex mutex;
@@ -150,7 +99,14 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   bool stopping = false;
   Clock::duration backoff{0};
   Stats stats;
+  events::LogPosition position;  // the last event seen (its epoch from the last reset)
+  // A file write held back by snapshot_write_seconds: written when `file_due` comes.
+  std::optional<std::string> pending_file;
+  std::optional<Clock::time_point> file_due;
   std::thread timer;
+
+  // Applications whose re-read is queued on the worker: later events about them ride on it.
+  std::set<std::string> applications_queued;  // guarded by `mutex`
 
   // Serializes read-modify-publish of the revoked tokens (events and pulls).
   std::mutex revoked_mutex;
@@ -173,28 +129,39 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   void timer_loop() {
     std::unique_lock lock(mutex);
     while (!stopping) {
-      if (!due) {
+      if (file_due && Clock::now() >= *file_due) {
+        file_due.reset();
+        std::weak_ptr<Impl> weak = weak_from_this();
+        worker.post([weak] {
+          if (auto self = weak.lock()) self->write_pending_file();
+        });
+        continue;
+      }
+      auto next = due;
+      if (file_due && (!next || *file_due < *next)) next = file_due;
+      if (!next) {
         wake.wait(lock);
         continue;
       }
-      if (Clock::now() < *due) {
-        wake.wait_until(lock, *due);
+      if (Clock::now() < *next) {
+        wake.wait_until(lock, *next);
         continue;
       }
+      if (!due || Clock::now() < *due) continue;
       due.reset();
       if (pull_queued) continue;
       pull_queued = true;
       std::weak_ptr<Impl> weak = weak_from_this();
       worker.post([weak] {
-        if (auto self = weak.lock()) self->run_pull(false, true);
+        if (auto self = weak.lock()) self->run_pull(true);
       });
     }
   }
 
-  // One pull on the worker, with its bookkeeping. `initial`: fall back to the snapshot file
-  // when the pull fails and nothing has been loaded yet.
+  // One pull on the worker, with its bookkeeping. Until a configuration is loaded, a failed
+  // (or refused) pull falls back to the snapshot file.
   // `queued`: the task the timer posted (while it waits, later events need no other pull).
-  bool run_pull(bool initial, bool queued) {
+  bool run_pull(bool queued) {
     {
       std::lock_guard lock(mutex);
       if (stopping) return false;
@@ -204,9 +171,15 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     bool ok = false;
     bool from_file = false;
     try {
+      // The file first, whichever pull comes first (load_initial's, or one a log reset
+      // asked for): its cluster id and APIs decide whether that pull is accepted.
+      if (!file_read && !options.snapshot_file.empty()) {
+        file_read = true;
+        if (!store.ready()) read_file();
+      }
       ok = pull_and_publish();
-      if (!ok && initial && !store.ready() && !options.snapshot_file.empty())
-        from_file = load_file();
+      if (!ok && !store.ready() && file_on_disk) from_file = publish_file();
+      if (store.ready()) file_on_disk.reset();
     } catch (const std::exception& e) {
       // Nothing in a pull should throw; if something does, it is a failed pull, not a dead
       // worker.
@@ -353,7 +326,60 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     last_warnings = std::move(now);
   }
 
+  // The pulled control plane's cluster id; "" when it names none (404: a control plane from
+  // before cluster ids); nullopt when it could not be asked.
+  std::optional<std::string> pull_cluster_id() {
+    std::string target = std::string(kInternalBase) + "cluster";
+    ControlPlaneResponse response = control_plane.call("GET", target, "", "", true);
+    if (response.status == 404) return std::string();
+    if (response.status != 200) {
+      if (response.status == 0)
+        spdlog::warn("snapshot pull: the control plane is unreachable (cluster)");
+      else
+        spdlog::warn("snapshot pull: GET {} answered {}", target, response.status);
+      return std::nullopt;
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(response.body, ec);
+    const json::value* id =
+        !ec && body.is_object() ? body.get_object().if_contains("clusterId") : nullptr;
+    if (id == nullptr || !id->is_string()) {
+      spdlog::warn("snapshot pull: GET {} answered a body without a clusterId", target);
+      return std::nullopt;
+    }
+    return std::string(id->get_string());
+  }
+
+  // Whether a pull may replace what the gateway serves: not one from another cluster, nor one
+  // that would drop every API while the gateway serves some (a control plane on a wiped or
+  // wrong database), unless the operator forces it. Logs and counts a refusal.
+  bool accept(const std::string& pulled_cluster, const SnapshotSources& sources) {
+    if (options.force_snapshot) return true;
+    const std::string& known =
+        cluster_id.empty() && file_on_disk ? file_on_disk->cluster_id : cluster_id;
+    std::string reason;
+    if (!known.empty() && !pulled_cluster.empty() && known != pulled_cluster) {
+      reason = "it comes from cluster " + pulled_cluster + ", not " + known;
+    } else if (sources.runtime_artifacts.empty()) {
+      std::size_t serving = store.ready() ? store.snapshot()->apis.size() : 0;
+      if (serving == 0 && file_on_disk) serving = file_on_disk->sources.runtime_artifacts.size();
+      if (serving > 0)
+        reason = "it has no API for environment '" + options.environment +
+                 "' while the gateway has " + std::to_string(serving);
+    }
+    if (reason.empty()) return true;
+    spdlog::error(
+        "snapshot pull refused: {}; the gateway keeps its current configuration (set "
+        "gateway.force_snapshot to accept it)",
+        reason);
+    std::lock_guard lock(mutex);
+    ++stats.snapshots_refused;
+    return false;
+  }
+
   bool pull_and_publish() {
+    auto pulled_cluster = pull_cluster_id();
+    if (!pulled_cluster) return false;
     SnapshotSources sources;
     sources.environment = options.environment;
     json::array revoked;
@@ -361,31 +387,67 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       json::array& out = spec.member != nullptr ? sources.*(spec.member) : revoked;
       if (!pull_list(spec, out)) return false;
     }
+    if (!accept(*pulled_cluster, sources)) return false;
     if (!publish(sources, revoked, "the control plane")) return false;
-    save_file(sources, revoked);
+    if (!pulled_cluster->empty()) cluster_id = *pulled_cluster;
+    save_file(std::move(sources), std::move(revoked));
     return true;
   }
 
-  void save_file(const SnapshotSources& sources, const json::array& revoked) {
+  void save_file(SnapshotSources sources, json::array revoked) {
     if (options.snapshot_file.empty()) return;
-    json::object doc;
-    doc["format"] = kSnapshotFileFormat;
-    doc["environment"] = options.environment;
-    for (const auto& [key, member] : kFileKeys) doc[key] = sources.*member;
-    doc["revokedTokens"] = revoked;
-    std::string text = json::serialize(doc);
+    SnapshotFile file;
+    file.environment = options.environment;
+    file.cluster_id = cluster_id;
+    file.issuer = options.issuer;
+    if (options.current_jwks) file.jwks = options.current_jwks();
+    {
+      std::lock_guard lock(mutex);
+      file.position = position;
+    }
+    file.sources = std::move(sources);
+    file.revoked = std::move(revoked);
+    std::string text = serialize_snapshot_file(file);
     // A resync that changed nothing leaves the disk alone (the file's age then tells how long
     // the configuration has been stable, not when the gateway last pulled).
     std::size_t hash = std::hash<std::string>{}(text);
     if (hash == last_file_hash && std::filesystem::exists(options.snapshot_file)) return;
+    auto now = Clock::now();
+    auto interval = std::chrono::seconds(std::max(0, options.snapshot_write_seconds));
+    if (last_file_write && now < *last_file_write + interval) {
+      // Written at most every snapshot_write_seconds: the newest text waits for its turn.
+      {
+        std::lock_guard lock(mutex);
+        pending_file = std::move(text);
+        if (!file_due) file_due = *last_file_write + interval;
+      }
+      wake.notify_all();
+      return;
+    }
+    write_file(text, hash);
+  }
+
+  void write_file(const std::string& text, std::size_t hash) {
     std::string error;
-    if (write_atomically(options.snapshot_file, text, &error))
+    last_file_write = Clock::now();
+    if (write_file_atomically(options.snapshot_file, text, &error))
       last_file_hash = hash;
     else
       spdlog::warn("snapshot file not written: {}", error);
   }
 
-  bool load_file() {
+  // On the worker, when a held-back write is due.
+  void write_pending_file() {
+    std::optional<std::string> text;
+    {
+      std::lock_guard lock(mutex);
+      text.swap(pending_file);
+    }
+    if (text) write_file(*text, std::hash<std::string>{}(*text));
+  }
+
+  // Reads and checks the snapshot file into `file_on_disk`; logs why when it cannot.
+  void read_file() {
     const std::string& path = options.snapshot_file;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -393,43 +455,111 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
           "no snapshot file at {}: the gateway has no configuration until the control "
           "plane answers",
           path);
-      return false;
+      return;
     }
     std::stringstream text;
     text << in.rdbuf();
-    boost::system::error_code ec;
-    json::value doc = json::parse(text.str(), ec);
-    if (ec || !doc.is_object()) {
-      spdlog::error("snapshot file {} is not JSON; ignored", path);
-      return false;
+    std::string error;
+    auto file = parse_snapshot_file(text.str(), &error);
+    if (!file) {
+      spdlog::error("snapshot file {} ignored: {}", path, error);
+      return;
     }
-    const json::object& o = doc.get_object();
-    auto format = int_of(o.if_contains("format"));
-    if (!format || *format != kSnapshotFileFormat) {
-      spdlog::error("snapshot file {} has an unknown format; ignored", path);
-      return false;
+    if (file->environment != options.environment) {
+      spdlog::error("snapshot file {} belongs to environment '{}'; ignored", path,
+                    file->environment);
+      return;
     }
-    auto* env = o.if_contains("environment");
-    if (env == nullptr || !env->is_string() || env->get_string() != options.environment) {
-      spdlog::error("snapshot file {} belongs to another environment; ignored", path);
-      return false;
-    }
-    SnapshotSources sources;
-    sources.environment = options.environment;
-    for (const auto& [key, member] : kFileKeys)
-      if (auto* list = o.if_contains(key); list != nullptr && list->is_array())
-        sources.*member = list->get_array();
-    json::array revoked;
-    if (auto* list = o.if_contains("revokedTokens"); list != nullptr && list->is_array())
-      revoked = list->get_array();
+    file_on_disk = std::move(file);
+  }
+
+  // Serves the file read at start-up: its configuration, revocations and JWKS.
+  bool publish_file() {
+    SnapshotFile& file = *file_on_disk;
     std::error_code time_error;
-    auto written = std::filesystem::last_write_time(path, time_error);
+    auto written = std::filesystem::last_write_time(options.snapshot_file, time_error);
     auto age = time_error ? std::chrono::seconds(0)
                           : std::chrono::duration_cast<std::chrono::seconds>(
                                 std::filesystem::file_time_type::clock::now() - written);
-    spdlog::warn("serving the last-known configuration from {} (written {} s ago)", path,
-                 age.count());
-    return publish(sources, revoked, "the snapshot file");
+    spdlog::warn("serving the last-known configuration from {} (written {} s ago)",
+                 options.snapshot_file, age.count());
+    if (!file.issuer.empty() && !options.issuer.empty() && file.issuer != options.issuer)
+      spdlog::warn("snapshot file issuer '{}' differs from the configured '{}'", file.issuer,
+                   options.issuer);
+    if (!file.jwks.empty() && options.on_file_jwks) options.on_file_jwks(file.jwks);
+    if (!publish(file.sources, file.revoked, "the snapshot file")) return false;
+    cluster_id = file.cluster_id;
+    std::lock_guard lock(mutex);
+    position = file.position;
+    return true;
+  }
+
+  // On the worker: the application as the control plane has it now replaces what the
+  // snapshot has (level-triggered: whatever the events said, in whatever order, the item's
+  // current state wins). Falls back to a full pull when the control plane does not answer.
+  void read_application(const std::string& id) {
+    {
+      std::lock_guard lock(mutex);
+      applications_queued.erase(id);
+      if (stopping) return;
+      pulling = true;
+    }
+    bool patched = false;
+    if (store.ready()) {
+      std::string target = std::string(kInternalBase) + "applications/" + http::percent_encode(id);
+      ControlPlaneResponse response = control_plane.call("GET", target, "", "", true);
+      if (response.status == 404) {
+        store.publish(without_application(*store.snapshot(), id, next_version++));
+        patched = true;
+      } else if (response.status == 200) {
+        boost::system::error_code ec;
+        json::value body = json::parse(response.body, ec);
+        auto record = ec ? std::nullopt : parse_application_record(body);
+        if (record && record->application.id == id) {
+          store.publish(with_application(*store.snapshot(), *record, next_version++));
+          patched = true;
+        }
+      }
+    }
+    {
+      std::lock_guard lock(mutex);
+      pulling = false;
+      if (patched) {
+        ++stats.patches_applied;
+        ++stats.snapshots_published;
+      }
+    }
+    wake.notify_all();
+    if (!patched) schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
+  }
+
+  void reread_application(const std::string& id) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping || !applications_queued.insert(id).second) return;
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    worker.post([weak, id] {
+      if (auto self = weak.lock()) self->read_application(id);
+    });
+  }
+
+  // The application an application, key-mapping or subscription event names; "" for other
+  // events and for payloads without one.
+  static std::string application_named(const events::Event& event) {
+    namespace types = events::types;
+    static constexpr std::string_view kPerApplication[] = {
+        types::kApplicationCreated,  types::kApplicationUpdated,  types::kApplicationDeleted,
+        types::kKeyMappingCreated,   types::kKeyMappingUpdated,   types::kKeyMappingDeleted,
+        types::kSubscriptionCreated, types::kSubscriptionUpdated, types::kSubscriptionDeleted};
+    if (std::find(std::begin(kPerApplication), std::end(kPerApplication), event.type) ==
+        std::end(kPerApplication))
+      return {};
+    boost::system::error_code ec;
+    json::value payload = json::parse(event.payload_json, ec);
+    if (ec || !payload.is_object()) return {};
+    auto* id = payload.get_object().if_contains("application_id");
+    return id != nullptr && id->is_string() ? std::string(id->get_string()) : std::string();
   }
 
   void apply_revocation(const events::Event& event) {
@@ -503,7 +633,7 @@ bool SnapshotLoader::load_initial() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->worker.post([weak, done] {
     auto self = weak.lock();
-    done->set_value(self ? self->run_pull(true, false) : false);
+    done->set_value(self ? self->run_pull(false) : false);
   });
   try {
     return result.get();
@@ -518,7 +648,7 @@ bool SnapshotLoader::refresh_now() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->worker.post([weak, done] {
     auto self = weak.lock();
-    done->set_value(self ? self->run_pull(false, false) : false);
+    done->set_value(self ? self->run_pull(false) : false);
   });
   try {
     return result.get();
@@ -528,18 +658,57 @@ bool SnapshotLoader::refresh_now() {
 }
 
 void SnapshotLoader::on_event(const events::Event& event) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (event.sequence > impl_->position.sequence) impl_->position.sequence = event.sequence;
+  }
   if (event.type == events::types::kTokenRevoked || event.type == events::types::kApiKeyRevoked) {
     impl_->apply_revocation(event);
   } else if (event.type == events::types::kUserDeleted ||
              event.type == events::types::kUserUpdated) {
     if (impl_->options.on_user_deleted) impl_->options.on_user_deleted(event);
+  } else if (auto application = Impl::application_named(event); !application.empty()) {
+    impl_->reread_application(application);
   } else if (!impl_->concerns_other_environment(event)) {
     impl_->schedule(Clock::now() + std::chrono::milliseconds(impl_->options.debounce_ms));
   }
 }
 
-void SnapshotLoader::on_log_reset() {
+void SnapshotLoader::on_log_reset(const events::LogPosition& position) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->position = position;
+  }
   impl_->schedule(Clock::now());
+}
+
+events::LogPosition SnapshotLoader::position() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->position;
+}
+
+void SnapshotLoader::apply_application(const ApplicationRecord& record) {
+  if (!impl_->store.ready()) return;
+  auto current = impl_->store.snapshot();
+  impl_->store.publish(with_application(*current, record, impl_->next_version++));
+  std::lock_guard lock(impl_->mutex);
+  ++impl_->stats.patches_applied;
+  ++impl_->stats.snapshots_published;
+}
+
+std::string SnapshotLoader::metrics_text() const {
+  Stats s = stats();
+  return "# HELP portico_gateway_snapshot_refused_total Pulls refused because they came from "
+         "another cluster or would drop every API.\n"
+         "# TYPE portico_gateway_snapshot_refused_total counter\n"
+         "portico_gateway_snapshot_refused_total " +
+         std::to_string(s.snapshots_refused) +
+         "\n"
+         "# HELP portico_gateway_snapshot_from_file Whether the configuration served came from "
+         "the snapshot file (the control plane was unreachable at start-up).\n"
+         "# TYPE portico_gateway_snapshot_from_file gauge\n"
+         "portico_gateway_snapshot_from_file " +
+         std::string(s.loaded_from_file ? "1" : "0") + "\n";
 }
 
 SnapshotLoader::Stats SnapshotLoader::stats() const {

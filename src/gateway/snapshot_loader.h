@@ -20,10 +20,19 @@
 namespace portico::gateway {
 
 struct LoaderOptions {
-  std::string environment;    // the gateway environment whose runtime artifacts are pulled
-  std::string snapshot_file;  // last-known configuration (JSON); "" keeps none
-  int debounce_ms = 100;      // events within this window share one re-pull
-  int resync_seconds = 300;   // full re-pull even without events; 0 disables it
+  std::string environment;         // the gateway environment whose runtime artifacts are pulled
+  std::string snapshot_file;       // last-known configuration (JSON); "" keeps none
+  int debounce_ms = 100;           // events within this window share one re-pull
+  int resync_seconds = 300;        // full re-pull even without events; 0 disables it
+  int snapshot_write_seconds = 5;  // the snapshot file is rewritten at most this often
+  // Accept a pull from another cluster id, or one without any API while the gateway has
+  // some (gateway.force_snapshot). Off: such a pull is refused, logged and counted.
+  bool force_snapshot = false;
+  std::string issuer;  // recorded in the snapshot file
+  // The JWKS document to record in the snapshot file, and where the file's goes when the
+  // gateway serves from it (the key manager may be down too). Optional.
+  std::function<std::string()> current_jwks;
+  std::function<void(const std::string&)> on_file_jwks;
   // Called (on the thread that delivered it) for `user.deleted` and `user.updated` (a changed
   // password or roles), which concern the authenticator's caches, not the snapshot. Optional.
   std::function<void(const events::Event&)> on_user_deleted;
@@ -45,11 +54,20 @@ class SnapshotLoader {
   bool load_initial();
 
   // From any thread, returns at once: revocations are applied immediately, user.deleted and
-  // user.updated are forwarded, anything else schedules a debounced re-pull.
+  // user.updated are forwarded, an event about an application, its keys or its subscriptions
+  // re-reads that application alone and patches it in, anything else schedules a debounced
+  // re-pull.
   void on_event(const events::Event& event);
   // The event log could not deliver every event since this gateway's position (a gap, a
   // new epoch, Redis back after too long): pull everything now.
-  void on_log_reset();
+  void on_log_reset(const events::LogPosition& position = {});
+  // The last event position seen (or read from the snapshot file), recorded in the file.
+  events::LogPosition position() const;
+
+  // What a per-item read found about one application (MissLookup): patched into the live
+  // snapshot at once. Call on the worker, where pulls run, so that a pull and a patch never
+  // interleave. Does nothing before the first snapshot is loaded.
+  void apply_application(const ApplicationRecord& record);
 
   // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.
   bool refresh_now();
@@ -60,9 +78,13 @@ class SnapshotLoader {
     std::uint64_t pulls_failed = 0;
     std::uint64_t snapshots_published = 0;
     std::uint64_t revocations_applied = 0;
+    std::uint64_t patches_applied = 0;
+    std::uint64_t snapshots_refused = 0;  // pulls refused (another cluster, no API left)
     bool loaded_from_file = false;
   };
   Stats stats() const;
+  // Refused pulls and whether the file is being served, in Prometheus text format.
+  std::string metrics_text() const;
 
  private:
   struct Impl;

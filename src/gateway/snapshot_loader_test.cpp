@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "gateway/snapshot_file.h"
 #include "http/message.h"
 
 namespace portico::gateway {
@@ -52,6 +53,8 @@ class FakeControlPlane final : public ControlPlane {
     if (method != "GET" || !credential || path.rfind(kBase, 0) != 0) return {401, "{}"};
     std::string list = path.substr(kBase.size());
     ++page_calls_[list];
+    if (list == "cluster") return {200, json::serialize(json::object{{"clusterId", cluster_id_}})};
+    if (list.rfind("applications/", 0) == 0) return application(list.substr(13));
     if (fail_list_ == list && page_calls_[list] == fail_on_page_) return {500, "{}"};
     if (list == "runtime-artifacts") {
       environments_seen_.push_back(param("environment"));
@@ -75,10 +78,31 @@ class FakeControlPlane final : public ControlPlane {
     return {200, json::serialize(json::object{{"list", page}, {"next", next}})};
   }
 
+  // The per-item read of one application: its fields, key mappings and subscriptions.
+  ControlPlaneResponse application(const std::string& id) {
+    for (const auto& item : lists_["applications"]) {
+      if (item.as_object().at("id").as_string() != id) continue;
+      json::object body = item.as_object();
+      json::array keys, subs;
+      for (const auto& k : lists_["application-key-mappings"])
+        if (k.as_object().at("applicationId").as_string() == id) keys.push_back(k);
+      for (const auto& sub : lists_["subscriptions"])
+        if (sub.as_object().at("applicationId").as_string() == id) subs.push_back(sub);
+      body["keyMappings"] = keys;
+      body["subscriptions"] = subs;
+      return {200, json::serialize(body)};
+    }
+    return {404, "{}"};
+  }
+
   // Items must be added in key order (as the real API serves them).
   void set(const std::string& list, json::array items) {
     std::lock_guard lock(mutex_);
     lists_[list] = std::move(items);
+  }
+  void set_cluster_id(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    cluster_id_ = id;
   }
   void set_unreachable(bool value) {
     std::lock_guard lock(mutex_);
@@ -113,6 +137,7 @@ class FakeControlPlane final : public ControlPlane {
   std::map<std::string, json::array> lists_;
   std::map<std::string, int> page_calls_;
   std::vector<std::string> environments_seen_;
+  std::string cluster_id_ = "cluster-a";
   std::size_t page_size_ = 2;
   bool unreachable_ = false;
   bool repeat_next_ = false;
@@ -194,6 +219,7 @@ class LoaderTest : public ::testing::Test {
     o.snapshot_file = with_file ? (dir_ / "snapshot.json").string() : "";
     o.debounce_ms = 50;
     o.resync_seconds = 0;
+    o.snapshot_write_seconds = 0;  // every pull writes the file at once
     return o;
   }
   SnapshotLoader& make_loader(LoaderOptions o) {
@@ -497,6 +523,196 @@ TEST(SnapshotStoreTest, ReadersOnManyThreadsWhilePublishing) {
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(seen_max.load(), 2000u);
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+constexpr const char* kJwks = R"({"keys":[]})";
+
+TEST_F(LoaderTest, TheSnapshotFileCarriesClusterIssuerJwksAndPosition) {
+  auto o = options();
+  o.issuer = "https://cp.example:9443/oauth2/token";
+  o.current_jwks = [] { return std::string(kJwks); };
+  auto& loader = make_loader(o);
+  loader.on_log_reset(events::LogPosition{"epoch-1", 0});
+  loader.on_event(events::Event{42, "subscription.created", "{}", 0});
+  ASSERT_TRUE(loader.refresh_now());
+  std::string error;
+  auto file = parse_snapshot_file(read_text(dir_ / "snapshot.json"), &error);
+  ASSERT_TRUE(file.has_value()) << error;
+  EXPECT_EQ(file->cluster_id, "cluster-a");
+  EXPECT_EQ(file->issuer, "https://cp.example:9443/oauth2/token");
+  EXPECT_EQ(file->jwks, kJwks);
+  EXPECT_EQ(file->position.epoch, "epoch-1");
+  EXPECT_EQ(file->position.sequence, 42u);
+  EXPECT_EQ(file->sources.runtime_artifacts.size(), 5u);
+}
+
+TEST_F(LoaderTest, AFileWhoseChecksumDoesNotMatchIsIgnored) {
+  {
+    auto& first = make_loader(options());
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  auto path = dir_ / "snapshot.json";
+  std::string text = read_text(path);
+  auto at = text.find("/ctx4");
+  ASSERT_NE(at, std::string::npos);
+  text[at + 1] = 'X';  // one byte changed: still JSON, no longer what was written
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  cp_.set_unreachable(true);
+  SnapshotStore restarted;
+  SnapshotLoader loader(options(), cp_, worker_, restarted);
+  EXPECT_FALSE(loader.load_initial());
+  EXPECT_FALSE(restarted.ready());
+}
+
+TEST_F(LoaderTest, AGatewayStartedFromItsFileGetsTheFilesJwks) {
+  auto o = options();
+  o.current_jwks = [] { return std::string(kJwks); };
+  {
+    auto& first = make_loader(o);
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  cp_.set_unreachable(true);
+  std::string given;
+  auto restarted_options = options();
+  restarted_options.on_file_jwks = [&](const std::string& jwks) { given = jwks; };
+  SnapshotStore restarted;
+  SnapshotLoader loader(restarted_options, cp_, worker_, restarted);
+  EXPECT_TRUE(loader.load_initial());
+  EXPECT_EQ(given, kJwks);
+  EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);
+}
+
+TEST_F(LoaderTest, APullFromAnotherClusterIsRefusedAndCounted) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  auto before = store_.snapshot();
+  cp_.set_cluster_id("cluster-b");
+  cp_.set("runtime-artifacts", json::array{artifact("other", "/other")});
+  EXPECT_FALSE(loader.refresh_now());
+  EXPECT_EQ(store_.snapshot(), before);
+  EXPECT_EQ(loader.stats().snapshots_refused, 1u);
+  EXPECT_NE(loader.metrics_text().find("portico_gateway_snapshot_refused_total 1\n"),
+            std::string::npos);
+}
+
+TEST_F(LoaderTest, AGatewayRestartedFromItsFileRefusesAnotherCluster) {
+  {
+    auto& first = make_loader(options());
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  cp_.set_cluster_id("cluster-b");
+  cp_.set("runtime-artifacts", json::array{artifact("other", "/other")});
+  SnapshotStore restarted;
+  SnapshotLoader loader(options(), cp_, worker_, restarted);
+  EXPECT_TRUE(loader.load_initial());  // from the file
+  EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);
+  EXPECT_EQ(loader.stats().snapshots_refused, 1u);
+  EXPECT_TRUE(loader.stats().loaded_from_file);
+}
+
+TEST_F(LoaderTest, APullThatDropsEveryApiIsRefusedUnlessForced) {
+  {
+    auto& first = make_loader(options());
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  cp_.set("runtime-artifacts", json::array{});
+  {
+    SnapshotStore restarted;
+    SnapshotLoader loader(options(), cp_, worker_, restarted);
+    EXPECT_TRUE(loader.load_initial());
+    EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);  // the file's
+    EXPECT_EQ(loader.stats().snapshots_refused, 1u);
+  }
+  auto forced = options();
+  forced.force_snapshot = true;
+  SnapshotStore restarted;
+  SnapshotLoader loader(forced, cp_, worker_, restarted);
+  EXPECT_TRUE(loader.load_initial());
+  EXPECT_TRUE(restarted.snapshot()->apis.empty());
+  EXPECT_EQ(loader.stats().snapshots_refused, 0u);
+  EXPECT_FALSE(loader.stats().loaded_from_file);
+}
+
+TEST_F(LoaderTest, TheFileIsRewrittenAtMostEverySnapshotWriteSeconds) {
+  auto o = options();
+  o.snapshot_write_seconds = 3600;
+  auto& loader = make_loader(o);
+  ASSERT_TRUE(loader.load_initial());
+  cp_.set("runtime-artifacts", json::array{artifact("api0", "/ctx0"), artifact("new", "/new")});
+  ASSERT_TRUE(loader.refresh_now());
+  EXPECT_EQ(store_.snapshot()->apis.size(), 2u);
+  // Served at once, written later: the file still holds the first pull.
+  EXPECT_EQ(read_text(dir_ / "snapshot.json").find("/new"), std::string::npos);
+}
+
+TEST_F(LoaderTest, ASubscriptionEventReReadsItsApplicationWithoutAFullPull) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  ASSERT_EQ(store_.snapshot()->find_subscription("app3", "api4"), nullptr);
+  json::array subs;
+  for (int i = 0; i < 7; ++i)
+    subs.push_back(json::object{{"id", "s" + std::to_string(i)},
+                                {"applicationId", "app" + std::to_string(i)},
+                                {"apiId", "api" + std::to_string(i % 5)},
+                                {"status", "UNBLOCKED"}});
+  subs.push_back(json::object{
+      {"id", "s9"}, {"applicationId", "app3"}, {"apiId", "api4"}, {"status", "UNBLOCKED"}});
+  cp_.set("subscriptions", subs);
+  cp_.reset_counts();
+  loader.on_event(
+      events::Event{1, "subscription.created",
+                    R"({"subscription_id":"s9","application_id":"app3","api_id":"api4"})", 0});
+  ASSERT_TRUE(eventually([&] { return store_.snapshot()->find_subscription("app3", "api4"); }));
+  EXPECT_NE(store_.snapshot()->find_subscription("app3", "api3"), nullptr);  // kept
+  EXPECT_EQ(store_.snapshot()->apis.size(), 5u);
+  EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);  // no full pull
+  EXPECT_EQ(cp_.page_calls("applications/app3"), 1);
+  EXPECT_EQ(loader.stats().patches_applied, 1u);
+}
+
+TEST_F(LoaderTest, AnEventAboutAnApplicationThatIsGoneRemovesIt) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  json::array apps;
+  for (int i = 0; i < 7; ++i)
+    if (i != 2)
+      apps.push_back(json::object{{"id", "app" + std::to_string(i)}, {"status", "APPROVED"}});
+  cp_.set("applications", apps);
+  loader.on_event(events::Event{1, "application.deleted", R"({"application_id":"app2"})", 0});
+  ASSERT_TRUE(eventually([&] { return store_.snapshot()->applications.count("app2") == 0; }));
+  auto s = store_.snapshot();
+  EXPECT_EQ(s->clients.count("client2"), 0u);
+  EXPECT_EQ(s->find_subscription("app2", "api2"), nullptr);
+  EXPECT_EQ(s->applications.size(), 6u);
+  EXPECT_EQ(s->clients.size(), 6u);
+}
+
+TEST_F(LoaderTest, APullALogResetAsksForFirstStillHonoursTheFile) {
+  {
+    auto& first = make_loader(options());
+    ASSERT_TRUE(first.load_initial());
+  }
+  loader_.reset();
+  cp_.set_cluster_id("cluster-b");
+  cp_.set("runtime-artifacts", json::array{});
+  SnapshotStore restarted;
+  SnapshotLoader loader(options(), cp_, worker_, restarted);
+  loader.on_log_reset();  // the event log's reset comes before the first load
+  EXPECT_TRUE(loader.load_initial());
+  EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);  // the file's, not the other cluster's
+  EXPECT_GE(loader.stats().snapshots_refused, 1u);
 }
 
 }  // namespace

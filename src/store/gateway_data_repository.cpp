@@ -4,58 +4,116 @@
 
 namespace portico::store {
 
-std::vector<GatewaySubscription> GatewayDataRepository::subscriptions_after(
-    const std::string& after, int limit) {
+namespace {
+
+// One statement per table, whatever selects the rows: `condition` compares one column with
+// :value ("id > :value" pages, "id = :value" reads one item, "application_id = :value" reads
+// an application's rows).
+std::vector<GatewaySubscription> select_subscriptions(Database& db, const std::string& condition,
+                                                      const std::string& value, int limit) {
   std::vector<GatewaySubscription> out;
   if (limit <= 0) return out;
-  db_.with_session([&](soci::session& sql) {
+  db.with_session([&](soci::session& sql) {
     GatewaySubscription r;
     soci::statement st =
         (sql.prepare << "SELECT id, application_id, api_id, throttling_policy, status, "
-                        "created_time, updated_time FROM subscriptions WHERE id > :after "
-                        "ORDER BY id LIMIT :limit",
+                        "created_time, updated_time FROM subscriptions WHERE " +
+                            condition + " ORDER BY id LIMIT :limit",
          soci::into(r.id), soci::into(r.application_id), soci::into(r.api_id),
          soci::into(r.throttling_policy), soci::into(r.status), soci::into(r.created_time),
-         soci::into(r.updated_time), soci::use(after), soci::use(limit));
+         soci::into(r.updated_time), soci::use(value), soci::use(limit));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
   return out;
+}
+
+std::vector<GatewayApplication> select_applications(Database& db, const std::string& condition,
+                                                    const std::string& value, int limit) {
+  std::vector<GatewayApplication> out;
+  if (limit <= 0) return out;
+  db.with_session([&](soci::session& sql) {
+    GatewayApplication r;
+    soci::statement st =
+        (sql.prepare << "SELECT id, name, owner, throttling_policy, token_type, status, "
+                        "updated_time FROM applications WHERE " +
+                            condition + " ORDER BY id LIMIT :limit",
+         soci::into(r.id), soci::into(r.name), soci::into(r.owner), soci::into(r.throttling_policy),
+         soci::into(r.token_type), soci::into(r.status), soci::into(r.updated_time),
+         soci::use(value), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(r);
+  });
+  return out;
+}
+
+std::vector<GatewayKeyMapping> select_key_mappings(Database& db, const std::string& condition,
+                                                   const std::string& value, int limit) {
+  std::vector<GatewayKeyMapping> out;
+  if (limit <= 0) return out;
+  db.with_session([&](soci::session& sql) {
+    GatewayKeyMapping r;
+    soci::statement st = (sql.prepare << "SELECT id, application_id, key_type, client_id "
+                                         "FROM application_key_mappings WHERE " +
+                                             condition + " ORDER BY id LIMIT :limit",
+                          soci::into(r.id), soci::into(r.application_id), soci::into(r.key_type),
+                          soci::into(r.client_id), soci::use(value), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(r);
+  });
+  return out;
+}
+
+template <class Row>
+std::optional<Row> first(std::vector<Row> rows) {
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+// An application's key mappings and subscriptions are few (one per key type, one per API it
+// uses); this bounds what one read returns all the same.
+constexpr int kMaxRowsPerApplication = 100000;
+
+}  // namespace
+
+std::vector<GatewaySubscription> GatewayDataRepository::subscriptions_after(
+    const std::string& after, int limit) {
+  return select_subscriptions(db_, "id > :value", after, limit);
+}
+
+std::optional<GatewaySubscription> GatewayDataRepository::subscription(const std::string& id) {
+  return first(select_subscriptions(db_, "id = :value", id, 1));
+}
+
+std::vector<GatewaySubscription> GatewayDataRepository::subscriptions_of(
+    const std::string& application_id) {
+  return select_subscriptions(db_, "application_id = :value", application_id,
+                              kMaxRowsPerApplication);
+}
+
+std::optional<GatewayApplication> GatewayDataRepository::application(const std::string& id) {
+  return first(select_applications(db_, "id = :value", id, 1));
+}
+
+std::vector<GatewayKeyMapping> GatewayDataRepository::key_mappings_of(
+    const std::string& application_id) {
+  return select_key_mappings(db_, "application_id = :value", application_id,
+                             kMaxRowsPerApplication);
+}
+
+std::optional<GatewayKeyMapping> GatewayDataRepository::key_mapping_by_client(
+    const std::string& client_id) {
+  return first(select_key_mappings(db_, "client_id = :value", client_id, 1));
 }
 
 std::vector<GatewayApplication> GatewayDataRepository::applications_after(const std::string& after,
                                                                           int limit) {
-  std::vector<GatewayApplication> out;
-  if (limit <= 0) return out;
-  db_.with_session([&](soci::session& sql) {
-    GatewayApplication r;
-    soci::statement st =
-        (sql.prepare << "SELECT id, name, owner, throttling_policy, token_type, status, "
-                        "updated_time FROM applications WHERE id > :after ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.name), soci::into(r.owner), soci::into(r.throttling_policy),
-         soci::into(r.token_type), soci::into(r.status), soci::into(r.updated_time),
-         soci::use(after), soci::use(limit));
-    st.execute();
-    while (st.fetch()) out.push_back(r);
-  });
-  return out;
+  return select_applications(db_, "id > :value", after, limit);
 }
 
 std::vector<GatewayKeyMapping> GatewayDataRepository::key_mappings_after(const std::string& after,
                                                                          int limit) {
-  std::vector<GatewayKeyMapping> out;
-  if (limit <= 0) return out;
-  db_.with_session([&](soci::session& sql) {
-    GatewayKeyMapping r;
-    soci::statement st =
-        (sql.prepare << "SELECT id, application_id, key_type, client_id "
-                        "FROM application_key_mappings WHERE id > :after ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.application_id), soci::into(r.key_type),
-         soci::into(r.client_id), soci::use(after), soci::use(limit));
-    st.execute();
-    while (st.fetch()) out.push_back(r);
-  });
-  return out;
+  return select_key_mappings(db_, "id > :value", after, limit);
 }
 
 std::vector<GatewayDeployment> GatewayDataRepository::deployments_after(

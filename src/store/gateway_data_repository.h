@@ -4,6 +4,7 @@
 // last id of the previous page) so a gateway streams 100k rows without anyone holding them
 // all in memory, and a row inserted meanwhile never shifts a page.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,14 @@ class GatewayDataRepository {
   std::vector<GatewaySubscription> subscriptions_after(const std::string& after, int limit);
   std::vector<GatewayApplication> applications_after(const std::string& after, int limit);
   std::vector<GatewayKeyMapping> key_mappings_after(const std::string& after, int limit);
+
+  // Per-item reads: what a gateway re-reads when an event names an item, or when a call
+  // names a credential or subscription its snapshot does not know yet.
+  std::optional<GatewaySubscription> subscription(const std::string& id);
+  std::optional<GatewayApplication> application(const std::string& id);
+  std::vector<GatewaySubscription> subscriptions_of(const std::string& application_id);
+  std::vector<GatewayKeyMapping> key_mappings_of(const std::string& application_id);
+  std::optional<GatewayKeyMapping> key_mapping_by_client(const std::string& client_id);
   // Deployments to `environment` whose api_id > `after`, in api_id order.
   std::vector<GatewayDeployment> deployments_after(const std::string& environment,
                                                    const std::string& after, int limit);

@@ -104,5 +104,31 @@ TEST_P(GatewayDataRepositoryTest, DeploymentsCarryTheApisCurrentLifecycleState) 
   EXPECT_EQ(page[1].lifecycle_status, "PUBLISHED");
 }
 
+TEST_P(GatewayDataRepositoryTest, ReadsOneApplicationWithItsKeysAndSubscriptions) {
+  auto app = data_->application("app-1");
+  ASSERT_TRUE(app.has_value());
+  EXPECT_EQ(app->name, "App1");
+  EXPECT_EQ(app->status, "APPROVED");
+  auto keys = data_->key_mappings_of("app-1");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].client_id, "client-1");
+  auto subs = data_->subscriptions_of("app-1");
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].api_id, "api-1");
+  EXPECT_FALSE(data_->application("app-9").has_value());
+  EXPECT_TRUE(data_->key_mappings_of("app-9").empty());
+}
+
+TEST_P(GatewayDataRepositoryTest, FindsAKeyMappingByClientAndASubscriptionById) {
+  auto mapping = data_->key_mapping_by_client("client-2");
+  ASSERT_TRUE(mapping.has_value());
+  EXPECT_EQ(mapping->application_id, "app-2");
+  EXPECT_FALSE(data_->key_mapping_by_client("client-9").has_value());
+  auto sub = data_->subscription("sub-0");
+  ASSERT_TRUE(sub.has_value());
+  EXPECT_EQ(sub->application_id, "app-0");
+  EXPECT_FALSE(data_->subscription("sub-9").has_value());
+}
+
 }  // namespace
 }  // namespace portico::store

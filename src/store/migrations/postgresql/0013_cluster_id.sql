@@ -1,0 +1,7 @@
+-- The cluster's id, made once per database: a gateway remembers it in its snapshot file and
+-- refuses configuration pulled from another cluster (a control plane pointed at a wiped or
+-- different database must not empty the gateways).
+INSERT INTO cluster_secrets (name, value, created_at)
+VALUES ('cluster-id', md5(random()::text || clock_timestamp()::text),
+        CAST(extract(epoch FROM now()) AS BIGINT))
+ON CONFLICT (name) DO NOTHING;
