@@ -139,6 +139,10 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   o.jwt_leeway_seconds = g.jwt_leeway_seconds;
   o.introspection_cache_seconds = g.introspection_cache_seconds;
   o.throttle_counter_slots = static_cast<std::size_t>(g.throttle_counter_slots);
+  o.miss_lookup_cache_seconds = g.miss_lookup_cache_seconds;
+  o.resync_seconds = g.resync_seconds;
+  o.snapshot_write_seconds = g.snapshot_write_seconds;
+  o.force_snapshot = g.force_snapshot;
   o.backend_policy =
       std::make_shared<const BackendAddressPolicy>(BackendAddressPolicy::from_config(c));
   return o;
