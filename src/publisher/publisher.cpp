@@ -174,8 +174,13 @@ store::ApiRecord Publisher::Impl::require_changeable_api(const keymanager::Princ
 }
 
 void Publisher::Impl::store_scopes(const std::string& api_id, const json::object& api) {
-  api_scopes.replace(api_id, scope_owner(api), defined_scopes(api));
-  scopes_changed(api_id);
+  auto scopes = defined_scopes(api);
+  int removed = api_scopes.replace(api_id, scope_owner(api), scopes);
+  if (removed > 0 || !scopes.empty()) scopes_changed(api_id);
+}
+
+void Publisher::Impl::release_scopes(const std::string& api_id) {
+  if (api_scopes.remove(api_id) > 0) scopes_changed(api_id);
 }
 
 void Publisher::Impl::claim_scopes(const std::string& api_id, const json::object& api,
@@ -185,12 +190,14 @@ void Publisher::Impl::claim_scopes(const std::string& api_id, const json::object
   std::vector<std::string> kept;
   if (before != nullptr)
     for (auto& [name, roles] : defined_scopes(*before)) kept.push_back(name);
-  auto taken = api_scopes.claim(api_id, scope_owner(api), defined_scopes(api), kept);
+  auto scopes = defined_scopes(api);
+  auto taken = api_scopes.claim(api_id, scope_owner(api), scopes, kept);
   // The reference's SCOPE_ALREADY_ASSIGNED, with the status a conflict has.
   if (taken)
     throw ApiError(409, 900988, "Scope already assigned locally by another API",
                    "Scope " + *taken + " is already assigned locally by another API");
-  scopes_changed(api_id);
+  // An API without scopes, before or now, changes no key manager's view.
+  if (!scopes.empty() || !kept.empty()) scopes_changed(api_id);
 }
 
 void Publisher::Impl::scopes_changed(const std::string& api_id) {
@@ -207,14 +214,12 @@ void Publisher::Impl::insert_api(const store::ApiRecord& record, const json::obj
   try {
     apis.create(record);
   } catch (const store::ConflictError&) {
-    api_scopes.remove(record.id);
-    scopes_changed(record.id);
+    release_scopes(record.id);
     throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
                              record.context + "' and version '" + record.version +
                              "' already exists");
   } catch (...) {
-    api_scopes.remove(record.id);
-    scopes_changed(record.id);
+    release_scopes(record.id);
     throw;
   }
   if (record.is_default_version) clear_default_versions(record.name, record.id);
@@ -883,8 +888,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
         case store::RemoveResult::removed:
           break;
       }
-      api_scopes.remove(id);
-      scopes_changed(id);
+      release_scopes(id);
       for (const auto& d : deployed) {
         json::object payload{
             {"api_id", id}, {"revision_id", d.revision_id}, {"environment", d.environment}};

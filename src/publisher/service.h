@@ -66,6 +66,8 @@ struct Publisher::Impl {
   // `before` (the stored version being changed; null on create) did not define. Checked and
   // stored under one cluster-wide lock, so two nodes cannot both take a free name.
   void claim_scopes(const std::string& api_id, const json::object& api, const json::object* before);
+  // Forgets the scopes of `api_id` (deleted, or not stored after all).
+  void release_scopes(const std::string& api_id);
   // Tells every key manager that `api_id`'s scopes changed.
   void scopes_changed(const std::string& api_id);
   void publish(std::string_view type, const json::object& payload);

@@ -33,8 +33,12 @@ std::vector<std::string> split_roles(const std::string& text) {
   return roles;
 }
 
-void write_scopes(soci::session& sql, const std::string& api_id, const std::string& owner,
-                  const ScopeBindings& scopes) {
+// Returns how many scopes `api_id` had before.
+int write_scopes(soci::session& sql, const std::string& api_id, const std::string& owner,
+                 const ScopeBindings& scopes) {
+  int before = 0;
+  sql << "SELECT COUNT(*) FROM api_scopes WHERE api_id = :id", soci::use(api_id),
+      soci::into(before);
   sql << "DELETE FROM api_scopes WHERE api_id = :id", soci::use(api_id);
   std::vector<std::string> written;
   for (const auto& [name, roles] : scopes) {
@@ -46,6 +50,7 @@ void write_scopes(soci::session& sql, const std::string& api_id, const std::stri
            ":roles)",
         soci::use(api_id), soci::use(name), soci::use(owner), soci::use(joined);
   }
+  return before;
 }
 
 }  // namespace
@@ -73,12 +78,14 @@ std::optional<std::string> ApiScopesRepository::claim(const std::string& api_id,
   return taken;
 }
 
-void ApiScopesRepository::replace(const std::string& api_id, const std::string& owner,
-                                  const ScopeBindings& scopes) {
+int ApiScopesRepository::replace(const std::string& api_id, const std::string& owner,
+                                 const ScopeBindings& scopes) {
+  int before = 0;
   db_.in_transaction([&](soci::session& sql) {
     hold_cluster_lock(db_, sql, kLock);
-    write_scopes(sql, api_id, owner, scopes);
+    before = write_scopes(sql, api_id, owner, scopes);
   });
+  return before;
 }
 
 void ApiScopesRepository::insert_if_none(const std::string& api_id, const std::string& owner,
@@ -93,11 +100,13 @@ void ApiScopesRepository::insert_if_none(const std::string& api_id, const std::s
   });
 }
 
-void ApiScopesRepository::remove(const std::string& api_id) {
+int ApiScopesRepository::remove(const std::string& api_id) {
+  int before = 0;
   db_.in_transaction([&](soci::session& sql) {
     hold_cluster_lock(db_, sql, kLock);
-    sql << "DELETE FROM api_scopes WHERE api_id = :id", soci::use(api_id);
+    before = write_scopes(sql, api_id, "", {});
   });
+  return before;
 }
 
 std::vector<std::vector<std::string>> ApiScopesRepository::definitions(const std::string& scope) {

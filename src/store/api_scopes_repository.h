@@ -23,13 +23,15 @@ class ApiScopesRepository {
   std::optional<std::string> claim(const std::string& api_id, const std::string& owner,
                                    const ScopeBindings& scopes,
                                    const std::vector<std::string>& kept);
-  // Stores `scopes` as the scopes of `api_id`, without any check.
-  void replace(const std::string& api_id, const std::string& owner, const ScopeBindings& scopes);
+  // Stores `scopes` as the scopes of `api_id`, without any check; returns how many scopes it
+  // had before.
+  int replace(const std::string& api_id, const std::string& owner, const ScopeBindings& scopes);
   // Stores the scopes of `api_id` only when it has none stored (filling the table from APIs
   // written before it existed; several nodes may do it at once).
   void insert_if_none(const std::string& api_id, const std::string& owner,
                       const ScopeBindings& scopes);
-  void remove(const std::string& api_id);
+  // Returns how many scopes `api_id` had.
+  int remove(const std::string& api_id);
   // The role bindings of every API that defines `scope`, one entry per API.
   std::vector<std::vector<std::string>> definitions(const std::string& scope);
 

@@ -49,7 +49,8 @@ TEST_P(ApiScopesRepositoryTest, AScopeTheApiAlreadyHadIsKeptWhateverOthersDefine
 
 TEST_P(ApiScopesRepositoryTest, ARemovedApiFreesItsScopes) {
   scopes_->claim("a", "pets\nalice", {{"read", {}}}, {});
-  scopes_->remove("a");
+  EXPECT_EQ(scopes_->remove("a"), 1);
+  EXPECT_EQ(scopes_->remove("a"), 0);
   EXPECT_TRUE(scopes_->definitions("read").empty());
   EXPECT_EQ(scopes_->claim("b", "shop\nbob", {{"read", {}}}, {}), std::nullopt);
 }
