@@ -5,11 +5,13 @@
 #include <cstring>
 #include <iostream>
 
+#include "app/database_outbox.h"
 #include "app/node.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/private_files.h"
 #include "events/event_bus.h"
+#include "events/redis_event_log.h"
 #include "keymanager/keymanager.h"
 #include "store/database.h"
 
@@ -100,11 +102,22 @@ int main(int argc, char** argv) {
       portico::prepare_data_dir(config.data_dir);
       auto db = portico::store::Database::open(config.database_url(), 1);
       db->migrate();
-      portico::events::InProcessBus bus;
-      portico::keymanager::KeyManager km(config, *db, bus);
-      km.initialize();
-      km.keys().rotate();
-      std::cout << "active signing key " << km.keys().active()->kid() << "\n";
+      // Through the cluster's outbox when there is an event log: the running nodes deliver
+      // the event even after this process has ended, and each reloads its key ring.
+      std::unique_ptr<portico::events::EventBus> bus;
+      if (config.redis.url.empty()) {
+        bus = std::make_unique<portico::events::InProcessBus>();
+      } else {
+        portico::events::RedisLogOptions o;
+        o.url = config.redis.url;
+        o.key_prefix = config.redis.key_prefix;
+        o.retention = static_cast<std::uint64_t>(config.redis.event_retention);
+        bus = std::make_unique<portico::events::RedisEventLog>(
+            o, std::make_unique<portico::DatabaseOutbox>(*db));
+      }
+      portico::keymanager::KeyManager km(config, *db, *bus);
+      km.keys().load();
+      std::cout << "active signing key " << km.rotate_signing_key() << "\n";
       return 0;
     }
     block_stop_signals();

@@ -45,5 +45,13 @@ inline constexpr std::string_view kApiKeyRevoked = "api_key.revoked";
 inline constexpr std::string_view kUserDeleted = "user.deleted";
 // {username}: the user's password or roles changed; cached Basic credentials are stale.
 inline constexpr std::string_view kUserUpdated = "user.updated";
+// {kid}: a new signing key is active; every key manager reloads its key ring.
+inline constexpr std::string_view kSigningKeyRotated = "signing_key.rotated";
+// {client_id}: an OAuth client's secret, grants or flags changed, or it was removed; key
+// managers drop their cached record of it.
+inline constexpr std::string_view kOAuthClientUpdated = "oauth_client.updated";
+// {api_id}: the scopes an API defines (or their role bindings) changed, or the API is gone;
+// key managers drop their cached scope bindings.
+inline constexpr std::string_view kApiScopesChanged = "api.scopes_changed";
 
 }  // namespace portico::events::types

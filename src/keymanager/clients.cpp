@@ -158,7 +158,7 @@ std::optional<std::string> Clients::regenerate_secret(const std::string& client_
   std::string secret = crypto::random_token();
   client->secret_hash = secret_hash(secret);
   repository_.update(*client);
-  records_.erase(client_id);
+  changed(client_id);
   return secret;
 }
 
@@ -174,7 +174,7 @@ store::ClientRecord Clients::update(const std::string& client_id,
   client->access_token_lifetime = changes.access_token_lifetime;
   client->name = changes.name;
   repository_.update(*client);
-  records_.erase(client_id);
+  changed(client_id);
   return *client;
 }
 
@@ -189,20 +189,26 @@ bool Clients::update_application(const std::string& client_id, const std::string
   client->application_tier = application_tier;
   client->token_type = token_type;
   repository_.update(*client);
-  records_.erase(client_id);
+  changed(client_id);
   return true;
 }
 
 std::optional<store::ClientRecord> Clients::set_trusted(const std::string& client_id,
                                                         bool trusted) {
   if (!repository_.set_trusted(client_id, trusted)) return std::nullopt;
-  records_.erase(client_id);
+  changed(client_id);
   return repository_.find(client_id);
 }
 
 bool Clients::remove(const std::string& client_id) {
+  bool removed = repository_.remove(client_id);
+  changed(client_id);
+  return removed;
+}
+
+void Clients::changed(const std::string& client_id) {
   records_.erase(client_id);
-  return repository_.remove(client_id);
+  if (on_change_) on_change_(client_id);
 }
 
 }  // namespace portico::keymanager

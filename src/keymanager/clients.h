@@ -3,6 +3,7 @@
 // a key shared by the cluster), authentication at the token endpoint, secret regeneration.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -77,7 +78,16 @@ class Clients {
   // nullopt when there is no such client.
   std::optional<store::ClientRecord> set_trusted(const std::string& client_id, bool trusted);
 
+  // Called with the client's id after each change made here, so that other nodes can be told
+  // (their cached record is stale). Set once, before serving.
+  void on_change(std::function<void(const std::string& client_id)> listener) {
+    on_change_ = std::move(listener);
+  }
+  // Drops the cached record: another node changed the client.
+  void forget(const std::string& client_id) { records_.erase(client_id); }
+
  private:
+  void changed(const std::string& client_id);
   // "$hmac-sha256$" + base64url(HMAC(cluster key, secret)): a generated secret has 256 bits of
   // entropy, so a keyed hash is as safe as argon2id and costs microseconds, not a pool slot.
   std::string secret_hash(std::string_view secret);
@@ -91,6 +101,7 @@ class Clients {
   LoginThrottle& throttle_;
   std::mutex key_mutex_;
   std::string hmac_key_;  // loaded on first use
+  std::function<void(const std::string&)> on_change_;
 };
 
 // ApiError 400 when a registration's fields are not valid.

@@ -44,6 +44,11 @@ class ExpiringCache {
     entries_.erase(key);
   }
 
+  void clear() {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+  }
+
  private:
   struct Entry {
     Value value;

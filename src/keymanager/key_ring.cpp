@@ -30,33 +30,40 @@ store::SigningKeyRecord fresh_key(jwt::Algorithm algorithm, const KeyEncryption&
 }  // namespace
 
 KeyRing::KeyRing(store::Database& db, jwt::Algorithm algorithm, int rotation_days,
-                 KeyEncryption encryption)
+                 KeyEncryption encryption, std::chrono::seconds unknown_kid_reload_interval)
     : repository_(db),
       encryption_(std::move(encryption)),
       algorithm_(algorithm),
-      rotation_days_(rotation_days) {}
+      rotation_days_(rotation_days),
+      unknown_kid_reload_interval_(unknown_kid_reload_interval) {}
 
 void KeyRing::load() {
   auto now = unix_now();
   repository_.purge_expired(now);
-  auto keys = repository_.list_current(now);
-  open_and_seal(keys);
-  const store::SigningKeyRecord* active = nullptr;
-  for (auto& k : keys)
-    if (k.retired_at == 0) active = &k;
-  bool too_old =
-      active && rotation_days_ > 0 && now - active->created_at >= rotation_days_ * kSecondsPerDay;
-  bool other_algorithm = active && active->algorithm != jwt::algorithm_name(algorithm_);
-  if (!active || too_old || other_algorithm) {
-    repository_.rotate(fresh_key(algorithm_, encryption_), now, kMaxAccessTokenLifetime);
-    spdlog::info("signing key {}", active ? "rotated" : "created");
+  open_and_seal(repository_.list_current(now));
+  auto needs_new_key = [&](const store::SigningKeyRecord* active) {
+    bool too_old =
+        active && rotation_days_ > 0 && now - active->created_at >= rotation_days_ * kSecondsPerDay;
+    bool other_algorithm = active && active->algorithm != jwt::algorithm_name(algorithm_);
+    return !active || too_old || other_algorithm;
+  };
+  // Decided again under the rotation lock: a node starting beside this one may have created
+  // or rotated the key meanwhile, and then this one keeps it.
+  bool missing = needs_new_key(nullptr);
+  for (const auto& k : repository_.list_current(now))
+    if (k.retired_at == 0) missing = needs_new_key(&k);
+  if (missing && repository_.rotate_if(fresh_key(algorithm_, encryption_), now,
+                                       kMaxAccessTokenLifetime, needs_new_key)) {
+    spdlog::info("signing key created or rotated");
   }
   reload();
 }
 
-void KeyRing::rotate() {
-  repository_.rotate(fresh_key(algorithm_, encryption_), unix_now(), kMaxAccessTokenLifetime);
+std::string KeyRing::rotate() {
+  auto key = fresh_key(algorithm_, encryption_);
+  repository_.rotate(key, unix_now(), kMaxAccessTokenLifetime);
   reload();
+  return key.kid;
 }
 
 void KeyRing::reload() {
@@ -112,10 +119,28 @@ std::shared_ptr<const jwt::SigningKey> KeyRing::active() const {
   return state()->active;
 }
 
-std::shared_ptr<const jwt::VerificationKey> KeyRing::find(const std::string& kid) const {
+std::shared_ptr<const jwt::VerificationKey> KeyRing::find_loaded(const std::string& kid) const {
   for (auto& key : state()->public_keys)
     if (key->kid() == kid) return key;
   return nullptr;
+}
+
+std::shared_ptr<const jwt::VerificationKey> KeyRing::find(const std::string& kid) {
+  if (auto key = find_loaded(kid)) return key;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  auto last = last_unknown_kid_reload_.load();
+  bool due = last == INT64_MIN || now - last >= unknown_kid_reload_interval_.count();
+  // One caller per interval wins the exchange and reloads; the others answer at once.
+  if (!due || !last_unknown_kid_reload_.compare_exchange_strong(last, now)) return nullptr;
+  try {
+    reload();
+  } catch (const std::exception& e) {
+    spdlog::warn("signing keys: reload for an unknown kid failed: {}", e.what());
+    return nullptr;
+  }
+  return find_loaded(kid);
 }
 
 std::shared_ptr<const std::string> KeyRing::jwks_json() const {

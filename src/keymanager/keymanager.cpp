@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <future>
 
+#include <boost/json.hpp>
+
 #include "common/api_error.h"
+#include "events/event_types.h"
 #include "keymanager/oauth_error.h"
 #include "keymanager/routes.h"
 #include "keymanager/scopes.h"
 
 namespace portico::keymanager {
 namespace {
+
+namespace json = boost::json;
 
 jwt::Algorithm configured_algorithm(const Config& config) {
   return *jwt::parse_algorithm(config.oauth.signing_algorithm);  // validated by the config
@@ -40,15 +45,26 @@ bool Principal::has_role(std::string_view role) const {
 
 KeyManager::KeyManager(const Config& config, store::Database& db, events::EventBus& bus)
     : config_(config),
+      bus_(bus),
       hashing_(config.security.hash_threads, static_cast<std::size_t>(config.security.hash_queue)),
-      throttle_(throttle_policy(config.security)),
+      throttle_(throttle_policy(config.security), db),
       users_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
              std::chrono::seconds(config.oauth.lookup_cache_seconds), hashing_, throttle_),
       clients_(db, std::chrono::seconds(config.oauth.credential_cache_seconds),
                std::chrono::seconds(config.oauth.lookup_cache_seconds), hashing_, throttle_),
       keys_(db, configured_algorithm(config), config.oauth.signing_key_rotation_days,
             KeyEncryption(config.security.key_encryption_key)),
-      tokens_(config, db, keys_, clients_, users_, bus) {}
+      api_scopes_(db, std::chrono::seconds(config.oauth.lookup_cache_seconds)),
+      tokens_(config, db, keys_, clients_, users_, bus),
+      purger_(db, std::chrono::seconds(config.oauth.purge_interval_seconds),
+              throttle_.policy().lockout_max) {
+  tokens_.set_api_scope_lookup(
+      [this](const std::string& scope) { return api_scopes_.roles(scope); });
+  clients_.on_change([this](const std::string& client_id) {
+    bus_.publish(std::string(events::types::kOAuthClientUpdated),
+                 json::serialize(json::object{{"client_id", client_id}}));
+  });
+}
 
 void KeyManager::initialize() {
   // The administrator's argon2id hash and a first signing key are both slow on purpose or by
@@ -58,6 +74,15 @@ void KeyManager::initialize() {
   });
   keys_.load();
   admin.get();
+  bus_.subscribe([this](const events::Event& event) { apply_cluster_event(event); });
+  purger_.start();
+}
+
+std::string KeyManager::rotate_signing_key() {
+  std::string kid = keys_.rotate();
+  bus_.publish(std::string(events::types::kSigningKeyRotated),
+               json::serialize(json::object{{"kid", kid}}));
+  return kid;
 }
 
 void KeyManager::register_routes(http::Router& router) {

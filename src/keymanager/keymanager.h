@@ -12,9 +12,11 @@
 #include "common/config.h"
 #include "events/event_bus.h"
 #include "http/message.h"
+#include "keymanager/api_scopes.h"
 #include "keymanager/clients.h"
 #include "keymanager/key_ring.h"
 #include "keymanager/login_throttle.h"
+#include "keymanager/purger.h"
 #include "keymanager/token_service.h"
 #include "keymanager/users.h"
 #include "store/database.h"
@@ -41,8 +43,15 @@ class KeyManager {
  public:
   KeyManager(const Config& config, store::Database& db, events::EventBus& bus);
 
-  // First start: the administrator and the signing key; rotates a key past its age.
+  // First start: the administrator and the signing key; rotates a key past its age. Safe when
+  // several nodes start on one database at once. Then follows the cluster's events, so that
+  // what another node changes (signing key, clients, users, API scopes) is not served stale,
+  // and starts purging expired tokens every oauth.purge_interval_seconds.
   void initialize();
+  // Stops the purge of expired tokens (started by initialize()); the destructor does too.
+  void stop_purging() { purger_.stop(); }
+  // Replaces the active signing key and tells every node; returns the new kid.
+  std::string rotate_signing_key();
   // Adds the OAuth 2.0 and client-registration endpoints.
   void register_routes(http::Router& router);
 
@@ -56,6 +65,7 @@ class KeyManager {
   Clients& clients() { return clients_; }
   TokenService& tokens() { return tokens_; }
   KeyRing& keys() { return keys_; }
+  ApiScopes& api_scopes() { return api_scopes_; }
   const Config& config() const { return config_; }
 
   // Runs the password hashes still queued, then stops the hashing threads. Call after the
@@ -64,13 +74,19 @@ class KeyManager {
   void stop_hashing() { hashing_.stop(); }
 
  private:
+  // Drops what `event` says is stale (see initialize()).
+  void apply_cluster_event(const events::Event& event);
+
   const Config& config_;
+  events::EventBus& bus_;
   BoundedPool hashing_;  // every argon2id hash and verification, never an I/O thread
   LoginThrottle throttle_;
   Users users_;
   Clients clients_;
   KeyRing keys_;
+  ApiScopes api_scopes_;
   TokenService tokens_;
+  Purger purger_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace portico::keymanager

@@ -1,6 +1,7 @@
 #include "keymanager/login_throttle.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace portico::keymanager {
 namespace {
@@ -27,43 +28,93 @@ AccountLocked::AccountLocked(const Lockout& l)
   headers["Retry-After"] = std::to_string(l.retry_after_seconds);
 }
 
+namespace {
+
+// The counters of one process.
+class MemoryCounters final : public LoginThrottle::Counters {
+ public:
+  MemoryCounters(const ThrottlePolicy& policy, std::size_t max_entries)
+      : policy_(policy), max_entries_(max_entries) {}
+
+  std::optional<LoginThrottle::Counter> find(LoginThrottle::Kind kind,
+                                             std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    Table& table = table_of(kind);
+    auto it = table.find(std::string(key));
+    if (it == table.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void update(LoginThrottle::Kind kind, std::string_view key, LoginThrottle::Clock::time_point now,
+              const std::function<void(LoginThrottle::Counter&)>& change) override {
+    std::lock_guard lock(mutex_);
+    Table& table = table_of(kind);
+    auto it = table.find(std::string(key));
+    if (it == table.end()) {
+      make_room(table, now);
+      it = table.emplace(std::string(key), LoginThrottle::Counter{}).first;
+    }
+    change(it->second);
+  }
+
+  void erase(LoginThrottle::Kind kind, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    table_of(kind).erase(std::string(key));
+  }
+
+ private:
+  using Table = std::unordered_map<std::string, LoginThrottle::Counter>;
+
+  Table& table_of(LoginThrottle::Kind kind) {
+    return kind == LoginThrottle::Kind::kAccount ? accounts_ : addresses_;
+  }
+
+  void make_room(Table& table, LoginThrottle::Clock::time_point now) {
+    if (table.size() < max_entries_) return;
+    std::erase_if(table, [&](const auto& entry) {
+      const auto& c = entry.second;
+      return c.locked_until <= now && now - c.last_failure > policy_.lockout_max;
+    });
+    // Bounded memory over perfect memory: unlocked entries go next, locks stay.
+    if (table.size() >= max_entries_)
+      std::erase_if(table, [&](const auto& entry) { return entry.second.locked_until <= now; });
+  }
+
+  const ThrottlePolicy policy_;
+  const std::size_t max_entries_;
+  std::mutex mutex_;
+  Table accounts_;
+  Table addresses_;
+};
+
+}  // namespace
+
+LoginThrottle::LoginThrottle(ThrottlePolicy policy, std::size_t max_entries)
+    : policy_(policy), counters_(std::make_unique<MemoryCounters>(policy_, max_entries)) {}
+
 void LoginThrottle::check(std::string_view account, std::string_view address,
                           Clock::time_point now) {
-  std::optional<Lockout> refusal;
-  {
-    std::lock_guard lock(mutex_);
-    // The address first: an address over its limit learns nothing about the account.
-    if (auto it = addresses_.find(std::string(address));
-        it != addresses_.end() && it->second.locked_until > now) {
-      refusal = Lockout{Lockout::Reason::kAddress, seconds_until(it->second.locked_until, now)};
-    } else if (auto it = accounts_.find(std::string(account));
-               it != accounts_.end() && it->second.locked_until > now) {
-      refusal = Lockout{Lockout::Reason::kAccount, seconds_until(it->second.locked_until, now)};
-    }
-  }
-  if (refusal) throw AccountLocked(*refusal);
+  // The address first: an address over its limit learns nothing about the account.
+  if (auto c = counters_->find(Kind::kAddress, address); c && c->locked_until > now)
+    throw AccountLocked(Lockout{Lockout::Reason::kAddress, seconds_until(c->locked_until, now)});
+  if (auto c = counters_->find(Kind::kAccount, account); c && c->locked_until > now)
+    throw AccountLocked(Lockout{Lockout::Reason::kAccount, seconds_until(c->locked_until, now)});
 }
 
 void LoginThrottle::failed(std::string_view account, std::string_view address,
                            Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  count_failure(accounts_, account, policy_.max_failures, now);
-  count_failure(addresses_, address, policy_.max_failures_per_address, now);
+  counters_->update(Kind::kAccount, account, now,
+                    [&](Counter& c) { count_failure(c, policy_.max_failures, now); });
+  counters_->update(Kind::kAddress, address, now,
+                    [&](Counter& c) { count_failure(c, policy_.max_failures_per_address, now); });
 }
 
 void LoginThrottle::succeeded(std::string_view account) {
-  std::lock_guard lock(mutex_);
-  accounts_.erase(std::string(account));
+  // Nearly every sign-in succeeds with nothing to clear: a read, not a write, per sign-in.
+  if (counters_->find(Kind::kAccount, account)) counters_->erase(Kind::kAccount, account);
 }
 
-void LoginThrottle::count_failure(Table& table, std::string_view key, int max_failures,
-                                  Clock::time_point now) {
-  auto it = table.find(std::string(key));
-  if (it == table.end()) {
-    make_room(table, now);
-    it = table.emplace(std::string(key), Counter{}).first;
-  }
-  Counter& c = it->second;
+void LoginThrottle::count_failure(Counter& c, int max_failures, Clock::time_point now) const {
   // Quiet for longer than the longest back-off: an old run of failures is forgotten, and the
   // next lock starts again from the first back-off.
   if (c.failures + c.locks > 0 && now - c.last_failure > policy_.lockout_max &&
@@ -77,17 +128,6 @@ void LoginThrottle::count_failure(Table& table, std::string_view key, int max_fa
   c.locked_until = now + std::min(backoff, policy_.lockout_max);
   c.failures = 0;
   ++c.locks;
-}
-
-void LoginThrottle::make_room(Table& table, Clock::time_point now) {
-  if (table.size() < max_entries_) return;
-  std::erase_if(table, [&](const auto& entry) {
-    const Counter& c = entry.second;
-    return c.locked_until <= now && now - c.last_failure > policy_.lockout_max;
-  });
-  // Bounded memory over perfect memory: unlocked entries go next, locks stay.
-  if (table.size() >= max_entries_)
-    std::erase_if(table, [&](const auto& entry) { return entry.second.locked_until <= now; });
 }
 
 }  // namespace portico::keymanager

@@ -3,17 +3,22 @@
 // client-secret check of the process (REST Basic, the gateway's Basic, the password grant, the
 // /authorize form, client authentication). An account with too many failures in a row, or an
 // address with too many across accounts, is refused before any hashing for a back-off that
-// doubles with each lock. Kept in memory on this node; a cluster-wide store comes with the
-// distributed deployment.
+// doubles with each lock. The counts are kept in this process's memory, or in the cluster's
+// database so that N nodes do not give a guesser N times the attempts.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "common/api_error.h"
+
+namespace portico::store {
+class Database;
+}
 
 namespace portico::keymanager {
 
@@ -45,10 +50,33 @@ class AccountLocked : public ApiError {
 
 class LoginThrottle {
  public:
-  using Clock = std::chrono::steady_clock;
+  // Wall-clock time: the nodes of a cluster compare each other's lock ends.
+  using Clock = std::chrono::system_clock;
 
-  explicit LoginThrottle(ThrottlePolicy policy, std::size_t max_entries = 100000)
-      : policy_(policy), max_entries_(max_entries) {}
+  struct Counter {
+    int failures = 0;  // since the last lock
+    int locks = 0;     // how often the back-off doubled
+    Clock::time_point locked_until{};
+    Clock::time_point last_failure{};
+  };
+  enum class Kind { kAccount, kAddress };
+
+  // Where the counters live.
+  class Counters {
+   public:
+    virtual ~Counters() = default;
+    virtual std::optional<Counter> find(Kind kind, std::string_view key) = 0;
+    // Applies `change` to the counter (a fresh one when there is none) and keeps the result,
+    // atomically with respect to every other update of it.
+    virtual void update(Kind kind, std::string_view key, Clock::time_point now,
+                        const std::function<void(Counter&)>& change) = 0;
+    virtual void erase(Kind kind, std::string_view key) = 0;
+  };
+
+  // Counters in this process's memory, at most `max_entries` per kind.
+  explicit LoginThrottle(ThrottlePolicy policy, std::size_t max_entries = 100000);
+  // Counters in the cluster's database (store::LoginFailuresRepository).
+  LoginThrottle(ThrottlePolicy policy, store::Database& db);
 
   // Throws AccountLocked when `account` or `address` is locked now.
   void check(std::string_view account, std::string_view address,
@@ -60,23 +88,13 @@ class LoginThrottle {
   // address's count stays, so that one known account cannot launder guesses at others.
   void succeeded(std::string_view account);
 
- private:
-  struct Counter {
-    int failures = 0;  // since the last lock
-    int locks = 0;     // how often the back-off doubled
-    Clock::time_point locked_until{};
-    Clock::time_point last_failure{};
-  };
-  using Table = std::unordered_map<std::string, Counter>;
+  const ThrottlePolicy& policy() const { return policy_; }
 
-  void count_failure(Table& table, std::string_view key, int max_failures, Clock::time_point now);
-  void make_room(Table& table, Clock::time_point now);
+ private:
+  void count_failure(Counter& c, int max_failures, Clock::time_point now) const;
 
   const ThrottlePolicy policy_;
-  const std::size_t max_entries_;
-  std::mutex mutex_;
-  Table accounts_;
-  Table addresses_;
+  std::unique_ptr<Counters> counters_;
 };
 
 }  // namespace portico::keymanager

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "store/database.h"
+
 namespace portico::keymanager {
 namespace {
 
@@ -102,6 +106,57 @@ TEST(AccountLocked, CarriesTheReferencesCodeAndRetryAfter) {
   EXPECT_EQ(e.message, "Account is locked");
   EXPECT_NE(e.description.find("42 seconds"), std::string::npos);
   EXPECT_EQ(e.headers.at("Retry-After"), "42");
+}
+
+// Two nodes' throttles on one database count into the same rows.
+class SharedLoginThrottle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("portico-throttle-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    db_ = store::Database::open((dir_ / "test.db").string(), 2);
+    db_->migrate();
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+};
+
+TEST_F(SharedLoginThrottle, FailuresOnTwoNodesAddUpToOneLock) {
+  LoginThrottle a(policy(), *db_);
+  LoginThrottle b(policy(), *db_);
+  auto now = Clock::now();
+  a.failed("u:alice", "10.0.0.1", now);
+  b.failed("u:alice", "10.0.0.2", now);
+  EXPECT_FALSE(refusal(a, "u:alice", "10.0.0.3", now));
+  a.failed("u:alice", "10.0.0.3", now);
+  auto locked = refusal(b, "u:alice", "10.0.0.4", now);
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(locked->reason, Lockout::Reason::kAccount);
+  EXPECT_EQ(locked->retry_after_seconds, 60);
+}
+
+TEST_F(SharedLoginThrottle, TheBackOffDoublesAndASuccessOnAnotherNodeResetsTheAccount) {
+  LoginThrottle a(policy(), *db_);
+  LoginThrottle b(policy(), *db_);
+  auto now = Clock::now();
+  for (int i = 0; i < 3; ++i) a.failed("u:alice", "x", now);
+  now += seconds(60);
+  EXPECT_FALSE(refusal(b, "u:alice", "y", now));
+  for (int i = 0; i < 3; ++i) b.failed("u:alice", "z", now);
+  auto locked = refusal(a, "u:alice", "w", now);
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(locked->retry_after_seconds, 120);
+  now += seconds(120);
+  for (int i = 0; i < 2; ++i) a.failed("u:alice", "v", now);
+  b.succeeded("u:alice");
+  for (int i = 0; i < 2; ++i) a.failed("u:alice", "v", now);
+  EXPECT_FALSE(refusal(b, "u:alice", "u", now));
 }
 
 }  // namespace

@@ -89,8 +89,9 @@ class TokenService {
   // with (see client_scopes).
   std::string grant_scopes(const std::string& requested,
                            const std::vector<std::string>& roles) const;
-  // How the key manager learns the scopes APIs define (set by the publisher component): the
-  // roles a scope is bound to (empty: any role), nullopt when no API defines it.
+  // How the key manager learns the scopes APIs define (the KeyManager sets it to the
+  // cluster's database, see api_scopes.h): the roles a scope is bound to (empty: any role),
+  // nullopt when no API defines it.
   using ApiScopeLookup =
       std::function<std::optional<std::vector<std::string>>(const std::string& scope)>;
   void set_api_scope_lookup(ApiScopeLookup lookup);

@@ -160,7 +160,13 @@ void Users::set_password(const std::string& id, const std::string& password) {
 
 void Users::ensure_admin(const std::string& username, const std::string& password) {
   if (repository_.find_by_username(username)) return;
-  insert(username, password, {std::string(kRoleAdmin)});
+  try {
+    insert(username, password, {std::string(kRoleAdmin)});
+  } catch (const ApiError& e) {
+    // Another node starting on the same database created it a moment ago.
+    if (e.status == 409) return;
+    throw;
+  }
   spdlog::info("created administrator '{}'", username);
   if (password == "admin")
     spdlog::warn("the administrator's password is the default one; change it");

@@ -56,6 +56,8 @@ class Users {
   store::UserRecord set_roles(const std::string& id, const std::vector<std::string>& roles);
   // ApiError 400 on a password outside the policy, 404 when there is no user with that id.
   void set_password(const std::string& id, const std::string& password);
+  // Drops the cached record: another node changed or removed the user.
+  void forget(const std::string& username) { records_.erase(username); }
 
  private:
   store::UsersRepository repository_;

@@ -409,11 +409,7 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
       ensure_definition(record, api);
       record.created_time = current.created_time;
       record.updated_time = now;
-      std::lock_guard scope_lock(scope_writes);
-      check_scope_ownership(api, &now_doc);
-      if (!apis.update(record, current.document))
-        throw ApiError::conflict("the API changed meanwhile; read it again and retry");
-      index_scopes(record.id, api);
+      update_api(record, api, now_doc, current);
       return json_response(201, api);
     });
   });

@@ -93,6 +93,36 @@ bool valid_http_url(std::string_view url) {
 
 // ---- Impl ----------------------------------------------------------------------------------
 
+namespace {
+
+// The API that owns a scope name: its versions by the same provider share its scopes. A
+// newline appears in neither an API name nor a user name.
+std::string scope_owner(const json::object& api) {
+  return string_at(api, "name") + "\n" + string_at(api, "provider");
+}
+
+// The scopes an API's JSON defines, with the roles each is bound to.
+store::ScopeBindings defined_scopes(const json::object& api) {
+  store::ScopeBindings names;
+  const json::value* list = api.if_contains("scopes");
+  if (list == nullptr || !list->is_array()) return names;
+  for (const auto& entry : list->get_array()) {
+    if (!entry.is_object()) continue;
+    auto* scope = entry.get_object().if_contains("scope");
+    if (scope == nullptr || !scope->is_object()) continue;
+    std::string name = string_at(scope->get_object(), "name");
+    std::vector<std::string> roles;
+    if (auto* bindings = scope->get_object().if_contains("bindings");
+        bindings && bindings->is_array())
+      for (const auto& role : bindings->get_array())
+        if (role.is_string()) roles.emplace_back(role.get_string());
+    if (!name.empty()) names.emplace_back(std::move(name), std::move(roles));
+  }
+  return names;
+}
+
+}  // namespace
+
 Publisher::Impl::Impl(const Config& config, store::Database& db, events::EventBus& bus,
                       keymanager::KeyManager& key_manager, admin::Admin& admin)
     : config(config),
@@ -101,12 +131,15 @@ Publisher::Impl::Impl(const Config& config, store::Database& db, events::EventBu
       key_manager(key_manager),
       admin(admin),
       apis(db),
+      api_scopes(db),
       revisions(db),
       documents(db),
       backend_policy(BackendAddressPolicy::from_config(config)) {
+  // APIs stored before the scope table existed get their rows (nodes may do it at once).
   for (const auto& [id, document] : apis.all_documents()) {
     try {
-      index_scopes(id, parse_document(document));
+      json::object api = parse_document(document);
+      api_scopes.insert_if_none(id, scope_owner(api), defined_scopes(api));
     } catch (const std::exception& e) {
       spdlog::warn("publisher: API {} has an unreadable document: {}", id, e.what());
     }
@@ -140,58 +173,36 @@ store::ApiRecord Publisher::Impl::require_changeable_api(const keymanager::Princ
                             id);
 }
 
-void Publisher::Impl::index_scopes(const std::string& api_id, const json::object& api) {
-  ScopeIndex::Bindings names;
-  if (auto* list = api.if_contains("scopes"); list && list->is_array()) {
-    for (const auto& entry : list->get_array()) {
-      if (!entry.is_object()) continue;
-      auto* scope = entry.get_object().if_contains("scope");
-      if (scope && scope->is_object()) {
-        std::string name = string_at(scope->get_object(), "name");
-        std::vector<std::string> roles;
-        if (auto* bindings = scope->get_object().if_contains("bindings");
-            bindings && bindings->is_array())
-          for (const auto& role : bindings->get_array())
-            if (role.is_string()) roles.emplace_back(role.get_string());
-        if (!name.empty()) names.emplace_back(name, std::move(roles));
-      }
-    }
-  }
-  scopes.set(api_id, ScopeIndex::owner_of(string_at(api, "name"), string_at(api, "provider")),
-             names);
+void Publisher::Impl::store_scopes(const std::string& api_id, const json::object& api) {
+  auto scopes = defined_scopes(api);
+  int removed = api_scopes.replace(api_id, scope_owner(api), scopes);
+  if (removed > 0 || !scopes.empty()) scopes_changed(api_id);
 }
 
-namespace {
-
-// The scope names an API's JSON defines.
-std::set<std::string> defined_scope_names(const json::object& api) {
-  std::set<std::string> names;
-  const json::value* list = api.if_contains("scopes");
-  if (list == nullptr || !list->is_array()) return names;
-  for (const auto& entry : list->get_array()) {
-    const json::value* scope =
-        entry.is_object() ? entry.get_object().if_contains("scope") : nullptr;
-    if (scope != nullptr && scope->is_object())
-      names.insert(string_at(scope->get_object(), "name"));
-  }
-  return names;
+void Publisher::Impl::release_scopes(const std::string& api_id) {
+  if (api_scopes.remove(api_id) > 0) scopes_changed(api_id);
 }
 
-}  // namespace
-
-void Publisher::Impl::check_scope_ownership(const json::object& api, const json::object* before) {
-  std::string owner = ScopeIndex::owner_of(string_at(api, "name"), string_at(api, "provider"));
+void Publisher::Impl::claim_scopes(const std::string& api_id, const json::object& api,
+                                   const json::object* before) {
   // Scopes the API already had stay its own: an API stored before names were unique keeps
   // working, and only a name it takes anew is checked.
-  std::set<std::string> kept;
-  if (before != nullptr) kept = defined_scope_names(*before);
-  for (const std::string& name : defined_scope_names(api)) {
-    if (kept.count(name)) continue;
-    // The reference's SCOPE_ALREADY_ASSIGNED, with the status a conflict has.
-    if (scopes.taken_by_other(name, owner))
-      throw ApiError(409, 900988, "Scope already assigned locally by another API",
-                     "Scope " + name + " is already assigned locally by another API");
-  }
+  std::vector<std::string> kept;
+  if (before != nullptr)
+    for (auto& [name, roles] : defined_scopes(*before)) kept.push_back(name);
+  auto scopes = defined_scopes(api);
+  auto taken = api_scopes.claim(api_id, scope_owner(api), scopes, kept);
+  // The reference's SCOPE_ALREADY_ASSIGNED, with the status a conflict has.
+  if (taken)
+    throw ApiError(409, 900988, "Scope already assigned locally by another API",
+                   "Scope " + *taken + " is already assigned locally by another API");
+  // An API without scopes, before or now, changes no key manager's view.
+  if (!scopes.empty() || !kept.empty()) scopes_changed(api_id);
+}
+
+void Publisher::Impl::scopes_changed(const std::string& api_id) {
+  // Every key manager of the cluster forgets the scope bindings it cached.
+  publish(events::types::kApiScopesChanged, json::object{{"api_id", api_id}});
 }
 
 void Publisher::Impl::publish(std::string_view type, const json::object& payload) {
@@ -199,26 +210,35 @@ void Publisher::Impl::publish(std::string_view type, const json::object& payload
 }
 
 void Publisher::Impl::insert_api(const store::ApiRecord& record, const json::object& api) {
-  std::lock_guard scope_lock(scope_writes);
-  check_scope_ownership(api, nullptr);
+  claim_scopes(record.id, api, nullptr);
   try {
     apis.create(record);
   } catch (const store::ConflictError&) {
+    release_scopes(record.id);
     throw ApiError::conflict("an API with name '" + record.name + "' or context '" +
                              record.context + "' and version '" + record.version +
                              "' already exists");
+  } catch (...) {
+    release_scopes(record.id);
+    throw;
   }
-  index_scopes(record.id, api);
   if (record.is_default_version) clear_default_versions(record.name, record.id);
 }
 
 void Publisher::Impl::update_api(const store::ApiRecord& record, const json::object& api,
                                  const json::object& before, const store::ApiRecord& current) {
-  std::lock_guard scope_lock(scope_writes);
-  check_scope_ownership(api, &before);
-  if (!apis.update(record, current.document))
+  claim_scopes(record.id, api, &before);
+  bool updated = false;
+  try {
+    updated = apis.update(record, current.document);
+  } catch (...) {
+    store_scopes(record.id, before);
+    throw;
+  }
+  if (!updated) {
+    store_scopes(record.id, before);
     throw ApiError::conflict("the API changed meanwhile; read it again and retry");
-  index_scopes(record.id, api);
+  }
   if (record.is_default_version) clear_default_versions(record.name, record.id);
 }
 
@@ -868,7 +888,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
         case store::RemoveResult::removed:
           break;
       }
-      scopes.erase(id);
+      release_scopes(id);
       for (const auto& d : deployed) {
         json::object payload{
             {"api_id", id}, {"revision_id", d.revision_id}, {"environment", d.environment}};
@@ -924,7 +944,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
       }
       if (auto thumb = apis.thumbnail(source.id); thumb && !thumb->first.empty())
         apis.set_thumbnail(record.id, thumb->first, thumb->second, record.document);
-      index_scopes(record.id, api);
+      store_scopes(record.id, api);
       if (make_default) clear_default_versions(record.name, record.id);
       (void)who;
       return json_response(201, api);
@@ -1006,11 +1026,7 @@ void Publisher::Impl::add_api_routes(http::Router& router) {
 
 Publisher::Publisher(const Config& config, store::Database& db, events::EventBus& bus,
                      keymanager::KeyManager& key_manager, admin::Admin& admin)
-    : impl_(std::make_unique<Impl>(config, db, bus, key_manager, admin)) {
-  Impl* impl = impl_.get();
-  key_manager.tokens().set_api_scope_lookup(
-      [impl](const std::string& scope) { return impl->scopes.roles(scope); });
-}
+    : impl_(std::make_unique<Impl>(config, db, bus, key_manager, admin)) {}
 
 Publisher::~Publisher() = default;
 

@@ -63,15 +63,17 @@ TEST_F(PublisherTest, LifecycleDeploymentAndDeletionPublishEventsInSequence) {
   ASSERT_EQ(deployed.status, 201) << deployed.body;
   ASSERT_EQ(call("DELETE", "/apis/" + id).status, 200);
 
-  EXPECT_EQ(event_types(), (std::vector<std::string>{"api.lifecycle_changed", "api.deployed",
-                                                     "api.undeployed", "api.deleted"}));
+  // The API defines scopes: every key manager hears when it takes and when it releases them.
+  EXPECT_EQ(event_types(),
+            (std::vector<std::string>{"api.scopes_changed", "api.lifecycle_changed", "api.deployed",
+                                      "api.scopes_changed", "api.undeployed", "api.deleted"}));
   for (std::size_t i = 1; i < events_.size(); ++i)
     EXPECT_EQ(events_[i].sequence, events_[i - 1].sequence + 1);
-  auto lifecycle = json::parse(events_[0].payload_json).as_object();
+  auto lifecycle = json::parse(events_[1].payload_json).as_object();
   EXPECT_EQ(lifecycle.at("api_id"), json::value(id));
   EXPECT_EQ(lifecycle.at("previous_state"), "CREATED");
   EXPECT_EQ(lifecycle.at("state"), "PUBLISHED");
-  auto deploy = json::parse(events_[1].payload_json).as_object();
+  auto deploy = json::parse(events_[2].payload_json).as_object();
   EXPECT_EQ(deploy.at("revision_id"), json::value(rev_id));
   EXPECT_EQ(deploy.at("environment"), "Default");
 }

@@ -20,9 +20,9 @@
 #include "http/multipart.h"
 #include "keymanager/keymanager.h"
 #include "publisher/publisher.h"
-#include "publisher/scope_index.h"
 #include "store/api_documents_repository.h"
 #include "store/api_revisions_repository.h"
+#include "store/api_scopes_repository.h"
 #include "store/apis_repository.h"
 
 namespace portico::publisher {
@@ -44,14 +44,12 @@ struct Publisher::Impl {
   keymanager::KeyManager& key_manager;
   admin::Admin& admin;
   store::ApisRepository apis;
+  // Which API owns each scope name, shared by the cluster (key managers read it too).
+  store::ApiScopesRepository api_scopes;
   store::ApiRevisionsRepository revisions;
   store::ApiDocumentsRepository documents;
-  ScopeIndex scopes;
   // Which backend addresses an API's endpoints may name (docs/security.md).
   BackendAddressPolicy backend_policy;
-  // Held from the scope check to the index update of an API write, so that two writes cannot
-  // both take a scope name that is free when each checks.
-  std::mutex scope_writes;
 
   // The caller, who must hold one of `scopes`: 401 or 403 otherwise.
   keymanager::Principal authorize(const http::Request& request,
@@ -61,20 +59,25 @@ struct Publisher::Impl {
   // The API, when `who` may change it: its provider, or a holder of the admin or publisher
   // role. ApiError 404 when there is no such API, 403 when it is another provider's.
   store::ApiRecord require_changeable_api(const keymanager::Principal& who, const std::string& id);
-  // Stores the API's JSON in the record's columns and refreshes the scope index.
-  void index_scopes(const std::string& api_id, const json::object& api);
-  // ApiError 409 (the reference's 900988) when another API (not another version of this one
-  // by the same provider) defines one of `api`'s scopes that `before` (the stored version
-  // being changed; null on create) did not define. Call with scope_writes held.
-  void check_scope_ownership(const json::object& api, const json::object* before);
+  // Stores the scopes `api` defines as `api_id`'s, without a check (a copy of an API's own).
+  void store_scopes(const std::string& api_id, const json::object& api);
+  // Takes the scope names `api` defines for `api_id`: ApiError 409 (the reference's 900988)
+  // when another API (not another version of this one by the same provider) defines one that
+  // `before` (the stored version being changed; null on create) did not define. Checked and
+  // stored under one cluster-wide lock, so two nodes cannot both take a free name.
+  void claim_scopes(const std::string& api_id, const json::object& api, const json::object* before);
+  // Forgets the scopes of `api_id` (deleted, or not stored after all).
+  void release_scopes(const std::string& api_id);
+  // Tells every key manager that `api_id`'s scopes changed.
+  void scopes_changed(const std::string& api_id);
   void publish(std::string_view type, const json::object& payload);
   // Unsets isDefaultVersion on the other versions of `name`.
   void clear_default_versions(const std::string& name, const std::string& except_id);
-  // Stores a new API: its scope names checked and indexed under one lock, 409 when its
-  // name or context and version are taken.
+  // Stores a new API: its scope names claimed first (released again when the API is not
+  // stored), 409 when its name or context and version are taken.
   void insert_api(const store::ApiRecord& record, const json::object& api);
-  // Stores a changed API over `current` (whose JSON is `before`), under the same lock; 409
-  // when it changed meanwhile.
+  // Stores a changed API over `current` (whose JSON is `before`), its scopes claimed first;
+  // 409 when it changed meanwhile (its scopes are then those of `before` again).
   void update_api(const store::ApiRecord& record, const json::object& api,
                   const json::object& before, const store::ApiRecord& current);
 

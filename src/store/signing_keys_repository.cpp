@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/cluster_lock.h"
+
 namespace portico::store {
 
 std::vector<SigningKeyRecord> SigningKeysRepository::list_current(std::int64_t now) {
@@ -25,9 +27,29 @@ std::vector<SigningKeyRecord> SigningKeysRepository::list_current(std::int64_t n
 
 void SigningKeysRepository::rotate(const SigningKeyRecord& fresh, std::int64_t now,
                                    std::int64_t retain_seconds) {
+  rotate_if(fresh, now, retain_seconds, [](const SigningKeyRecord*) { return true; });
+}
+
+bool SigningKeysRepository::rotate_if(
+    const SigningKeyRecord& fresh, std::int64_t now, std::int64_t retain_seconds,
+    const std::function<bool(const SigningKeyRecord* active)>& needed) {
   std::int64_t keep_until = now + retain_seconds;
   std::int64_t created_at = fresh.created_at != 0 ? fresh.created_at : now;
+  bool rotated = false;
   db_.in_transaction([&](soci::session& sql) {
+    hold_cluster_lock(db_, sql, "signing_keys.rotate");
+    std::optional<SigningKeyRecord> active;
+    {
+      SigningKeyRecord row;
+      soci::statement st =
+          (sql.prepare << "SELECT kid, algorithm, private_pem, created_at, retired_at, keep_until "
+                          "FROM signing_keys WHERE retired_at = 0 ORDER BY created_at DESC, kid",
+           soci::into(row.kid), soci::into(row.algorithm), soci::into(row.private_pem),
+           soci::into(row.created_at), soci::into(row.retired_at), soci::into(row.keep_until));
+      st.execute();
+      if (st.fetch()) active = row;
+    }
+    if (!needed(active ? &*active : nullptr)) return;
     sql << "UPDATE signing_keys SET retired_at = :now, keep_until = :keep_until "
            "WHERE retired_at = 0",
         soci::use(now), soci::use(keep_until);
@@ -36,7 +58,9 @@ void SigningKeysRepository::rotate(const SigningKeyRecord& fresh, std::int64_t n
            "keep_until) VALUES (:kid, :algorithm, :pem, :created_at, 0, 0)",
         soci::use(fresh.kid), soci::use(fresh.algorithm), soci::use(fresh.private_pem),
         soci::use(created_at);
+    rotated = true;
   });
+  return rotated;
 }
 
 void SigningKeysRepository::replace_private_pem(const std::string& kid,

@@ -2,6 +2,7 @@
 // The Key Manager's token-signing keys. A retired key stays (public half in the JWKS)
 // until every token it signed has expired.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,14 @@ class SigningKeysRepository {
   std::vector<SigningKeyRecord> list_current(std::int64_t now);
   // In one transaction: retire the active key (retired_at = now, keep_until = now +
   // retain_seconds) and insert `fresh` as the new active key.
+  // Rotations are serialised across the cluster, so that exactly one key is active after any
+  // number of concurrent ones.
   void rotate(const SigningKeyRecord& fresh, std::int64_t now, std::int64_t retain_seconds);
+  // As rotate(), when `needed` says so of the active key read under the rotation lock (nullptr
+  // when there is none): of several nodes starting on an empty database, one creates the key
+  // and the others find it. Returns whether it rotated.
+  bool rotate_if(const SigningKeyRecord& fresh, std::int64_t now, std::int64_t retain_seconds,
+                 const std::function<bool(const SigningKeyRecord* active)>& needed);
   // Replaces the stored private key of `kid` (sealing a key written before encryption).
   void replace_private_pem(const std::string& kid, const std::string& private_pem);
   // Deletes keys whose keep_until has passed; returns how many.

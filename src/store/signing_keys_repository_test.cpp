@@ -87,5 +87,12 @@ TEST_P(SigningKeysRepositoryTest, RotationToATakenKidChangesNothing) {
   EXPECT_EQ(current[0].retired_at, 0);
 }
 
+TEST_P(SigningKeysRepositoryTest, AConditionalRotationDecidesOnTheActiveKeyReadUnderTheLock) {
+  auto when_none = [](const SigningKeyRecord* active) { return active == nullptr; };
+  EXPECT_TRUE(keys_->rotate_if(key("k1", kT0), kT0, kRetain, when_none));
+  EXPECT_FALSE(keys_->rotate_if(key("k2", kT0), kT0, kRetain, when_none));
+  EXPECT_EQ(kids(keys_->list_current(kT0)), (std::vector<std::string>{"k1"}));
+}
+
 }  // namespace
 }  // namespace portico::store

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/cluster_lock.h"
+
 namespace portico::store {
 namespace {
 
@@ -272,6 +274,9 @@ std::vector<std::pair<std::string, std::int64_t>> TokensRepository::list_revoked
 int TokensRepository::purge_expired(std::int64_t now) {
   long long removed = 0;
   db_.in_transaction([&](soci::session& sql) {
+    // Every node purges: one at a time, so that two deleting the same rows in another order
+    // cannot deadlock; the second finds little left.
+    hold_cluster_lock(db_, sql, "tokens.purge");
     for (const char* query : {
              "DELETE FROM authorization_codes WHERE expires_at <= :now",
              "DELETE FROM refresh_tokens WHERE expires_at <= :now",

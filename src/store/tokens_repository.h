@@ -109,7 +109,8 @@ class TokensRepository {
   // Revocations whose tokens are still unexpired, for gateways' start-up.
   std::vector<std::pair<std::string, std::int64_t>> list_revoked_jtis(std::int64_t now);
 
-  // Deletes expired codes, tokens and revocations; returns the rows removed.
+  // Deletes expired codes, tokens and revocations (a revocation once its token has expired);
+  // returns the rows removed. Safe when several nodes run it at once.
   int purge_expired(std::int64_t now);
 
  private:

@@ -290,5 +290,28 @@ TEST_P(TokensRepositoryTest, PurgeRemovesEveryKindOfExpiredState) {
   EXPECT_EQ(tokens_->claim_authorization_code("c-new", "f", out), CodeOutcome::claimed);
 }
 
+TEST_P(TokensRepositoryTest, SeveralNodesPurgingAtOnceRemoveEveryExpiredRowExactlyOnce) {
+  for (int i = 0; i < 40; ++i) {
+    std::string n = std::to_string(i);
+    tokens_->store_refresh_token(refresh("r-" + n, "fam-" + n, kNow - 1));
+    tokens_->store_authorization_code({"c-" + n, "cid", "alice", "https://a/cb", "", "", kNow - 1});
+    tokens_->revoke_jti("j-" + n, kNow - 5, kNow - 10);
+  }
+  std::atomic<int> removed{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < 3; ++n)
+    nodes.emplace_back([&] {
+      try {
+        removed += tokens_->purge_expired(kNow);
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(removed.load(), 120);
+}
+
 }  // namespace
 }  // namespace portico::store
