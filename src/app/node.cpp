@@ -279,7 +279,10 @@ void Node::run_until_signalled() {
   };
   if (impl_->gateway) impl_->gateway->stop(left());
   if (impl_->server) impl_->server->stop(left());
-  if (impl_->key_manager) impl_->key_manager->stop_hashing();
+  if (impl_->key_manager) {
+    impl_->key_manager->stop_hashing();
+    impl_->key_manager->stop_purging();
+  }
   if (impl_->recorder) impl_->recorder->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
