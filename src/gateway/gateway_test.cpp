@@ -29,6 +29,7 @@ class EmptyControlPlane final : public ControlPlane {
   ControlPlaneResponse call(std::string_view, std::string_view path, std::string_view,
                             std::string_view, bool) override {
     if (path.rfind("/oauth2/jwks", 0) == 0) return {200, R"({"keys":[]})"};
+    if (path.rfind("/internal/data/v1/cluster", 0) == 0) return {200, R"({"clusterId":"test"})"};
     return {200, R"({"list":[],"next":""})"};
   }
 };
