@@ -5,10 +5,10 @@ postgres user, since it refuses root (scripts/with-postgres does the same)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import subprocess
+import tempfile
 from pathlib import Path
 
 from .processes import HOST, ClusterError, child_environment, log_tail, process_start_time
@@ -103,9 +103,10 @@ class PostgreSQL:
         if _server_user_can_reach(self.link.parent):
             self.link.mkdir()
         else:
-            digest = hashlib.sha256(str(self.link).encode()).hexdigest()[:16]
-            real = Path("/tmp") / f"portico-cluster-postgresql-{digest}"
-            real.mkdir(mode=0o755, exist_ok=True)
+            # A new folder each time: one left behind by a run folder removed without
+            # `down --purge` holds another cluster's database and password.
+            real = Path(tempfile.mkdtemp(prefix="portico-cluster-postgresql-", dir="/tmp"))
+            real.chmod(0o755)
             self.link.symlink_to(real)
         _chown_to_server_user(self.folder)
 

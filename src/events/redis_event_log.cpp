@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <list>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -137,16 +138,27 @@ class Drainer final : public Worker {
         if (!pause(options_.retry)) return;
         continue;
       }
-      // Events were dropped: no consumer may trust its position any more.
-      new_epoch_owed = outbox_.take_overflow() || new_epoch_owed;
-      if (new_epoch_owed) new_epoch_owed = !start_new_epoch();
-      std::size_t moved = 0;
-      do {
-        moved = outbox_.drain(options_.batch, [&](const auto& batch) { return append(batch); });
-      } while (moved > 0 && !stopping());
+      std::size_t waiting = 0;
+      try {
+        // Events were dropped: no consumer may trust its position any more.
+        new_epoch_owed = outbox_.take_overflow() || new_epoch_owed;
+        if (new_epoch_owed) new_epoch_owed = !start_new_epoch();
+        std::size_t moved = 0;
+        do {
+          moved = outbox_.drain(options_.batch, [&](const auto& batch) { return append(batch); });
+        } while (moved > 0 && !stopping());
+        waiting = outbox_.size();
+        outbox_failing_ = false;
+      } catch (const std::exception& e) {
+        // A database outbox while the database is away: its events wait in it meanwhile.
+        if (!std::exchange(outbox_failing_, true))
+          spdlog::warn("event log: the outbox cannot be read ({}); retrying", e.what());
+        if (!pause(options_.retry)) return;
+        continue;
+      }
       if (redis_.ensure_connected() && !reachable.exchange(true))
-        spdlog::info("event log: Redis reachable; {} events waiting", outbox_.size());
-      if (!pause(outbox_.size() > 0 ? options_.retry : options_.block)) return;
+        spdlog::info("event log: Redis reachable; {} events waiting", waiting);
+      if (!pause(waiting > 0 ? options_.retry : options_.block)) return;
     }
   }
 
@@ -195,6 +207,7 @@ class Drainer final : public Worker {
                    redis_.last_error());
   }
 
+  bool outbox_failing_ = false;
   const Keys& keys_;
   EventOutbox& outbox_;
 };
@@ -285,7 +298,13 @@ class Consumer final : public Worker {
           event.time = static_cast<std::int64_t>(to_u64(value));
       }
       if (epoch != position_.epoch || event.sequence != position_.sequence + 1) return false;
-      listener_(event);
+      try {
+        listener_(event);
+      } catch (const std::exception& e) {
+        // A listener that fails (its database away) must not end the node: its own resync
+        // is the safety net for what it missed.
+        spdlog::error("event {} ({}): listener failed: {}", event.sequence, event.type, e.what());
+      }
       position_.sequence = event.sequence;
     }
     return true;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
@@ -95,6 +96,49 @@ TEST_F(RedisEventLogTest, PublishedEventsReachASubscriberInOrderWithTheirContent
   EXPECT_EQ(seen.events[0].type, "subscription.created");
   EXPECT_EQ(seen.events[1].payload_json, R"({"jti":"j1"})");
   EXPECT_GT(seen.events[0].time, 0);
+}
+
+// A database outbox while its database is away: every read throws until `available`.
+class FlakyOutbox final : public EventOutbox {
+ public:
+  std::atomic<bool> available{false};
+  void append(PendingEvent event) override { events_.append(std::move(event)); }
+  std::size_t drain(std::size_t max, const Deliver& deliver) override {
+    check();
+    return events_.drain(max, deliver);
+  }
+  bool take_overflow() override {
+    check();
+    return events_.take_overflow();
+  }
+  std::size_t size() override {
+    check();
+    return events_.size();
+  }
+
+ private:
+  void check() {
+    if (!available) throw std::runtime_error("the database is unavailable");
+  }
+  MemoryOutbox events_{100};
+};
+
+TEST_F(RedisEventLogTest, AnOutboxThatFailsDelaysItsEventsAndEndsNothing) {
+  RedisLogOptions o;
+  o.url = redis.url();
+  o.retry = 50ms;
+  o.block = 200ms;
+  auto flaky = std::make_unique<FlakyOutbox>();
+  auto* outbox = flaky.get();
+  RedisEventLog producer(o, std::move(flaky));
+  auto consumer = log();
+  Seen seen;
+  subscribe_now(*consumer, seen);
+  producer.publish("subscription.created", "{}");
+  std::this_thread::sleep_for(300ms);  // several failed drains
+  outbox->available = true;
+  ASSERT_TRUE(seen.wait_for([&] { return seen.events.size() == 1; }));
+  EXPECT_EQ(seen.events[0].type, "subscription.created");
 }
 
 TEST_F(RedisEventLogTest, TwoProducersShareOneContiguousSequence) {

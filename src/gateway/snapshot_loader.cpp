@@ -88,7 +88,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // The snapshot file as read at start-up, before the first pull (which it may veto).
   std::optional<SnapshotFile> file_on_disk;          // worker thread only
   bool file_read = false;                            // worker thread only
-  std::optional<Clock::time_point> last_file_write;  // worker thread only
+  std::optional<Clock::time_point> last_file_write;  // the worker; file_mutex at the end
 
   // Scheduling state, shared by on_event, the timer thread and the worker's tasks.
   std::mutex mutex;
@@ -103,6 +103,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // A file write held back by snapshot_write_seconds: written when `file_due` comes.
   std::optional<std::string> pending_file;
   std::optional<Clock::time_point> file_due;
+  std::mutex file_mutex;
   std::thread timer;
 
   // Applications whose re-read is queued on the worker: later events about them ride on it.
@@ -428,6 +429,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void write_file(const std::string& text, std::size_t hash) {
+    std::lock_guard lock(file_mutex);  // the worker, or the destructor's last write
     std::string error;
     last_file_write = Clock::now();
     if (write_file_atomically(options.snapshot_file, text, &error))
@@ -530,7 +532,18 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     wake.notify_all();
-    if (!patched) schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
+    if (patched)
+      schedule_file_refresh();
+    else
+      schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
+  }
+
+  // The snapshot file holds what the last full pull read; a patch reaches it with the next
+  // full pull, due within snapshot_write_seconds (at most one such pull per interval however
+  // many patches come, since schedule() only brings `due` forward).
+  void schedule_file_refresh() {
+    if (options.snapshot_file.empty()) return;
+    schedule(Clock::now() + std::chrono::seconds(std::max(1, options.snapshot_write_seconds)));
   }
 
   void reread_application(const std::string& id) {
@@ -625,6 +638,9 @@ SnapshotLoader::~SnapshotLoader() {
   }
   impl_->wake.notify_all();
   if (impl_->timer.joinable()) impl_->timer.join();
+  // A gateway stopped within snapshot_write_seconds of its last change still leaves that
+  // change in its file, for a start while the control plane is away.
+  impl_->write_pending_file();
 }
 
 bool SnapshotLoader::load_initial() {
@@ -691,9 +707,12 @@ void SnapshotLoader::apply_application(const ApplicationRecord& record) {
   if (!impl_->store.ready()) return;
   auto current = impl_->store.snapshot();
   impl_->store.publish(with_application(*current, record, impl_->next_version++));
-  std::lock_guard lock(impl_->mutex);
-  ++impl_->stats.patches_applied;
-  ++impl_->stats.snapshots_published;
+  {
+    std::lock_guard lock(impl_->mutex);
+    ++impl_->stats.patches_applied;
+    ++impl_->stats.snapshots_published;
+  }
+  impl_->schedule_file_refresh();
 }
 
 std::string SnapshotLoader::metrics_text() const {

@@ -657,6 +657,17 @@ TEST_F(LoaderTest, TheFileIsRewrittenAtMostEverySnapshotWriteSeconds) {
   EXPECT_EQ(read_text(dir_ / "snapshot.json").find("/new"), std::string::npos);
 }
 
+TEST_F(LoaderTest, AWriteHeldBackIsMadeWhenTheLoaderStops) {
+  auto o = options();
+  o.snapshot_write_seconds = 3600;
+  auto& loader = make_loader(o);
+  ASSERT_TRUE(loader.load_initial());
+  cp_.set("runtime-artifacts", json::array{artifact("api0", "/ctx0"), artifact("new", "/new")});
+  ASSERT_TRUE(loader.refresh_now());
+  loader_.reset();  // SIGTERM: the gateway stops well within the hour
+  EXPECT_NE(read_text(dir_ / "snapshot.json").find("/new"), std::string::npos);
+}
+
 TEST_F(LoaderTest, ASubscriptionEventReReadsItsApplicationWithoutAFullPull) {
   auto& loader = make_loader(options());
   ASSERT_TRUE(loader.load_initial());
