@@ -1,12 +1,15 @@
-"""Whole deployment patterns for tests, started with deploy/local-cluster (PostgreSQL, Redis,
-nginx and each Portico node a process, TLS from the cluster's own CA)."""
+"""Several nodes for tests: a throwaway Redis for nodes that share a database, and whole
+deployment patterns started with deploy/local-cluster (PostgreSQL, Redis, nginx and each
+Portico node a process, TLS from the cluster's own CA)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
-from portico_node import Node, binary_path
+from portico_node import Node, binary_path, free_ports
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 sys.path.insert(0, str(DEPLOY))
@@ -40,3 +43,33 @@ def start_cluster(tmp_path_factory, pattern: str) -> tuple[Path, dict[str, str]]
     except Exception:
         local_cluster.down(directory, purge=False)
         raise
+
+
+class RedisServer:
+    """Debian's redis-server on a fixed free port, without persistence: stopping and
+    starting it again gives an empty Redis on the same address."""
+
+    def __init__(self):
+        self.port = free_ports(1)[0]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            ping = subprocess.run(["redis-cli", "-p", str(self.port), "PING"],
+                                  capture_output=True, text=True)
+            if ping.stdout.strip() == "PONG":
+                return
+        raise AssertionError("redis-server did not answer PING")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)

@@ -120,3 +120,13 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for n in portico_node.live_nodes:
             report.sections.append((f"portico log {n.directory.name}", n.log_tail()))
+
+
+@pytest.fixture(scope="module")
+def redis():
+    """A throwaway redis-server for the module's nodes (tests/cluster_support.py)."""
+    from cluster_support import RedisServer
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

@@ -9,8 +9,6 @@ so only an event tells node B that node A changed something.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 
 import pytest
@@ -18,7 +16,6 @@ import pytest
 import portico_node
 from conftest import POSTGRES_URL
 from gateway_support import Backend, Caller, error_code, gateway, publish_api, wait_for_status
-from portico_node import free_ports
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES_URL, reason="PORTICO_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)")
@@ -26,44 +23,6 @@ pytestmark = pytest.mark.skipif(
 ISSUER = "https://portico.cluster.test/oauth2/token"
 # Long enough that no resync happens during a test: only events can explain a change.
 PROPAGATION_SECONDS = 10
-
-
-class RedisServer:
-    """Debian's redis-server on a fixed free port, without persistence: stopping and
-    starting it again gives an empty Redis on the same address."""
-
-    def __init__(self):
-        self.port = free_ports(1)[0]
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            ping = subprocess.run(["redis-cli", "-p", str(self.port), "PING"],
-                                  capture_output=True, text=True)
-            if ping.stdout.strip() == "PONG":
-                return
-        raise AssertionError("redis-server did not answer PING")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ from conftest import POSTGRES_URL
 from devportal_support import execute
 from gateway_support import Backend, Caller, gateway, publish_api, wait_for, wait_for_status
 from publisher_support import call as publisher_call
-from test_cluster_events import RedisServer
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES_URL, reason="PORTICO_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)")
@@ -36,14 +35,6 @@ ISSUER = "https://portico.cluster-state.test/oauth2/token"
 PROPAGATION_SECONDS = 10
 MAX_FAILURES = 4
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture(scope="module")
-def redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

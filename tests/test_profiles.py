@@ -18,7 +18,6 @@ from gateway_support import (Backend, Caller, admin, deploy, endpoint_config, er
                              gateway, lifecycle, publish_api, publisher, wait_for,
                              wait_for_status)
 from portico_node import Node, binary_path, child_environment
-from test_cluster_events import RedisServer
 
 ISSUER = "https://portico.pattern2.test/oauth2/token"
 INTERNAL_PASSWORD = "pattern-2-internal-secret"
@@ -97,11 +96,9 @@ class Pattern2:
 
 
 @pytest.fixture(scope="module")
-def pattern2(tmp_path_factory):
+def pattern2(tmp_path_factory, redis):
     if not POSTGRES_URL:
         pytest.skip("PORTICO_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)")
-    redis = RedisServer()
-    redis.start()
     launcher = NodeLauncher(tmp_path_factory, "postgresql")
     database_url = portico_node.create_postgres_database(POSTGRES_URL)
     cluster = {"oauth": {"issuer": ISSUER}, "internal_api": {"password": INTERNAL_PASSWORD},
@@ -119,7 +116,6 @@ def pattern2(tmp_path_factory):
     finally:
         launcher.close()
         portico_node.drop_postgres_database(POSTGRES_URL, database_url)
-        redis.stop()
 
 
 @pytest.fixture(scope="module")
