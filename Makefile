@@ -35,6 +35,7 @@ bench: build
 	bench/token $(BUILD)/portico
 	bench/control-plane $(BUILD)/portico
 	bench/gateway $(BUILD)/portico
+	bench/cluster $(BUILD)/portico
 
 clean:
 	rm -rf $(BUILD)
