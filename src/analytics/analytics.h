@@ -118,6 +118,9 @@ class Recorder {
   void set_snapshot_version(std::uint64_t version);
   // The metrics in the Prometheus text exposition format 0.0.4. Any thread.
   std::string prometheus_text() const;
+  // Metrics that other components of this node keep, with this node's node_id label added to
+  // every sample, so that /metrics carries it throughout.
+  std::string with_node_label(std::string_view prometheus_text) const;
 
   // Drains the queues and writes or sends the rollups synchronously (replaying spill files
   // first). For tests and for stop().

@@ -62,6 +62,29 @@ std::string escape_label_value(std::string_view value) {
   return out;
 }
 
+std::string Metrics::label_samples(std::string_view exposition) const {
+  std::string out;
+  out.reserve(exposition.size() + 64);
+  while (!exposition.empty()) {
+    auto end = exposition.find('\n');
+    std::string_view line = exposition.substr(0, end);
+    exposition.remove_prefix(end == std::string_view::npos ? exposition.size() : end + 1);
+    auto name_end = line.find_first_of("{ ");
+    if (line.empty() || line.front() == '#' || node_label_.empty() ||
+        name_end == std::string_view::npos) {
+      out.append(line);
+    } else if (line[name_end] == '{') {
+      out.append(line.substr(0, name_end + 1)).append(node_label_).append(",");
+      out.append(line.substr(name_end + 1));
+    } else {
+      out.append(line.substr(0, name_end)).append("{").append(node_label_).append("}");
+      out.append(line.substr(name_end));
+    }
+    out.append("\n");
+  }
+  return out;
+}
+
 void Metrics::set_node_id(std::string_view node_id) {
   node_label_ = label("node_id", clean_text(node_id, kMaxLabelBytes));
 }

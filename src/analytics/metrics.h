@@ -35,6 +35,9 @@ class Metrics {
   void set_node_id(std::string_view node_id);
   void observe(const Event& event);
   std::string text(const RecorderGauges& gauges) const;
+  // `exposition` (other components' metrics, Prometheus text) with the node_id label added to
+  // every sample.
+  std::string label_samples(std::string_view exposition) const;
 
  private:
   struct Duration {

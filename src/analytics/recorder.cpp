@@ -595,6 +595,11 @@ std::string Recorder::prometheus_text() const {
   return impl_->metrics.text(gauges);
 }
 
+std::string Recorder::with_node_label(std::string_view prometheus_text) const {
+  std::lock_guard lock(impl_->metrics_mutex);
+  return impl_->metrics.label_samples(prometheus_text);
+}
+
 void Recorder::flush_now() {
   impl_->drain();
   impl_->write(true);

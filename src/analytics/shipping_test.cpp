@@ -253,5 +253,17 @@ TEST_F(AnalyticsShippingTest, EveryMetricCarriesTheNodeId) {
   EXPECT_EQ(metrics->sum("portico_requests_total", {{"node_id", "gw-1"}}), 3);
 }
 
+TEST_F(AnalyticsShippingTest, OtherComponentsMetricsGetTheNodeIdToo) {
+  Recorder recorder(options_, nullptr);
+  std::string error;
+  auto metrics = parse_exposition(
+      recorder.with_node_label("# HELP a_total A.\n# TYPE a_total counter\na_total 2\n"
+                               "# TYPE b_total counter\nb_total{result=\"found\"} 5\n"),
+      error);
+  ASSERT_TRUE(metrics) << error;
+  EXPECT_EQ(metrics->sum("a_total", {{"node_id", "gw-1"}}), 2);
+  EXPECT_EQ(metrics->sum("b_total", {{"node_id", "gw-1"}, {"result", "found"}}), 5);
+}
+
 }  // namespace
 }  // namespace portico::analytics

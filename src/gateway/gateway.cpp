@@ -114,8 +114,10 @@ struct Gateway::Impl {
         recorder->set_snapshot_version(store.snapshot()->version);
         response.body = recorder->prometheus_text();
       }
-      if (miss_lookup) response.body += miss_lookup->metrics_text();
-      if (loader) response.body += loader->metrics_text();
+      std::string gateway_metrics;
+      if (miss_lookup) gateway_metrics += miss_lookup->metrics_text();
+      if (loader) gateway_metrics += loader->metrics_text();
+      response.body += recorder ? recorder->with_node_label(gateway_metrics) : gateway_metrics;
       return response;
     });
     if (backend_key) {
