@@ -163,6 +163,23 @@ def test_runtime_artifacts_of_an_environment(gw_node):
     assert call(gw_node, "GET", "/internal/data/v1/runtime-artifacts", auth=GATEWAY,
                 params={"environment": "nowhere"}).status_code == 404
 
+    # One API's artifact, as a gateway re-reads it after an event: the same item as listed.
+    api_id, revision = deployed[1]
+    one = call(gw_node, "GET", f"/internal/data/v1/runtime-artifacts/{api_id}", auth=GATEWAY,
+               params={"environment": env})
+    assert one.status_code == 200, one.text
+    assert one.json() == next(a for a in artifacts if a["apiId"] == api_id)
+    for params, status in [({}, 400), ({"environment": "nowhere"}, 404),
+                           ({"environment": "Default"}, 404)]:
+        refused = call(gw_node, "GET", f"/internal/data/v1/runtime-artifacts/{api_id}",
+                       auth=GATEWAY, params=params)
+        assert refused.status_code == status, (params, refused.text)
+        assert refused.json()["code"] == status, refused.text
+    assert call(gw_node, "GET", f"/internal/data/v1/runtime-artifacts/{uuid.uuid4()}",
+                auth=GATEWAY, params={"environment": env}).status_code == 404
+    assert call(gw_node, "GET", f"/internal/data/v1/runtime-artifacts/{api_id}", auth=(),
+                params={"environment": env}).status_code == 401
+
 
 def test_runtime_artifacts_carry_the_apis_current_lifecycle_state(gw_node):
     # A lifecycle change makes no revision: the gateway learns it from lifeCycleStatus.

@@ -116,6 +116,20 @@ json::object application_bundle_json(store::GatewayDataRepository& data,
   return body;
 }
 
+// One deployment as a gateway compiles it.
+json::object runtime_artifact_json(const store::GatewayDeployment& r) {
+  return json::object{{"apiId", r.api_id},
+                      {"revisionId", r.revision_id},
+                      {"environment", r.environment},
+                      {"vhost", r.vhost},
+                      {"displayOnDevportal", r.display_on_devportal},
+                      {"deployedTime", r.deployed_time},
+                      // Now, not when the revision was taken.
+                      {"lifeCycleStatus", r.lifecycle_status},
+                      {"api", parse_or_null(r.document)},
+                      {"openapi", r.openapi}};
+}
+
 // A path segment naming one item: ids are short; anything longer names nothing.
 const std::string& item_id(const http::Request& request, const std::string& name) {
   const std::string& id = request.path_params.at(name);
@@ -139,6 +153,16 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
       e.headers["WWW-Authenticate"] = "Basic realm=\"portico-internal\"";
       throw e;
     }
+  };
+
+  // The environment a runtime-artifact read names: 400 without one, 404 for an unknown one.
+  auto required_environment = [this](const http::Request& request) {
+    auto environment = request.query_param("environment");
+    if (!environment || environment->empty() || environment->size() > 255)
+      throw ApiError::bad_request("'environment' is required");
+    if (!environments.find_by_name(*environment))
+      throw ApiError::not_found("no environment named '" + *environment + "'");
+    return std::string(*environment);
   };
 
   for (PolicyLevel level :
@@ -254,29 +278,25 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
              }));
 
   router.add("GET", base + "/runtime-artifacts",
-             guarded([this, authenticate](http::Request& request) {
+             guarded([this, authenticate, required_environment](http::Request& request) {
                authenticate(request);
-               auto environment = request.query_param("environment");
-               if (!environment || environment->empty() || environment->size() > 255)
-                 throw ApiError::bad_request("'environment' is required");
-               if (!environments.find_by_name(*environment))
-                 throw ApiError::not_found("no environment named '" + *environment + "'");
+               const std::string& environment = required_environment(request);
                auto k = read_keyset(request);
                return page(
-                   gateway_data.deployments_after(*environment, k.after, k.limit + 1), k.limit,
-                   [](auto& r) { return r.api_id; },
-                   [](const store::GatewayDeployment& r) {
-                     return json::object{{"apiId", r.api_id},
-                                         {"revisionId", r.revision_id},
-                                         {"environment", r.environment},
-                                         {"vhost", r.vhost},
-                                         {"displayOnDevportal", r.display_on_devportal},
-                                         {"deployedTime", r.deployed_time},
-                                         // Now, not when the revision was taken.
-                                         {"lifeCycleStatus", r.lifecycle_status},
-                                         {"api", parse_or_null(r.document)},
-                                         {"openapi", r.openapi}};
-                   });
+                   gateway_data.deployments_after(environment, k.after, k.limit + 1), k.limit,
+                   [](auto& r) { return r.api_id; }, runtime_artifact_json);
+             }));
+
+  // One API's runtime artifact in an environment (a gateway re-reading what an api.* event
+  // named): 404 when the API is not deployed there (any more).
+  router.add("GET", base + "/runtime-artifacts/{apiId}",
+             guarded([this, authenticate, required_environment](http::Request& request) {
+               authenticate(request);
+               const std::string& environment = required_environment(request);
+               auto artifact = gateway_data.deployment(environment, item_id(request, "apiId"));
+               if (!artifact)
+                 throw ApiError::not_found("the API is not deployed to '" + environment + "'");
+               return json_response(200, runtime_artifact_json(*artifact));
              }));
 
   // A gateway checking an API call's HTTP Basic credential (securityScheme basic_auth) against

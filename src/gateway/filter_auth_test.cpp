@@ -412,7 +412,9 @@ class AuthFilterMissTest : public AuthFilterTest {
   ControlPlaneWorker worker_;
   std::vector<std::string> learned_;
   MissLookup lookup_{MissLookupOptions{std::chrono::seconds(60)}, env_.control_plane(), worker_,
-                     [this](const ApplicationRecord& r) { learned_.push_back(r.application.id); }};
+                     [this](const ApplicationRecord& r, const boost::json::value&) {
+                       learned_.push_back(r.application.id);
+                     }};
   AuthFilter miss_filter_{env_.authenticator(), true, &lookup_};
   int pauses_ = 0;
 };

@@ -18,16 +18,14 @@ MissLookup::Done answer_to(RequestContext& ctx, const std::function<void()>& res
 }  // namespace
 
 const KeyMapping* find_client(const RequestContext& ctx, std::string_view client_id) {
-  auto client = ctx.snapshot->clients.find(client_id);
-  if (client != ctx.snapshot->clients.end()) return &client->second;
+  if (const KeyMapping* client = ctx.snapshot->clients.find(client_id)) return client;
   if (!ctx.learned) return nullptr;
   auto learned = ctx.learned->clients.find(client_id);
   return learned == ctx.learned->clients.end() ? nullptr : &learned->second;
 }
 
 const Application* find_application(const RequestContext& ctx, std::string_view application_id) {
-  auto app = ctx.snapshot->applications.find(application_id);
-  if (app != ctx.snapshot->applications.end()) return &app->second;
+  if (const Application* app = ctx.snapshot->applications.find(application_id)) return app;
   if (ctx.learned && ctx.learned->application.id == application_id)
     return &ctx.learned->application;
   return nullptr;

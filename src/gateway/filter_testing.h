@@ -106,7 +106,7 @@ inline std::shared_ptr<Snapshot> snapshot_with(std::shared_ptr<Api> api = pet_ap
   auto s = std::make_shared<Snapshot>();
   s->version = 7;
   s->environment = "Default";
-  s->apis.push_back(api);
+  s->apis[api->id] = api;
   s->by_context[api->context_version] = api;
   if (api->default_version) s->by_context[api->context] = api;
   Application app;

@@ -185,8 +185,9 @@ void Gateway::start() {
   }
   impl.miss_lookup = std::make_unique<MissLookup>(
       MissLookupOptions{std::chrono::seconds(o.miss_lookup_cache_seconds)}, *impl.control_plane,
-      impl.worker,
-      [this](const ApplicationRecord& record) { impl_->loader->apply_application(record); });
+      impl.worker, [this](const ApplicationRecord& record, const boost::json::value& bundle) {
+        impl_->loader->apply_application(record, bundle);
+      });
   if (!impl.loader->load_initial()) {
     spdlog::warn("gateway: no configuration yet for environment '{}'; retrying in the background",
                  o.environment);

@@ -84,10 +84,11 @@ struct MissLookup::Impl : std::enable_shared_from_this<Impl> {
       reading = true;
     }
     std::shared_ptr<const ApplicationRecord> record;
-    Outcome outcome = fetch(question, record);
+    boost::json::value body;
+    Outcome outcome = fetch(question, record, body);
     if (outcome == Outcome::kFound && learned) {
       try {
-        learned(*record);
+        learned(*record, body);
       } catch (const std::exception& e) {
         spdlog::error("gateway: applying application {} failed: {}", record->application.id,
                       e.what());
@@ -121,7 +122,8 @@ struct MissLookup::Impl : std::enable_shared_from_this<Impl> {
       boost::asio::post(waiter.executor, [done = std::move(waiter.done), record] { done(record); });
   }
 
-  Outcome fetch(const Question& question, std::shared_ptr<const ApplicationRecord>& record) {
+  Outcome fetch(const Question& question, std::shared_ptr<const ApplicationRecord>& record,
+                boost::json::value& body) {
     ControlPlaneResponse response = control_plane.call("GET", question.target, "", "", true);
     if (response.status == 404) return Outcome::kNotFound;
     if (response.status != 200) {
@@ -130,7 +132,7 @@ struct MissLookup::Impl : std::enable_shared_from_this<Impl> {
       return Outcome::kFailed;
     }
     boost::system::error_code ec;
-    auto body = boost::json::parse(response.body, ec);
+    body = boost::json::parse(response.body, ec);
     auto parsed = ec ? std::nullopt : parse_application_record(body);
     if (!parsed) {
       spdlog::warn("gateway: GET {} answered a body without an application", question.target);

@@ -8,6 +8,7 @@
 // `negative_cache` (a flood of calls with a deleted application's token costs one read per
 // window, not one per call).
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -30,8 +31,9 @@ class MissLookup {
  public:
   // The application as the control plane knows it now; null when it knows none.
   using Done = std::function<void(std::shared_ptr<const ApplicationRecord>)>;
-  // Called on the control-plane thread with every application a lookup found.
-  using Learned = std::function<void(const ApplicationRecord&)>;
+  // Called on the control-plane thread with every application a lookup found, and the body
+  // of the read it was parsed from.
+  using Learned = std::function<void(const ApplicationRecord&, const boost::json::value&)>;
 
   MissLookup(MissLookupOptions options, ControlPlane& control_plane, ControlPlaneWorker& worker,
              Learned learned);

@@ -81,11 +81,12 @@ class MissLookupTest : public testing::Test {
   }
 
   void make(std::chrono::seconds negative_cache = std::chrono::seconds(60)) {
-    lookup_ = std::make_unique<MissLookup>(MissLookupOptions{negative_cache}, control_plane_,
-                                           worker_, [this](const ApplicationRecord& record) {
-                                             std::lock_guard lock(mutex_);
-                                             learned_.push_back(record.application.id);
-                                           });
+    lookup_ = std::make_unique<MissLookup>(
+        MissLookupOptions{negative_cache}, control_plane_, worker_,
+        [this](const ApplicationRecord& record, const boost::json::value&) {
+          std::lock_guard lock(mutex_);
+          learned_.push_back(record.application.id);
+        });
   }
 
   // Asks and waits for the answer; nullopt when refused at once.

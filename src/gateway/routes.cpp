@@ -169,9 +169,8 @@ RouteMatch match_route(const Snapshot& snapshot, std::string_view method, std::s
   const Api* api = nullptr;
   std::size_t prefix_end = 0;
   for (std::size_t k = count; k-- > 0;) {
-    auto it = snapshot.by_context.find(path.substr(0, ends[k]));
-    if (it != snapshot.by_context.end()) {
-      api = it->second.get();
+    if (const auto* found = snapshot.by_context.find(path.substr(0, ends[k]))) {
+      api = found->get();
       prefix_end = ends[k];
       break;
     }

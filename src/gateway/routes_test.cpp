@@ -76,7 +76,7 @@ class MatchRoute : public ::testing::Test {
     std::shared_ptr<const Api> shared = api;
     snapshot.by_context["/shop/pets/1.0.0"] = shared;
     snapshot.by_context["/shop/pets"] = shared;  // default version
-    snapshot.apis.push_back(shared);
+    snapshot.apis[shared->id] = shared;
   }
   Snapshot snapshot;
 };

@@ -14,17 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/sharded_map.h"
 #include "traffic/traffic.h"
 
 namespace portico::gateway {
-
-// Heterogeneous lookup (find(std::string_view)) without building a std::string per request.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class Value>
-using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 
 // Who may call a resource (the reference's operation authType).
 enum class AuthType : std::uint8_t {
@@ -102,6 +95,8 @@ struct Api {
   std::string provider;
   std::string lifecycle;  // PUBLISHED, PROTOTYPED, BLOCKED, DEPRECATED, RETIRED, CREATED
   std::string revision_id;
+  // Unix seconds. Of two APIs claiming one route, the one deployed later keeps it.
+  std::int64_t deployed_time = 0;
   bool default_version = false;
   bool prototype_without_auth = false;  // a PROTOTYPED API invokable without credentials
   std::vector<Resource> resources;
@@ -154,27 +149,38 @@ struct ApplicationRecord {
   StringMap<Subscription> subscriptions;  // by api id
 };
 
+// Copying a Snapshot shares every map's shards (see ShardedMap): a patch copies the snapshot
+// and rewrites only the shards of what changed.
 class Snapshot {
  public:
   std::uint64_t version = 0;  // increases with every snapshot a gateway builds
   std::string environment;
 
-  std::vector<std::shared_ptr<const Api>> apis;
-  StringMap<Application> applications;  // by id
-  StringMap<KeyMapping> clients;        // by OAuth client id (consumer key)
+  ShardedMap<std::shared_ptr<const Api>> apis;  // by API id
+  ShardedMap<Application> applications;         // by id
+  ShardedMap<KeyMapping> clients;               // by OAuth client id (consumer key)
+  // The client ids mapped to each application (by application id): what a patch of that
+  // application removes from `clients`.
+  ShardedMap<std::vector<std::string>> client_ids;
   // By application id, then api id: two lookups without building a key per request.
-  StringMap<StringMap<Subscription>> subscriptions;
+  ShardedMap<StringMap<Subscription>> subscriptions;
   std::shared_ptr<const traffic::PolicySet> policies;
 
   // Routing: by "/context/version" and, for default versions, by "/context".
-  StringMap<std::shared_ptr<const Api>> by_context;
+  ShardedMap<std::shared_ptr<const Api>> by_context;
+
+  // Maps OAuth client `client_id` to its application (in `clients` and `client_ids`).
+  void map_client(const std::string& client_id, KeyMapping mapping) {
+    client_ids[mapping.application_id].push_back(client_id);
+    clients.insert_or_assign(client_id, std::move(mapping));
+  }
 
   const Subscription* find_subscription(std::string_view application_id,
                                         std::string_view api_id) const {
-    auto app = subscriptions.find(application_id);
-    if (app == subscriptions.end()) return nullptr;
-    auto sub = app->second.find(api_id);
-    return sub == app->second.end() ? nullptr : &sub->second;
+    const StringMap<Subscription>* app = subscriptions.find(application_id);
+    if (app == nullptr) return nullptr;
+    auto sub = app->find(api_id);
+    return sub == app->end() ? nullptr : &sub->second;
   }
 };
 

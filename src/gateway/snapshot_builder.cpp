@@ -284,7 +284,6 @@ std::vector<HeaderPolicy> compile_header_policies(const json::object& policies,
 // An artifact compiled, with what routing needs to settle conflicts.
 struct CompiledApi {
   std::shared_ptr<const Api> api;
-  std::int64_t deployed_time = 0;
   std::size_t order = 0;  // position in the list: the later of two equal times wins
 };
 
@@ -409,8 +408,8 @@ CompiledApi compile_artifact(const json::value& item, std::size_t order, Endpoin
       api->resources.push_back(std::move(r));
     }
   }
+  api->deployed_time = int_at(artifact, "deployedTime");
   CompiledApi out;
-  out.deployed_time = int_at(artifact, "deployedTime");
   out.order = order;
   out.api = std::move(api);
   return out;
@@ -418,7 +417,8 @@ CompiledApi compile_artifact(const json::value& item, std::size_t order, Endpoin
 
 // "newer" deployed later (or, at the same second, comes later in the list).
 bool newer(const CompiledApi& a, const CompiledApi& b) {
-  return a.deployed_time != b.deployed_time ? a.deployed_time > b.deployed_time : a.order > b.order;
+  const auto a_time = a.api->deployed_time, b_time = b.api->deployed_time;
+  return a_time != b_time ? a_time > b_time : a.order > b.order;
 }
 
 std::string id_of(const json::value& item, std::string_view key = "id") {
@@ -565,6 +565,18 @@ std::optional<ApplicationRecord> parse_application_record(const json::value& ite
   return record;
 }
 
+std::shared_ptr<const Api> compile_api(const json::value& artifact, EndpointSlots& slots,
+                                       std::vector<std::string>* warnings) {
+  try {
+    return compile_artifact(artifact, 0, slots, warnings).api;
+  } catch (const std::exception& e) {
+    std::string id = id_of(artifact, "apiId");
+    warn(warnings,
+         "runtime artifact " + (id.empty() ? "without an id" : id) + " skipped: " + e.what());
+    return nullptr;
+  }
+}
+
 std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
                                                std::uint64_t version, EndpointSlots& slots,
                                                std::vector<std::string>* warnings) {
@@ -600,8 +612,8 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
     claim(c.api->context_version, c);
     if (c.api->default_version) claim(c.api->context, c);
   }
-  for (const auto& c : compiled) snapshot->apis.push_back(c.api);
-  for (const auto& [key, c] : routes) snapshot->by_context.emplace(key, c->api);
+  for (const auto& c : compiled) snapshot->apis.insert_or_assign(c.api->id, c.api);
+  for (const auto& [key, c] : routes) snapshot->by_context.insert_or_assign(key, c->api);
 
   for (std::size_t i = 0; i < sources.applications.size(); ++i) {
     auto app = parse_application(sources.applications[i]);
@@ -621,10 +633,13 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
       continue;
     }
     auto& [client_id, mapping] = *parsed;
-    auto [it, inserted] = snapshot->clients.try_emplace(client_id, mapping);
-    if (!inserted && it->second.application_id != mapping.application_id)
-      warn(warnings, "client " + client_id + " is mapped to two applications; " +
-                         it->second.application_id + " keeps it");
+    if (const KeyMapping* held = snapshot->clients.find(client_id)) {
+      if (held->application_id != mapping.application_id)
+        warn(warnings, "client " + client_id + " is mapped to two applications; " +
+                           held->application_id + " keeps it");
+      continue;
+    }
+    snapshot->map_client(client_id, mapping);
   }
 
   // Subscriptions are kept even when their application or API is unknown here: the request

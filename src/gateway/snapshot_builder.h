@@ -58,6 +58,11 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotSources& sources,
                                                std::uint64_t version, EndpointSlots& slots,
                                                std::vector<std::string>* warnings);
 
+// One runtime artifact compiled, as a per-item read of the internal data API answers it;
+// nullptr (with the reason in `warnings`) when it is malformed.
+std::shared_ptr<const Api> compile_api(const boost::json::value& artifact, EndpointSlots& slots,
+                                       std::vector<std::string>* warnings);
+
 // One item of the internal data API's lists, as the snapshot holds it; nullopt when the item
 // lacks the ids that place it (an application's id; a mapping's clientId and applicationId; a
 // subscription's applicationId and apiId). The key mapping comes with its client id.

@@ -18,6 +18,7 @@
 #include "events/event_types.h"
 #include "gateway/snapshot_file.h"
 #include "gateway/snapshot_patch.h"
+#include "gateway/source_index.h"
 
 namespace portico::gateway {
 namespace {
@@ -82,13 +83,17 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t next_version = 1;       // worker thread only
   std::set<std::string> last_warnings;  // worker thread only: log each warning once
   std::size_t last_file_hash = 0;       // worker thread only
+  // What the snapshot file records, patched along with the live snapshot. The worker, or the
+  // destructor once no work is under way.
+  SourceIndex file_sources;
+  bool file_dirty = false;  // file_sources changed since the file was last written
   // The cluster the current configuration came from (the snapshot file's, then each accepted
   // pull's); "" while unknown. Worker thread only.
   std::string cluster_id;
   // The snapshot file as read at start-up, before the first pull (which it may veto).
   std::optional<SnapshotFile> file_on_disk;          // worker thread only
   bool file_read = false;                            // worker thread only
-  std::optional<Clock::time_point> last_file_write;  // the worker; file_mutex at the end
+  std::optional<Clock::time_point> last_file_write;  // worker thread only
 
   // Scheduling state, shared by on_event, the timer thread and the worker's tasks.
   std::mutex mutex;
@@ -100,14 +105,13 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   Clock::duration backoff{0};
   Stats stats;
   events::LogPosition position;  // the last event seen (its epoch from the last reset)
-  // A file write held back by snapshot_write_seconds: written when `file_due` comes.
-  std::optional<std::string> pending_file;
+  // A file write held back by snapshot_write_seconds: due then.
   std::optional<Clock::time_point> file_due;
-  std::mutex file_mutex;
   std::thread timer;
 
-  // Applications whose re-read is queued on the worker: later events about them ride on it.
-  std::set<std::string> applications_queued;  // guarded by `mutex`
+  // Per-item re-reads queued on the worker ("application:ID", "api:ID", "policies"): later
+  // events about the same item ride on the queued one.
+  std::set<std::string> reads_queued;  // guarded by `mutex`
 
   // Serializes read-modify-publish of the revoked tokens (events and pulls).
   std::mutex revoked_mutex;
@@ -115,6 +119,22 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   bool stopped() {
     std::lock_guard lock(mutex);
     return stopping;
+  }
+
+  // Brackets work on the worker that uses the control plane, the store or file_sources: false
+  // once the loader is stopping (the destructor waits for work begun).
+  bool begin_work() {
+    std::lock_guard lock(mutex);
+    if (stopping) return false;
+    pulling = true;
+    return true;
+  }
+  void end_work() {
+    {
+      std::lock_guard lock(mutex);
+      pulling = false;
+    }
+    wake.notify_all();
   }
 
   void schedule(Clock::time_point when) {
@@ -134,7 +154,10 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
         file_due.reset();
         std::weak_ptr<Impl> weak = weak_from_this();
         worker.post([weak] {
-          if (auto self = weak.lock()) self->write_pending_file();
+          if (auto self = weak.lock(); self && self->begin_work()) {
+            self->save_file();
+            self->end_work();
+          }
         });
         continue;
       }
@@ -302,7 +325,8 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       store.publish(snapshot, std::move(tokens));
     }
     std::size_t subscriptions = 0;
-    for (const auto& [app, subs] : snapshot->subscriptions) subscriptions += subs.size();
+    snapshot->subscriptions.for_each(
+        [&](const std::string&, const auto& subs) { subscriptions += subs.size(); });
     spdlog::info(
         "snapshot {} from {} for environment '{}': {} APIs ({} routes), {} applications, {} "
         "clients, {} subscriptions, {} revoked tokens, {} endpoint slots, {} warnings",
@@ -391,12 +415,35 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     if (!accept(*pulled_cluster, sources)) return false;
     if (!publish(sources, revoked, "the control plane")) return false;
     if (!pulled_cluster->empty()) cluster_id = *pulled_cluster;
-    save_file(std::move(sources), std::move(revoked));
+    file_sources.reset(std::move(sources));
+    file_dirty = true;
+    save_file();
     return true;
   }
 
-  void save_file(SnapshotSources sources, json::array revoked) {
-    if (options.snapshot_file.empty()) return;
+  // The revocations the gateway holds now, as the internal data API lists them.
+  json::array revoked_now() {
+    json::array out;
+    for (const auto& [jti, exp] : store.revoked()->jtis)
+      out.push_back(json::object{{"jti", jti}, {"expiresAt", exp}});
+    return out;
+  }
+
+  // Writes file_sources to the snapshot file when they changed, at most every
+  // snapshot_write_seconds: a write asked for sooner is held back until then. The worker, or
+  // the destructor once no work is under way.
+  void save_file() {
+    if (options.snapshot_file.empty() || !file_dirty) return;
+    auto now = Clock::now();
+    auto interval = std::chrono::seconds(std::max(0, options.snapshot_write_seconds));
+    if (last_file_write && now < *last_file_write + interval) {
+      {
+        std::lock_guard lock(mutex);
+        if (!file_due) file_due = *last_file_write + interval;
+      }
+      wake.notify_all();
+      return;
+    }
     SnapshotFile file;
     file.environment = options.environment;
     file.cluster_id = cluster_id;
@@ -406,46 +453,23 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(mutex);
       file.position = position;
     }
-    file.sources = std::move(sources);
-    file.revoked = std::move(revoked);
+    file.sources = file_sources.sources();
+    {
+      std::lock_guard lock(revoked_mutex);
+      file.revoked = revoked_now();
+    }
     std::string text = serialize_snapshot_file(file);
+    file_dirty = false;
     // A resync that changed nothing leaves the disk alone (the file's age then tells how long
     // the configuration has been stable, not when the gateway last pulled).
     std::size_t hash = std::hash<std::string>{}(text);
     if (hash == last_file_hash && std::filesystem::exists(options.snapshot_file)) return;
-    auto now = Clock::now();
-    auto interval = std::chrono::seconds(std::max(0, options.snapshot_write_seconds));
-    if (last_file_write && now < *last_file_write + interval) {
-      // Written at most every snapshot_write_seconds: the newest text waits for its turn.
-      {
-        std::lock_guard lock(mutex);
-        pending_file = std::move(text);
-        if (!file_due) file_due = *last_file_write + interval;
-      }
-      wake.notify_all();
-      return;
-    }
-    write_file(text, hash);
-  }
-
-  void write_file(const std::string& text, std::size_t hash) {
-    std::lock_guard lock(file_mutex);  // the worker, or the destructor's last write
     std::string error;
-    last_file_write = Clock::now();
+    last_file_write = now;
     if (write_file_atomically(options.snapshot_file, text, &error))
       last_file_hash = hash;
     else
       spdlog::warn("snapshot file not written: {}", error);
-  }
-
-  // On the worker, when a held-back write is due.
-  void write_pending_file() {
-    std::optional<std::string> text;
-    {
-      std::lock_guard lock(mutex);
-      text.swap(pending_file);
-    }
-    if (text) write_file(*text, std::hash<std::string>{}(*text));
   }
 
   // Reads and checks the snapshot file into `file_on_disk`; logs why when it cannot.
@@ -491,88 +515,189 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     if (!file.jwks.empty() && options.on_file_jwks) options.on_file_jwks(file.jwks);
     if (!publish(file.sources, file.revoked, "the snapshot file")) return false;
     cluster_id = file.cluster_id;
+    file_sources.reset(file.sources);
     std::lock_guard lock(mutex);
     position = file.position;
     return true;
   }
 
-  // On the worker: the application as the control plane has it now replaces what the
-  // snapshot has (level-triggered: whatever the events said, in whatever order, the item's
-  // current state wins). Falls back to a full pull when the control plane does not answer.
-  void read_application(const std::string& id) {
+  // One GET of the internal data API for a per-item read: the parsed body of a 200, a null
+  // value for a 404 (the item is gone), nullopt when the control plane did not answer so.
+  std::optional<json::value> read_item(const std::string& target) {
+    ControlPlaneResponse response = control_plane.call("GET", target, "", "", true);
+    if (response.status == 404) return json::value();
+    if (response.status != 200) return std::nullopt;
+    boost::system::error_code ec;
+    json::value body = json::parse(response.body, ec);
+    if (ec || body.is_null()) return std::nullopt;
+    return body;
+  }
+
+  // Publishes a patched snapshot and records it for the file.
+  void publish_patch(std::shared_ptr<const Snapshot> next) {
+    store.publish(std::move(next));
+    file_dirty = true;
     {
       std::lock_guard lock(mutex);
-      applications_queued.erase(id);
-      if (stopping) return;
-      pulling = true;
+      ++stats.patches_applied;
+      ++stats.snapshots_published;
     }
+    save_file();
+  }
+
+  // On the worker: the item an event named, as the control plane has it now, replaces what
+  // the snapshot has (level-triggered: whatever the events said, in whatever order, the item's
+  // current state wins). `read` returns false when it could not patch: a full pull follows.
+  void run_read(const std::string& key, bool (Impl::*read)(const std::string&),
+                const std::string& id) {
+    {
+      std::lock_guard lock(mutex);
+      reads_queued.erase(key);
+    }
+    if (!begin_work()) return;
     bool patched = false;
-    if (store.ready()) {
-      std::string target = std::string(kInternalBase) + "applications/" + http::percent_encode(id);
-      ControlPlaneResponse response = control_plane.call("GET", target, "", "", true);
-      if (response.status == 404) {
-        store.publish(without_application(*store.snapshot(), id, next_version++));
-        patched = true;
-      } else if (response.status == 200) {
-        boost::system::error_code ec;
-        json::value body = json::parse(response.body, ec);
-        auto record = ec ? std::nullopt : parse_application_record(body);
-        if (record && record->application.id == id) {
-          store.publish(with_application(*store.snapshot(), *record, next_version++));
-          patched = true;
-        }
-      }
+    try {
+      patched = store.ready() && (this->*read)(id);
+    } catch (const std::exception& e) {
+      spdlog::error("snapshot patch ({}) failed: {}", key, e.what());
     }
-    {
-      std::lock_guard lock(mutex);
-      pulling = false;
-      if (patched) {
-        ++stats.patches_applied;
-        ++stats.snapshots_published;
-      }
-    }
-    wake.notify_all();
-    if (patched)
-      schedule_file_refresh();
-    else
-      schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
+    end_work();
+    if (!patched) schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
   }
 
-  // The snapshot file holds what the last full pull read; a patch reaches it with the next
-  // full pull, due within snapshot_write_seconds (at most one such pull per interval however
-  // many patches come, since schedule() only brings `due` forward).
-  void schedule_file_refresh() {
-    if (options.snapshot_file.empty()) return;
-    schedule(Clock::now() + std::chrono::seconds(std::max(1, options.snapshot_write_seconds)));
-  }
-
-  void reread_application(const std::string& id) {
+  void queue_read(std::string key, bool (Impl::*read)(const std::string&), std::string id) {
     {
       std::lock_guard lock(mutex);
-      if (stopping || !applications_queued.insert(id).second) return;
+      if (stopping || !reads_queued.insert(key).second) return;
     }
     std::weak_ptr<Impl> weak = weak_from_this();
-    worker.post([weak, id] {
-      if (auto self = weak.lock()) self->read_application(id);
+    worker.post([weak, key = std::move(key), read, id = std::move(id)] {
+      if (auto self = weak.lock()) self->run_read(key, read, id);
     });
   }
 
-  // The application an application, key-mapping or subscription event names; "" for other
-  // events and for payloads without one.
-  static std::string application_named(const events::Event& event) {
+  bool read_application(const std::string& id) {
+    auto body = read_item(std::string(kInternalBase) + "applications/" + http::percent_encode(id));
+    if (!body) return false;
+    if (body->is_null()) {
+      file_sources.remove_application(id);
+      publish_patch(without_application(*store.snapshot(), id, next_version++));
+      return true;
+    }
+    auto record = parse_application_record(*body);
+    if (!record || record->application.id != id) return false;
+    file_sources.set_application(id, *body);
+    publish_patch(with_application(*store.snapshot(), *record, next_version++));
+    return true;
+  }
+
+  bool read_api(const std::string& id) {
+    auto body =
+        read_item(std::string(kInternalBase) + "runtime-artifacts/" + http::percent_encode(id) +
+                  "?environment=" + http::percent_encode(options.environment));
+    if (!body) return false;
+    if (body->is_null()) {
+      file_sources.remove_artifact(id);
+      publish_patch(without_api(*store.snapshot(), id, next_version++));
+      return true;
+    }
+    if (body->is_object()) body->get_object().erase("openapi");
+    std::vector<std::string> warnings;
+    auto api = compile_api(*body, slots, &warnings);
+    for (const auto& w : warnings) spdlog::warn("snapshot: {}", w);
+    if (api && api->id != id) return false;
+    // A malformed artifact is left out, as a full build leaves it out.
+    file_sources.set_artifact(id, std::move(*body));
+    publish_patch(api ? with_api(*store.snapshot(), std::move(api), next_version++)
+                      : without_api(*store.snapshot(), id, next_version++));
+    return true;
+  }
+
+  // The throttling and deny policies alone: a few lists, whatever the number of APIs and
+  // subscriptions.
+  bool read_policies(const std::string&) {
+    SnapshotSources lists;
+    for (const auto& spec : kLists) {
+      bool policy_list = spec.member == &SnapshotSources::subscription_policies ||
+                         spec.member == &SnapshotSources::application_policies ||
+                         spec.member == &SnapshotSources::advanced_policies ||
+                         spec.member == &SnapshotSources::deny_policies;
+      if (policy_list && !pull_list(spec, lists.*(spec.member))) return false;
+    }
+    std::vector<std::string> warnings;
+    std::shared_ptr<const traffic::PolicySet> policies;
+    try {
+      policies = traffic::PolicySet::build(lists.subscription_policies, lists.application_policies,
+                                           lists.advanced_policies, lists.deny_policies, &warnings);
+    } catch (const std::exception& e) {
+      spdlog::error("throttling policies could not be compiled: {}", e.what());
+      return false;
+    }
+    for (const auto& w : warnings) spdlog::warn("snapshot: {}", w);
+    if (!policies) return false;
+    auto next = std::make_shared<Snapshot>(*store.snapshot());
+    next->version = next_version++;
+    next->policies = std::move(policies);
+    file_sources.set_policies(std::move(lists.subscription_policies),
+                              std::move(lists.application_policies),
+                              std::move(lists.advanced_policies), std::move(lists.deny_policies));
+    publish_patch(std::move(next));
+    return true;
+  }
+
+  // What an event is about, for the gateway's snapshot.
+  enum class Concern { kApplication, kApi, kPolicies, kOther };
+
+  static Concern concern_of(std::string_view type) {
     namespace types = events::types;
-    static constexpr std::string_view kPerApplication[] = {
+    static constexpr std::string_view kApplication[] = {
         types::kApplicationCreated,  types::kApplicationUpdated,  types::kApplicationDeleted,
         types::kKeyMappingCreated,   types::kKeyMappingUpdated,   types::kKeyMappingDeleted,
         types::kSubscriptionCreated, types::kSubscriptionUpdated, types::kSubscriptionDeleted};
-    if (std::find(std::begin(kPerApplication), std::end(kPerApplication), event.type) ==
-        std::end(kPerApplication))
-      return {};
+    static constexpr std::string_view kApi[] = {types::kApiDeployed, types::kApiUndeployed,
+                                                types::kApiLifecycleChanged, types::kApiDeleted,
+                                                types::kApiScopesChanged};
+    static constexpr std::string_view kPolicies[] = {
+        types::kPolicyCreated,     types::kPolicyUpdated,     types::kPolicyDeleted,
+        types::kDenyPolicyCreated, types::kDenyPolicyUpdated, types::kDenyPolicyDeleted};
+    auto in = [&](const auto& list) {
+      return std::find(std::begin(list), std::end(list), type) != std::end(list);
+    };
+    if (in(kApplication)) return Concern::kApplication;
+    if (in(kApi)) return Concern::kApi;
+    if (in(kPolicies)) return Concern::kPolicies;
+    return Concern::kOther;
+  }
+
+  // A string field of the event's payload; "" when it has none.
+  static std::string payload_string(const events::Event& event, std::string_view key) {
     boost::system::error_code ec;
     json::value payload = json::parse(event.payload_json, ec);
     if (ec || !payload.is_object()) return {};
-    auto* id = payload.get_object().if_contains("application_id");
-    return id != nullptr && id->is_string() ? std::string(id->get_string()) : std::string();
+    auto* value = payload.get_object().if_contains(key);
+    return value != nullptr && value->is_string() ? std::string(value->get_string())
+                                                  : std::string();
+  }
+
+  // Re-reads what the event names; a debounced full pull when it names nothing readable.
+  void follow(const events::Event& event) {
+    std::string id;
+    switch (concern_of(event.type)) {
+      case Concern::kApplication:
+        if (id = payload_string(event, "application_id"); !id.empty())
+          return queue_read("application:" + id, &Impl::read_application, id);
+        break;
+      case Concern::kApi:
+        if (concerns_other_environment(event)) return;
+        if (id = payload_string(event, "api_id"); !id.empty())
+          return queue_read("api:" + id, &Impl::read_api, id);
+        break;
+      case Concern::kPolicies:
+        return queue_read("policies", &Impl::read_policies, "");
+      case Concern::kOther:
+        break;
+    }
+    schedule(Clock::now() + std::chrono::milliseconds(options.debounce_ms));
   }
 
   void apply_revocation(const events::Event& event) {
@@ -639,8 +764,9 @@ SnapshotLoader::~SnapshotLoader() {
   impl_->wake.notify_all();
   if (impl_->timer.joinable()) impl_->timer.join();
   // A gateway stopped within snapshot_write_seconds of its last change still leaves that
-  // change in its file, for a start while the control plane is away.
-  impl_->write_pending_file();
+  // change in its file, for a start while the control plane is away. No work is under way.
+  impl_->last_file_write.reset();
+  impl_->save_file();
 }
 
 bool SnapshotLoader::load_initial() {
@@ -683,10 +809,8 @@ void SnapshotLoader::on_event(const events::Event& event) {
   } else if (event.type == events::types::kUserDeleted ||
              event.type == events::types::kUserUpdated) {
     if (impl_->options.on_user_deleted) impl_->options.on_user_deleted(event);
-  } else if (auto application = Impl::application_named(event); !application.empty()) {
-    impl_->reread_application(application);
-  } else if (!impl_->concerns_other_environment(event)) {
-    impl_->schedule(Clock::now() + std::chrono::milliseconds(impl_->options.debounce_ms));
+  } else {
+    impl_->follow(event);
   }
 }
 
@@ -703,16 +827,12 @@ events::LogPosition SnapshotLoader::position() const {
   return impl_->position;
 }
 
-void SnapshotLoader::apply_application(const ApplicationRecord& record) {
-  if (!impl_->store.ready()) return;
-  auto current = impl_->store.snapshot();
-  impl_->store.publish(with_application(*current, record, impl_->next_version++));
-  {
-    std::lock_guard lock(impl_->mutex);
-    ++impl_->stats.patches_applied;
-    ++impl_->stats.snapshots_published;
-  }
-  impl_->schedule_file_refresh();
+void SnapshotLoader::apply_application(const ApplicationRecord& record,
+                                       const boost::json::value& bundle) {
+  if (!impl_->store.ready() || !impl_->begin_work()) return;
+  impl_->file_sources.set_application(record.application.id, bundle);
+  impl_->publish_patch(with_application(*impl_->store.snapshot(), record, impl_->next_version++));
+  impl_->end_work();
 }
 
 std::string SnapshotLoader::metrics_text() const {

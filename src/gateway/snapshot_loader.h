@@ -1,10 +1,14 @@
 #pragma once
 // Keeps the SnapshotStore in step with the control plane: a full pull of the internal data
-// API at start-up, a debounced re-pull after every configuration event, a periodic resync
-// (events can be lost: Redis restarts, network partitions), and revocations applied within
-// milliseconds of their event. Every successful pull is also written to the snapshot file,
-// from which a gateway restarted while the control plane is down serves its last-known
-// configuration.
+// API at start-up; after an event, a per-item re-read of what it names (an application with
+// its keys and subscriptions, an API's runtime artifact, the policy lists) patched into the
+// live snapshot at the cost of that item; a periodic resync (events can be lost: Redis
+// restarts, network partitions); and revocations applied within milliseconds of their event.
+// The snapshot file follows every pull and patch (written at most every
+// snapshot_write_seconds); a gateway restarted while the control plane is down serves its
+// last-known configuration from it.
+#include <boost/json/value.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -54,9 +58,9 @@ class SnapshotLoader {
   bool load_initial();
 
   // From any thread, returns at once: revocations are applied immediately, user.deleted and
-  // user.updated are forwarded, an event about an application, its keys or its subscriptions
-  // re-reads that application alone and patches it in, anything else schedules a debounced
-  // re-pull.
+  // user.updated are forwarded, an event about an application (its keys, its subscriptions),
+  // an API or a policy re-reads that item alone and patches it in; anything else, or a
+  // re-read that fails, schedules a debounced full pull.
   void on_event(const events::Event& event);
   // The event log could not deliver every event since this gateway's position (a gap, a
   // new epoch, Redis back after too long): pull everything now.
@@ -64,10 +68,11 @@ class SnapshotLoader {
   // The last event position seen (or read from the snapshot file), recorded in the file.
   events::LogPosition position() const;
 
-  // What a per-item read found about one application (MissLookup): patched into the live
-  // snapshot at once. Call on the worker, where pulls run, so that a pull and a patch never
-  // interleave. Does nothing before the first snapshot is loaded.
-  void apply_application(const ApplicationRecord& record);
+  // What a per-item read found about one application (MissLookup): `record`, parsed from
+  // `bundle` (the read's body, which the snapshot file records), patched into the live snapshot
+  // at once. Call on the worker, where pulls run, so that a pull and a patch never interleave.
+  // Does nothing before the first snapshot is loaded.
+  void apply_application(const ApplicationRecord& record, const boost::json::value& bundle);
 
   // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.
   bool refresh_now();

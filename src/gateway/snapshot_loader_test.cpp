@@ -55,6 +55,8 @@ class FakeControlPlane final : public ControlPlane {
     ++page_calls_[list];
     if (list == "cluster") return {200, json::serialize(json::object{{"clusterId", cluster_id_}})};
     if (list.rfind("applications/", 0) == 0) return application(list.substr(13));
+    if (list.rfind("runtime-artifacts/", 0) == 0)
+      return runtime_artifact(list.substr(18), param("environment"));
     if (fail_list_ == list && page_calls_[list] == fail_on_page_) return {500, "{}"};
     if (list == "runtime-artifacts") {
       environments_seen_.push_back(param("environment"));
@@ -92,6 +94,14 @@ class FakeControlPlane final : public ControlPlane {
       body["subscriptions"] = subs;
       return {200, json::serialize(body)};
     }
+    return {404, "{}"};
+  }
+
+  // The per-item read of one API's runtime artifact in an environment.
+  ControlPlaneResponse runtime_artifact(const std::string& id, const std::string& environment) {
+    if (environment.empty()) return {400, "{}"};
+    for (const auto& item : lists_["runtime-artifacts"])
+      if (item.as_object().at("apiId").as_string() == id) return {200, json::serialize(item)};
     return {404, "{}"};
   }
 
@@ -170,6 +180,11 @@ json::object artifact(const std::string& id, const std::string& context) {
 
 std::int64_t now() {
   return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 class LoaderTest : public ::testing::Test {
@@ -285,7 +300,7 @@ TEST_F(LoaderTest, AFailingPagePublishesNothing) {
   cp_.fail_page("", 0);
   EXPECT_TRUE(loader.refresh_now());
   ASSERT_EQ(store_.snapshot()->apis.size(), 1u);
-  EXPECT_EQ(store_.snapshot()->apis[0]->id, "new");
+  EXPECT_EQ(store_.snapshot()->apis.count("new"), 1u);
   EXPECT_GT(store_.snapshot()->version, before->version);
 }
 
@@ -408,21 +423,107 @@ TEST_F(LoaderTest, ARevocationSurvivesAPullThatDoesNotListItYet) {
   EXPECT_TRUE(store_.revoked()->contains("j-old"));
 }
 
-TEST_F(LoaderTest, EventsTriggerOneDebouncedPull) {
+TEST_F(LoaderTest, EventsAboutNoReadableItemTriggerOneDebouncedPull) {
   auto& loader = make_loader(options());
   ASSERT_TRUE(loader.load_initial());
   cp_.reset_counts();
   cp_.set("runtime-artifacts", json::array{artifact("fresh", "/fresh")});
   for (int i = 0; i < 20; ++i)
-    loader.on_event({static_cast<std::uint64_t>(i), "api.deployed",
-                     R"({"api_id":"fresh","revision_id":"r","environment":"Default"})", now()});
+    loader.on_event(
+        {static_cast<std::uint64_t>(i), "environment.updated", R"({"name":"Default"})", now()});
   EXPECT_TRUE(eventually([&] {
     auto s = store_.snapshot();
-    return s->apis.size() == 1 && s->apis[0]->id == "fresh";
+    return s->apis.size() == 1 && s->apis.count("fresh") == 1;
   }));
   std::this_thread::sleep_for(200ms);
   // A burst within the debounce window shares one pull.
   EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 1);
+}
+
+TEST_F(LoaderTest, AnApiEventReReadsThatApiAloneAndPatchesItIn) {
+  auto o = options();
+  o.snapshot_write_seconds = 0;
+  auto& loader = make_loader(o);
+  ASSERT_TRUE(loader.load_initial());
+  cp_.reset_counts();
+  json::array apis;
+  for (int i = 0; i < 5; ++i)
+    apis.push_back(artifact("api" + std::to_string(i), "/ctx" + std::to_string(i)));
+  apis.push_back(artifact("fresh", "/fresh"));
+  cp_.set("runtime-artifacts", apis);
+  for (int i = 0; i < 20; ++i)
+    loader.on_event({static_cast<std::uint64_t>(i), "api.deployed",
+                     R"({"api_id":"fresh","revision_id":"r","environment":"Default"})", now()});
+  ASSERT_TRUE(eventually([&] { return store_.snapshot()->by_context.count("/fresh/1.0.0"); }));
+  EXPECT_EQ(store_.snapshot()->apis.size(), 6u);
+  EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);  // no full pull
+  EXPECT_GE(cp_.page_calls("runtime-artifacts/fresh"), 1);
+  // The snapshot file follows the patch.
+  EXPECT_TRUE(eventually(
+      [&] { return read_text(dir_ / "snapshot.json").find("/fresh") != std::string::npos; }));
+
+  // Undeployed: the per-item read answers 404 and the API leaves the snapshot and the file.
+  apis.pop_back();
+  cp_.set("runtime-artifacts", apis);
+  loader.on_event({30, "api.undeployed",
+                   R"({"api_id":"fresh","revision_id":"r","environment":"Default"})", now()});
+  ASSERT_TRUE(eventually([&] { return store_.snapshot()->apis.count("fresh") == 0; }));
+  EXPECT_EQ(store_.snapshot()->by_context.count("/fresh/1.0.0"), 0u);
+  EXPECT_EQ(store_.snapshot()->apis.size(), 5u);
+  EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);
+  EXPECT_TRUE(eventually(
+      [&] { return read_text(dir_ / "snapshot.json").find("/fresh") == std::string::npos; }));
+}
+
+TEST_F(LoaderTest, APolicyEventReReadsThePolicyListsAlone) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  auto before = store_.snapshot();
+  cp_.reset_counts();
+  cp_.set("deny-policies", json::array{json::object{{"id", "d1"},
+                                                    {"conditionType", "APPLICATION"},
+                                                    {"conditionValue", "alice:shop"},
+                                                    {"conditionStatus", true}}});
+  loader.on_event({1, "deny_policy.created", R"({"id":"d1"})", now()});
+  ASSERT_TRUE(eventually([&] { return store_.snapshot()->policies != before->policies; }));
+  EXPECT_EQ(cp_.page_calls("deny-policies"), 1);
+  EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);
+  EXPECT_EQ(cp_.page_calls("subscriptions"), 0);
+  // Everything else is shared with the snapshot before.
+  auto after = store_.snapshot();
+  EXPECT_EQ(after->apis.at("api1"), before->apis.at("api1"));
+  EXPECT_EQ(after->subscriptions.size(), before->subscriptions.size());
+}
+
+TEST_F(LoaderTest, AnApplicationPatchReachesTheSnapshotFileWithoutAFullPull) {
+  auto o = options();
+  o.snapshot_write_seconds = 0;
+  auto& loader = make_loader(o);
+  ASSERT_TRUE(loader.load_initial());
+  cp_.reset_counts();
+  json::array subs;
+  for (int i = 0; i < 7; ++i)
+    subs.push_back(json::object{{"id", "s" + std::to_string(i)},
+                                {"applicationId", "app" + std::to_string(i)},
+                                {"apiId", "api" + std::to_string(i % 5)},
+                                {"status", "UNBLOCKED"}});
+  subs.push_back(json::object{
+      {"id", "s-new"}, {"applicationId", "app3"}, {"apiId", "api4"}, {"status", "UNBLOCKED"}});
+  cp_.set("subscriptions", subs);
+  loader.on_event(events::Event{1, "subscription.created",
+                                R"({"subscription_id":"s-new","application_id":"app3"})", 0});
+  ASSERT_TRUE(eventually([&] {
+    std::string error;
+    auto file = parse_snapshot_file(read_text(dir_ / "snapshot.json"), &error);
+    return file && file->sources.subscriptions.size() == 8;
+  }));
+  std::string error;
+  auto file = parse_snapshot_file(read_text(dir_ / "snapshot.json"), &error);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->sources.applications.size(), 7u);
+  EXPECT_EQ(file->sources.key_mappings.size(), 7u);
+  EXPECT_EQ(file->sources.runtime_artifacts.size(), 5u);
+  EXPECT_EQ(cp_.page_calls("subscriptions"), 0);  // no full pull
 }
 
 TEST_F(LoaderTest, DeploymentsToAnotherEnvironmentAreIgnored) {
@@ -462,7 +563,7 @@ TEST_F(LoaderTest, PeriodicResyncPullsWithoutEvents) {
   auto first = store_.snapshot()->version;
   cp_.set("runtime-artifacts", json::array{artifact("later", "/later")});
   EXPECT_TRUE(eventually([&] { return store_.snapshot()->version > first; }));
-  EXPECT_EQ(store_.snapshot()->apis[0]->id, "later");
+  EXPECT_EQ(store_.snapshot()->apis.count("later"), 1u);
 }
 
 TEST_F(LoaderTest, SnapshotVersionsIncrease) {
@@ -523,11 +624,6 @@ TEST(SnapshotStoreTest, ReadersOnManyThreadsWhilePublishing) {
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(seen_max.load(), 2000u);
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 constexpr const char* kJwks = R"({"keys":[]})";

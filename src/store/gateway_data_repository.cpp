@@ -74,6 +74,37 @@ std::optional<Row> first(std::vector<Row> rows) {
 // uses); this bounds what one read returns all the same.
 constexpr int kMaxRowsPerApplication = 100000;
 
+// The deployments to `environment` whose API matches `condition` on d.api_id, each with the
+// revision's document and the API's lifecycle state now.
+std::vector<GatewayDeployment> select_deployments(Database& db, const std::string& environment,
+                                                  const std::string& condition,
+                                                  const std::string& value, int limit) {
+  std::vector<GatewayDeployment> out;
+  if (limit <= 0) return out;
+  db.with_session([&](soci::session& sql) {
+    GatewayDeployment r;
+    long long display = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
+                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi, "
+                        "a.lifecycle_status "
+                        "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
+                        "JOIN apis a ON a.id = d.api_id "
+                        "WHERE d.environment = :env AND " +
+                            condition + " ORDER BY d.api_id LIMIT :limit",
+         soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
+         soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
+         soci::into(r.document), soci::into(r.openapi), soci::into(r.lifecycle_status),
+         soci::use(environment), soci::use(value), soci::use(limit));
+    st.execute();
+    while (st.fetch()) {
+      r.display_on_devportal = display != 0;
+      out.push_back(r);
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 std::vector<GatewaySubscription> GatewayDataRepository::subscriptions_after(
@@ -118,30 +149,12 @@ std::vector<GatewayKeyMapping> GatewayDataRepository::key_mappings_after(const s
 
 std::vector<GatewayDeployment> GatewayDataRepository::deployments_after(
     const std::string& environment, const std::string& after, int limit) {
-  std::vector<GatewayDeployment> out;
-  if (limit <= 0) return out;
-  db_.with_session([&](soci::session& sql) {
-    GatewayDeployment r;
-    long long display = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
-                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi, "
-                        "a.lifecycle_status "
-                        "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
-                        "JOIN apis a ON a.id = d.api_id "
-                        "WHERE d.environment = :env AND d.api_id > :after "
-                        "ORDER BY d.api_id LIMIT :limit",
-         soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
-         soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
-         soci::into(r.document), soci::into(r.openapi), soci::into(r.lifecycle_status),
-         soci::use(environment), soci::use(after), soci::use(limit));
-    st.execute();
-    while (st.fetch()) {
-      r.display_on_devportal = display != 0;
-      out.push_back(r);
-    }
-  });
-  return out;
+  return select_deployments(db_, environment, "d.api_id > :value", after, limit);
+}
+
+std::optional<GatewayDeployment> GatewayDataRepository::deployment(const std::string& environment,
+                                                                   const std::string& api_id) {
+  return first(select_deployments(db_, environment, "d.api_id = :value", api_id, 1));
 }
 
 }  // namespace portico::store

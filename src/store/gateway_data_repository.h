@@ -72,6 +72,9 @@ class GatewayDataRepository {
   // Deployments to `environment` whose api_id > `after`, in api_id order.
   std::vector<GatewayDeployment> deployments_after(const std::string& environment,
                                                    const std::string& after, int limit);
+  // API `api_id`'s deployment to `environment`, if it has one.
+  std::optional<GatewayDeployment> deployment(const std::string& environment,
+                                              const std::string& api_id);
 
  private:
   Database& db_;
