@@ -155,9 +155,9 @@ World make_world() {
       jwt::SigningKey::from_private_pem(kEs256Pem, jwt::Algorithm::ES256, std::string(kEs256Kid)),
       {}};
   for (const auto& a : apis) {
-    w.snapshot.apis.push_back(a);
-    w.snapshot.by_context.emplace(a->context_version, a);
-    if (a->default_version) w.snapshot.by_context.emplace(a->context, a);
+    w.snapshot.apis.insert_or_assign(a->id, a);
+    w.snapshot.by_context.try_emplace(a->context_version, a);
+    if (a->default_version) w.snapshot.by_context.try_emplace(a->context, a);
   }
   std::string jwks =
       R"({"keys":[)" + w.signer.public_jwk_json() + "," + std::string(kRs256Jwk) + "]}";
