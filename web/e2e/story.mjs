@@ -27,6 +27,11 @@ const context = `/story${suffix}`;
 const developer = `dev${suffix}`;
 const password = 'dev-password-1';
 const shots = [];
+// A 16×16 indigo PNG for the API's thumbnail.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR4nGPw9j9GEmIY1TCqYfhqAACnlmAQi0DkqAAAAABJRU5ErkJggg==',
+  'base64',
+);
 const pages = [];
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -89,16 +94,69 @@ try {
   await pub.getByRole('heading', { name: apiName }).waitFor();
   const apiId = pub.url().split('/apis/')[1];
 
+  // Editing: endpoints (failover), a resource's header policy, a scope the API refuses and
+  // then takes, CORS, and the thumbnail; each saved through PUT /apis/{apiId}.
+  const apiUpdated = () => pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/apis/${apiId}`));
+  await pub.getByRole('tab', { name: 'Endpoints' }).click();
+  await pub.getByRole('radio', { name: /Failover/ }).check();
+  await pub.getByRole('button', { name: 'Add a production failover' }).click();
+  await pub.getByLabel('Production failover 1 URL', { exact: true }).fill(BACKEND.replace('127.0.0.1', 'localhost'));
+  let saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save endpoints' }).click();
+  assert.equal((await saved).status(), 200);
+  await pub.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await shot(pub, 'publisher-endpoints');
+
+  await pub.getByRole('tab', { name: 'Resources' }).click();
+  const hello = pub.getByRole('group', { name: 'GET /hello' });
+  await hello.getByRole('button', { name: 'Add a request header policy' }).click();
+  await hello.getByLabel('Header name').fill('X-Story-Policy');
+  await hello.getByLabel('Header value').fill('set-by-publisher');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save resources' }).click();
+  assert.equal((await saved).status(), 200);
+  await pub.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await shot(pub, 'publisher-resources');
+
+  await pub.getByRole('tab', { name: 'Scopes' }).click();
+  await pub.getByRole('button', { name: 'Add a scope' }).click();
+  await pub.getByLabel('Scope name').fill('apim:story');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save scopes' }).click();
+  assert.equal((await saved).status(), 400);
+  await pub.getByRole('alert').filter({ hasText: 'is reserved' }).waitFor();
+  await shot(pub, 'publisher-scopes-refused');
+  await pub.getByLabel('Scope name').fill('story:read');
+  await pub.getByRole('combobox', { name: 'Roles' }).fill('subscriber');
+  await pub.getByRole('combobox', { name: 'Roles' }).press('Enter');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save scopes' }).click();
+  assert.equal((await saved).status(), 200);
+
+  await pub.getByRole('tab', { name: 'Security' }).click();
   await pub.getByLabel('Allow calls from web pages of other origins').check();
-  const saved = pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes(`/apis/${apiId}`));
+  saved = apiUpdated();
   await pub.getByRole('button', { name: 'Save CORS settings' }).click();
   assert.equal((await saved).status(), 200);
+  await shot(pub, 'publisher-security');
+
+  await pub.getByRole('tab', { name: 'Overview' }).click();
+  await pub.locator('input[type=file]').setInputFiles({ name: 'story.png', mimeType: 'image/png', buffer: PNG });
+  const uploaded = pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/thumbnail'));
+  await pub.getByRole('button', { name: 'Upload thumbnail' }).click();
+  assert.equal((await uploaded).status(), 200);
+  await pub.getByTestId('publisher-thumbnail').waitFor();
+  await shot(pub, 'publisher-overview-thumbnail');
 
   await pub.getByRole('tab', { name: 'Deployments' }).click();
   await pub.getByRole('button', { name: 'Create revision' }).click();
   const deployed = pub.waitForResponse((r) => r.url().includes('/deploy-revision'));
   await pub.getByRole('button', { name: 'Deploy', exact: true }).click();
   assert.equal((await deployed).status(), 201);
+  const restored = pub.waitForResponse((r) => r.url().includes('/restore-revision'));
+  await pub.getByRole('button', { name: 'Restore Revision 1' }).click();
+  assert.equal((await restored).status(), 201);
+  await pub.getByText('Revision 1 is the working copy again.').waitFor();
   await shot(pub, 'publisher-deployments');
 
   await pub.getByRole('tab', { name: 'Lifecycle' }).click();
@@ -110,6 +168,12 @@ try {
   const dev = await newPage();
   await dev.goto(`${BASE}/devportal/`);
   await dev.getByRole('link', { name: apiName }).waitFor();
+  const card = dev.getByTestId('api-card').filter({ hasText: apiName });
+  await card.locator('img').waitFor();
+  await dev.waitForFunction((name) => {
+    const cards = [...document.querySelectorAll('[data-testid=api-card]')].filter((c) => c.textContent.includes(name));
+    return cards.some((c) => c.querySelector('img')?.naturalWidth > 0);
+  }, apiName);
   await shot(dev, 'devportal-apis');
 
   await dev.getByRole('link', { name: 'Sign up' }).click();
@@ -155,6 +219,8 @@ try {
     return Number((await response.getByText(/^Status \d+/).textContent()).split(' ')[1]);
   };
   assert.equal(await tryIt(), 200);
+  // The publisher's request header policy reached the backend, which echoes the headers.
+  await dev.getByTestId('try-it-response').getByText(/set-by-publisher/).waitFor();
   await shot(dev, 'devportal-try-it');
 
   await dev.getByRole('tab', { name: 'Definition' }).click();

@@ -34,6 +34,7 @@ export interface CallOptions {
   body?: unknown; // JSON unless FormData
   query?: Record<string, string | number | undefined>;
   anonymous?: boolean;
+  blob?: boolean; // answer the body as a Blob (an image) rather than JSON
 }
 
 export async function call<T = unknown>(path: string, options: CallOptions = {}): Promise<T> {
@@ -55,6 +56,7 @@ export async function call<T = unknown>(path: string, options: CallOptions = {})
   } catch {
     throw new ApiCallError(0, 'The server could not be reached');
   }
+  if (options.blob && response.ok) return (await response.blob()) as T;
   const text = await response.text();
   let parsed: unknown = undefined;
   try {
