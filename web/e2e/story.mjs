@@ -237,6 +237,13 @@ try {
   assert.ok(total >= 1, 'the call never reached the usage chart');
   await shot(dev, 'devportal-application-usage');
 
+  // The publisher sees the call in the API's analytics: latency percentiles, top applications.
+  await pub.getByRole('tab', { name: 'Analytics' }).click();
+  await pub.getByTestId('top-applications').getByRole('cell', { name: 'StoryApp' }).waitFor();
+  await pub.locator('label').filter({ hasText: /^24h$/ }).click();
+  await pub.getByTestId('top-applications').getByRole('cell', { name: 'StoryApp' }).waitFor();
+  await shot(pub, 'publisher-analytics');
+
   // -- Admin
   const admin = await newPage();
   await admin.goto(`${BASE}/admin/`);

@@ -60,7 +60,7 @@ export function ApiAnalytics({ apiId }: { apiId: string }) {
               {d.series.length === 0 ? (
                 <Text c="dimmed">No calls in this period.</Text>
               ) : (
-                <BarChart h={220} data={d.series} dataKey="time" series={[{ name: 'requests', color: 'indigo.6' }, { name: 'errors', color: 'red.6' }]} />
+                <BarChart h={220} withLegend data={d.series} dataKey="time" series={[{ name: 'requests', color: 'indigo.6' }, { name: 'errors', color: 'red.6' }]} />
               )}
               <Title order={4}>Latency by resource</Title>
               {d.byResource.length === 0 ? (
@@ -69,9 +69,10 @@ export function ApiAnalytics({ apiId }: { apiId: string }) {
                 <BarChart
                   h={Math.max(160, 40 * d.byResource.length)}
                   orientation="vertical"
-                  data={d.byResource.map((r) => ({ resource: `${r.apiMethod} ${r.apiResourceTemplate}`, p50: r.p50Ms ?? 0, p90: r.p90Ms ?? 0, p99: r.p99Ms ?? 0 }))}
+                  data={d.byResource.map((r) => ({ resource: `${r.apiMethod} ${r.apiResourceTemplate || '(no resource)'}`, p50: r.p50Ms ?? 0, p90: r.p90Ms ?? 0, p99: r.p99Ms ?? 0 }))}
                   dataKey="resource"
-                  unit=" ms"
+                  withLegend
+                  valueFormatter={(v) => `${v} ms`}
                   yAxisProps={{ width: 140 }}
                   series={[{ name: 'p50', color: 'teal.6' }, { name: 'p90', color: 'yellow.6' }, { name: 'p99', color: 'red.6' }]}
                 />
