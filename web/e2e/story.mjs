@@ -192,6 +192,12 @@ try {
   const appUrl = dev.url();
 
   await dev.goto(`${BASE}/devportal/apis/${apiId}`);
+  await dev.getByTestId('rating-summary').filter({ hasText: 'Not rated yet' }).waitFor();
+  const rated = dev.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/user-rating'));
+  await dev.getByTestId('your-rating').getByLabel('4', { exact: true }).press('Enter');
+  assert.equal((await rated).status(), 200);
+  await dev.getByTestId('rating-summary').filter({ hasText: '4.0 of 5 from 1 rating' }).waitFor();
+  await shot(dev, 'devportal-api-overview-rating');
   await dev.getByRole('tab', { name: 'Subscribe' }).click();
   await dev.getByLabel('Application', { exact: true }).first().click();
   await dev.getByRole('option', { name: 'StoryApp' }).click();
@@ -204,6 +210,19 @@ try {
   await dev.getByRole('button', { name: 'Generate access token' }).click();
   await dev.getByLabel('Copy access token').waitFor();
   await shot(dev, 'devportal-application-keys');
+
+  // An API key, shown once, then revoked by giving it back.
+  await dev.getByRole('link', { name: 'Generate or revoke API keys' }).click();
+  await dev.getByRole('button', { name: 'Generate API key' }).click();
+  await dev.getByText('Copy the API key now').waitFor();
+  const apiKey = (await dev.getByLabel('API key', { exact: true }).textContent()).trim();
+  assert.equal(apiKey.split('.').length, 3, 'an API key is a signed JWT');
+  await shot(dev, 'devportal-api-keys');
+  await dev.getByLabel('API key to revoke').fill(apiKey);
+  const revoked = dev.waitForResponse((r) => r.url().includes('/api-keys/PRODUCTION/revoke'));
+  await dev.getByRole('button', { name: 'Revoke API key' }).click();
+  assert.equal((await revoked).status(), 200);
+  await dev.getByText('The key is revoked').waitFor();
 
   const tryIt = async () => {
     await dev.goto(`${BASE}/devportal/apis/${apiId}`);
