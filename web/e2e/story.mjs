@@ -275,6 +275,13 @@ try {
   await admin.getByLabel('Policy name').fill(`Story${suffix}Gold`);
   await admin.getByRole('button', { name: 'Add policy' }).click();
   await admin.getByText(`Story${suffix}Gold`).waitFor();
+  // Burst control on the new tier.
+  await admin.getByRole('button', { name: `Edit Story${suffix}Gold` }).click();
+  await admin.getByLabel('Burst limit (requests)').fill('100');
+  const policySaved = admin.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/throttling/policies/subscription/'));
+  await admin.getByRole('button', { name: 'Save policy' }).click();
+  assert.equal((await policySaved).status(), 200);
+  await admin.getByText('burst 100 / sec').waitFor();
   await shot(admin, 'admin-subscription-policies');
 
   await admin.getByRole('link', { name: 'Deny policies' }).click();
@@ -284,6 +291,24 @@ try {
   await admin.getByRole('button', { name: 'Add deny policy' }).click();
   await admin.getByRole('cell', { name: `${developer}:StoryApp` }).waitFor();
   await shot(admin, 'admin-deny-policies');
+
+  await admin.getByRole('link', { name: 'Environments' }).click();
+  await admin.getByRole('button', { name: 'Edit Default' }).click();
+  await admin.getByLabel('Description').fill('The story gateway');
+  const envSaved = admin.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/environments/'));
+  await admin.getByRole('button', { name: 'Save environment' }).click();
+  assert.equal((await envSaved).status(), 200);
+  await admin.getByRole('cell', { name: 'The story gateway' }).waitFor();
+  await shot(admin, 'admin-environments');
+
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await admin.getByRole('button', { name: `Edit ${developer}` }).click();
+  await admin.getByRole('checkbox', { name: /^creator/ }).check();
+  const rolesSaved = admin.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/scim2/Users/'));
+  await admin.getByRole('button', { name: 'Save roles' }).click();
+  assert.equal((await rolesSaved).status(), 200);
+  await admin.getByRole('row', { name: new RegExp(developer) }).getByText('creator').waitFor();
+  await shot(admin, 'admin-users');
 
   // The developer's next call is refused (the gateway learns of the policy by an event).
   let status = 200;
@@ -301,6 +326,13 @@ try {
   await phone.goto(`${BASE}/devportal/`);
   await phone.getByRole('link', { name: apiName }).waitFor();
   await shot(phone, 'devportal-apis-390px');
+
+  // The publisher's editing on a phone-sized screen.
+  await pub.setViewportSize({ width: 390, height: 844 });
+  await pub.getByRole('tab', { name: 'Resources' }).click();
+  await pub.getByRole('group', { name: 'GET /hello' }).waitFor();
+  await shot(pub, 'publisher-resources-390px');
+  await pub.setViewportSize({ width: 1280, height: 800 });
 
   // Sign-out revokes the publisher's token.
   await pub.getByRole('button', { name: 'Sign out' }).click();

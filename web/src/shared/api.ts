@@ -16,11 +16,11 @@ export class ApiCallError extends Error {
 }
 
 // The reference's error shape is {code, message, description}; the OAuth endpoints answer
-// {error, error_description}.
+// {error, error_description}, SCIM {status, scimType, detail}.
 export function errorMessage(status: number, body: unknown): string {
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;
-    const parts = [b.message, b.description, b.error_description ?? b.error].filter(
+    const parts = [b.message, b.description, b.error_description ?? b.error, b.detail].filter(
       (p): p is string => typeof p === 'string' && p.length > 0,
     );
     const unique = parts.filter((p, i) => parts.indexOf(p) === i);
