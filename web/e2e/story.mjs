@@ -289,7 +289,7 @@ try {
   await admin.getByRole('option', { name: 'APPLICATION' }).click();
   await admin.getByLabel('Value').fill(`${developer}:StoryApp`);
   await admin.getByRole('button', { name: 'Add deny policy' }).click();
-  await admin.getByRole('cell', { name: `${developer}:StoryApp` }).waitFor();
+  await admin.getByRole('cell', { name: `${developer}:StoryApp`, exact: true }).waitFor();
   await shot(admin, 'admin-deny-policies');
 
   await admin.getByRole('link', { name: 'Environments' }).click();

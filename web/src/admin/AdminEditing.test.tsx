@@ -1,6 +1,7 @@
 import { fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, expect, test, vi } from 'vitest';
 import { mockFetch, renderPage } from '../test-utils';
+import { DenyPoliciesPage } from './DenyPoliciesPage';
 import { EnvironmentsPage } from './EnvironmentsPage';
 import { UsersPage } from './UsersPage';
 
@@ -78,4 +79,26 @@ test("a user's roles are replaced with a SCIM PatchOp; SCIM's own error detail i
   fireEvent.click(screen.getByRole('button', { name: 'Add user' }));
   expect(await screen.findByRole('alert')).toHaveTextContent('userName must be 3 to 100 characters');
   expect(sent(fetch, 3)).toEqual({ userName: 'al', password: 'secret-1', roles: [{ value: 'subscriber' }] });
+});
+
+test('a deny policy is disabled with PATCH and deleted at /throttling/deny-policy/{conditionId}', async () => {
+  const policy = { conditionId: 'c1', conditionType: 'USER', conditionValue: 'mallory', conditionStatus: true };
+  const fetch = mockFetch(
+    [200, { count: 1, list: [policy] }],
+    [200, { ...policy, conditionStatus: false }],
+    [200, { count: 1, list: [{ ...policy, conditionStatus: false }] }],
+    [200, undefined],
+    [200, { count: 0, list: [] }],
+  );
+  renderPage(<DenyPoliciesPage />);
+  fireEvent.click(await screen.findByRole('switch', { name: 'Enforce USER mallory' }));
+  await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(3));
+  expect(String(fetch.mock.calls[1][0])).toMatch(/\/throttling\/deny-policy\/c1$/);
+  expect((fetch.mock.calls[1][1] as RequestInit).method).toBe('PATCH');
+  expect(sent(fetch, 1)).toEqual({ conditionStatus: false });
+  await vi.waitFor(() => expect(screen.getByRole('switch', { name: 'Enforce USER mallory' })).not.toBeChecked());
+  fireEvent.click(screen.getByRole('button', { name: 'Delete USER mallory' }));
+  expect(await screen.findByText('Nothing here yet.')).toBeInTheDocument();
+  expect(String(fetch.mock.calls[3][0])).toMatch(/\/throttling\/deny-policy\/c1$/);
+  expect((fetch.mock.calls[3][1] as RequestInit).method).toBe('DELETE');
 });
