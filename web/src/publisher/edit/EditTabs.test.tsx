@@ -5,6 +5,7 @@ import type { Api } from '../apiModel';
 import { EndpointsTab } from './EndpointsTab';
 import { ResourcesTab } from './ResourcesTab';
 import { ScopesTab } from './ScopesTab';
+import { SecurityTab } from './SecurityTab';
 import { Thumbnail } from './Thumbnail';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -121,4 +122,25 @@ test('a thumbnail over 1 MB is refused before uploading; an image is sent as the
   expect(String(url)).toMatch(/\/apis\/a1\/thumbnail$/);
   expect(init.method).toBe('PUT');
   expect((init.body as FormData).get('file')).toBeInstanceOf(File);
+});
+
+test('a form sends only its own fields with the API identity, so it cannot undo another form with a stale copy', async () => {
+  const fetch = mockFetch([200, {}]);
+  renderPage(<EndpointsTab api={api({ corsConfiguration: { corsConfigurationEnabled: true } })} reload={() => {}} />);
+  fireEvent.click(screen.getByRole('button', { name: 'Save endpoints' }));
+  expect(await screen.findByText('Saved.')).toBeInTheDocument();
+  expect(Object.keys(sent(fetch, 0)).sort()).toEqual(['context', 'endpointConfig', 'name', 'version']);
+});
+
+test('security: at least one way to authenticate; "mandatory" travels as the reference spells it', async () => {
+  const fetch = mockFetch([200, { count: 1, list: [{ name: 'Gold' }] }], [200, {}]);
+  renderPage(<SecurityTab api={api({ securityScheme: ['oauth2'] })} reload={() => {}} />);
+  fireEvent.click(screen.getByRole('checkbox', { name: 'OAuth 2.0 tokens' }));
+  fireEvent.click(screen.getByRole('button', { name: 'Save security' }));
+  expect(await screen.findByText('Choose at least one way to authenticate.')).toBeInTheDocument();
+  fireEvent.click(screen.getByRole('checkbox', { name: 'API keys' }));
+  fireEvent.click(screen.getByRole('switch', { name: 'One of them is mandatory on every secured resource' }));
+  fireEvent.click(screen.getByRole('button', { name: 'Save security' }));
+  expect(await screen.findByText('Saved.')).toBeInTheDocument();
+  expect(sent(fetch, 1).securityScheme).toEqual(['api_key', 'oauth_basic_auth_api_key_mandatory']);
 });

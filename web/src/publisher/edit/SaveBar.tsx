@@ -5,11 +5,13 @@ import { ErrorMessage } from '../../shared/components';
 import { useSubmit } from '../../shared/hooks';
 import type { Api } from '../apiModel';
 
-// PUT /apis/{apiId} with the API as loaded and the fields a form changed; the page reloads
-// the API afterwards.
+// PUT /apis/{apiId} with the fields a form edits (and the API's identity, which must match):
+// the API keeps the fields a body leaves out, so two forms saved one after the other do not
+// undo each other with a stale copy. The page reloads the API afterwards.
 export function useApiUpdate(api: Api, reload: () => void) {
   return useSubmit(async (patch: Record<string, unknown>) => {
-    await call(`${PUBLISHER}/apis/${api.id}`, { method: 'PUT', body: { ...api, ...patch } });
+    const body = { name: api.name, version: api.version, context: api.context, ...patch };
+    await call(`${PUBLISHER}/apis/${api.id}`, { method: 'PUT', body });
     reload();
     return true;
   });
