@@ -50,6 +50,8 @@ const browser = await chromium.launchPersistentContext(profile, {
 
 async function shot(page, name) {
   await page.waitForLoadState('networkidle').catch(() => {});
+  // From the top: a page scrolled by the last click would draw its fixed header mid-picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   shots.push(path);
