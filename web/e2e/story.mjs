@@ -27,6 +27,11 @@ const context = `/story${suffix}`;
 const developer = `dev${suffix}`;
 const password = 'dev-password-1';
 const shots = [];
+// A 16×16 indigo PNG for the API's thumbnail.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR4nGPw9j9GEmIY1TCqYfhqAACnlmAQi0DkqAAAAABJRU5ErkJggg==',
+  'base64',
+);
 const pages = [];
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -45,6 +50,8 @@ const browser = await chromium.launchPersistentContext(profile, {
 
 async function shot(page, name) {
   await page.waitForLoadState('networkidle').catch(() => {});
+  // From the top: a page scrolled by the last click would draw its fixed header mid-picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   shots.push(path);
@@ -89,16 +96,69 @@ try {
   await pub.getByRole('heading', { name: apiName }).waitFor();
   const apiId = pub.url().split('/apis/')[1];
 
+  // Editing: endpoints (failover), a resource's header policy, a scope the API refuses and
+  // then takes, CORS, and the thumbnail; each saved through PUT /apis/{apiId}.
+  const apiUpdated = () => pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/apis/${apiId}`));
+  await pub.getByRole('tab', { name: 'Endpoints' }).click();
+  await pub.getByRole('radio', { name: /Failover/ }).check();
+  await pub.getByRole('button', { name: 'Add a production failover' }).click();
+  await pub.getByLabel('Production failover 1 URL', { exact: true }).fill(BACKEND.replace('127.0.0.1', 'localhost'));
+  let saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save endpoints' }).click();
+  assert.equal((await saved).status(), 200);
+  await pub.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await shot(pub, 'publisher-endpoints');
+
+  await pub.getByRole('tab', { name: 'Resources' }).click();
+  const hello = pub.getByRole('group', { name: 'GET /hello' });
+  await hello.getByRole('button', { name: 'Add a request header policy' }).click();
+  await hello.getByLabel('Header name').fill('X-Story-Policy');
+  await hello.getByLabel('Header value').fill('set-by-publisher');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save resources' }).click();
+  assert.equal((await saved).status(), 200);
+  await pub.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await shot(pub, 'publisher-resources');
+
+  await pub.getByRole('tab', { name: 'Scopes' }).click();
+  await pub.getByRole('button', { name: 'Add a scope' }).click();
+  await pub.getByLabel('Scope name').fill('apim:story');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save scopes' }).click();
+  assert.equal((await saved).status(), 400);
+  await pub.getByRole('alert').filter({ hasText: 'is reserved' }).waitFor();
+  await shot(pub, 'publisher-scopes-refused');
+  await pub.getByLabel('Scope name').fill('story:read');
+  await pub.getByRole('combobox', { name: 'Roles' }).fill('subscriber');
+  await pub.getByRole('combobox', { name: 'Roles' }).press('Enter');
+  saved = apiUpdated();
+  await pub.getByRole('button', { name: 'Save scopes' }).click();
+  assert.equal((await saved).status(), 200);
+
+  await pub.getByRole('tab', { name: 'Security' }).click();
   await pub.getByLabel('Allow calls from web pages of other origins').check();
-  const saved = pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes(`/apis/${apiId}`));
+  saved = apiUpdated();
   await pub.getByRole('button', { name: 'Save CORS settings' }).click();
   assert.equal((await saved).status(), 200);
+  await shot(pub, 'publisher-security');
+
+  await pub.getByRole('tab', { name: 'Overview' }).click();
+  await pub.locator('input[type=file]').setInputFiles({ name: 'story.png', mimeType: 'image/png', buffer: PNG });
+  const uploaded = pub.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/thumbnail'));
+  await pub.getByRole('button', { name: 'Upload thumbnail' }).click();
+  assert.equal((await uploaded).status(), 200);
+  await pub.getByTestId('publisher-thumbnail').waitFor();
+  await shot(pub, 'publisher-overview-thumbnail');
 
   await pub.getByRole('tab', { name: 'Deployments' }).click();
   await pub.getByRole('button', { name: 'Create revision' }).click();
   const deployed = pub.waitForResponse((r) => r.url().includes('/deploy-revision'));
   await pub.getByRole('button', { name: 'Deploy', exact: true }).click();
   assert.equal((await deployed).status(), 201);
+  const restored = pub.waitForResponse((r) => r.url().includes('/restore-revision'));
+  await pub.getByRole('button', { name: 'Restore Revision 1' }).click();
+  assert.equal((await restored).status(), 201);
+  await pub.getByText('Revision 1 is the working copy again.').waitFor();
   await shot(pub, 'publisher-deployments');
 
   await pub.getByRole('tab', { name: 'Lifecycle' }).click();
@@ -110,6 +170,12 @@ try {
   const dev = await newPage();
   await dev.goto(`${BASE}/devportal/`);
   await dev.getByRole('link', { name: apiName }).waitFor();
+  const card = dev.getByTestId('api-card').filter({ hasText: apiName });
+  await card.locator('img').waitFor();
+  await dev.waitForFunction((name) => {
+    const cards = [...document.querySelectorAll('[data-testid=api-card]')].filter((c) => c.textContent.includes(name));
+    return cards.some((c) => c.querySelector('img')?.naturalWidth > 0);
+  }, apiName);
   await shot(dev, 'devportal-apis');
 
   await dev.getByRole('link', { name: 'Sign up' }).click();
@@ -128,6 +194,12 @@ try {
   const appUrl = dev.url();
 
   await dev.goto(`${BASE}/devportal/apis/${apiId}`);
+  await dev.getByTestId('rating-summary').filter({ hasText: 'Not rated yet' }).waitFor();
+  const rated = dev.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/user-rating'));
+  await dev.getByTestId('your-rating').getByLabel('4', { exact: true }).press('Enter');
+  assert.equal((await rated).status(), 200);
+  await dev.getByTestId('rating-summary').filter({ hasText: '4.0 of 5 from 1 rating' }).waitFor();
+  await shot(dev, 'devportal-api-overview-rating');
   await dev.getByRole('tab', { name: 'Subscribe' }).click();
   await dev.getByLabel('Application', { exact: true }).first().click();
   await dev.getByRole('option', { name: 'StoryApp' }).click();
@@ -140,6 +212,19 @@ try {
   await dev.getByRole('button', { name: 'Generate access token' }).click();
   await dev.getByLabel('Copy access token').waitFor();
   await shot(dev, 'devportal-application-keys');
+
+  // An API key, shown once, then revoked by giving it back.
+  await dev.getByRole('link', { name: 'Generate or revoke API keys' }).click();
+  await dev.getByRole('button', { name: 'Generate API key' }).click();
+  await dev.getByText('Copy the API key now').waitFor();
+  const apiKey = (await dev.getByLabel('API key', { exact: true }).textContent()).trim();
+  assert.equal(apiKey.split('.').length, 3, 'an API key is a signed JWT');
+  await shot(dev, 'devportal-api-keys');
+  await dev.getByLabel('API key to revoke').fill(apiKey);
+  const revoked = dev.waitForResponse((r) => r.url().includes('/api-keys/PRODUCTION/revoke'));
+  await dev.getByRole('button', { name: 'Revoke API key' }).click();
+  assert.equal((await revoked).status(), 200);
+  await dev.getByText('The key is revoked').waitFor();
 
   const tryIt = async () => {
     await dev.goto(`${BASE}/devportal/apis/${apiId}`);
@@ -155,6 +240,8 @@ try {
     return Number((await response.getByText(/^Status \d+/).textContent()).split(' ')[1]);
   };
   assert.equal(await tryIt(), 200);
+  // The publisher's request header policy reached the backend, which echoes the headers.
+  await dev.getByTestId('try-it-response').getByText(/set-by-publisher/).waitFor();
   await shot(dev, 'devportal-try-it');
 
   await dev.getByRole('tab', { name: 'Definition' }).click();
@@ -171,6 +258,13 @@ try {
   assert.ok(total >= 1, 'the call never reached the usage chart');
   await shot(dev, 'devportal-application-usage');
 
+  // The publisher sees the call in the API's analytics: latency percentiles, top applications.
+  await pub.getByRole('tab', { name: 'Analytics' }).click();
+  await pub.getByTestId('top-applications').getByRole('cell', { name: 'StoryApp' }).waitFor();
+  await pub.locator('label').filter({ hasText: /^24h$/ }).click();
+  await pub.getByTestId('top-applications').getByRole('cell', { name: 'StoryApp' }).waitFor();
+  await shot(pub, 'publisher-analytics');
+
   // -- Admin
   const admin = await newPage();
   await admin.goto(`${BASE}/admin/`);
@@ -183,6 +277,13 @@ try {
   await admin.getByLabel('Policy name').fill(`Story${suffix}Gold`);
   await admin.getByRole('button', { name: 'Add policy' }).click();
   await admin.getByText(`Story${suffix}Gold`).waitFor();
+  // Burst control on the new tier.
+  await admin.getByRole('button', { name: `Edit Story${suffix}Gold` }).click();
+  await admin.getByLabel('Burst limit (requests)').fill('100');
+  const policySaved = admin.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/throttling/policies/subscription/'));
+  await admin.getByRole('button', { name: 'Save policy' }).click();
+  assert.equal((await policySaved).status(), 200);
+  await admin.getByText('burst 100 / sec').waitFor();
   await shot(admin, 'admin-subscription-policies');
 
   await admin.getByRole('link', { name: 'Deny policies' }).click();
@@ -190,8 +291,26 @@ try {
   await admin.getByRole('option', { name: 'APPLICATION' }).click();
   await admin.getByLabel('Value').fill(`${developer}:StoryApp`);
   await admin.getByRole('button', { name: 'Add deny policy' }).click();
-  await admin.getByRole('cell', { name: `${developer}:StoryApp` }).waitFor();
+  await admin.getByRole('cell', { name: `${developer}:StoryApp`, exact: true }).waitFor();
   await shot(admin, 'admin-deny-policies');
+
+  await admin.getByRole('link', { name: 'Environments' }).click();
+  await admin.getByRole('button', { name: 'Edit Default' }).click();
+  await admin.getByLabel('Description').fill('The story gateway');
+  const envSaved = admin.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/environments/'));
+  await admin.getByRole('button', { name: 'Save environment' }).click();
+  assert.equal((await envSaved).status(), 200);
+  await admin.getByRole('cell', { name: 'The story gateway' }).waitFor();
+  await shot(admin, 'admin-environments');
+
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await admin.getByRole('button', { name: `Edit ${developer}` }).click();
+  await admin.getByRole('checkbox', { name: /^creator/ }).check();
+  const rolesSaved = admin.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/scim2/Users/'));
+  await admin.getByRole('button', { name: 'Save roles' }).click();
+  assert.equal((await rolesSaved).status(), 200);
+  await admin.getByRole('row', { name: new RegExp(developer) }).getByText('creator').waitFor();
+  await shot(admin, 'admin-users');
 
   // The developer's next call is refused (the gateway learns of the policy by an event).
   let status = 200;
@@ -209,6 +328,13 @@ try {
   await phone.goto(`${BASE}/devportal/`);
   await phone.getByRole('link', { name: apiName }).waitFor();
   await shot(phone, 'devportal-apis-390px');
+
+  // The publisher's editing on a phone-sized screen.
+  await pub.setViewportSize({ width: 390, height: 844 });
+  await pub.getByRole('tab', { name: 'Resources' }).click();
+  await pub.getByRole('group', { name: 'GET /hello' }).waitFor();
+  await shot(pub, 'publisher-resources-390px');
+  await pub.setViewportSize({ width: 1280, height: 800 });
 
   // Sign-out revokes the publisher's token.
   await pub.getByRole('button', { name: 'Sign out' }).click();

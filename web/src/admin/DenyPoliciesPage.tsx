@@ -1,11 +1,11 @@
-import { Button, Group, Select, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Button, Group, Select, Stack, Switch, Table, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ADMIN, type Page, call } from '../shared/api';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
 
 interface DenyPolicy {
-  policyId: string;
+  conditionId: string;
   conditionType: string;
   conditionValue: unknown;
   conditionStatus?: boolean;
@@ -21,8 +21,14 @@ export function DenyPoliciesPage() {
     policies.reload();
     return true;
   });
+  // One policy lives at /throttling/deny-policy/{conditionId} (singular, as the reference).
   const remove = useSubmit(async (id: string) => {
-    await call(`${ADMIN}/throttling/deny-policies/${id}`, { method: 'DELETE' });
+    await call(`${ADMIN}/throttling/deny-policy/${id}`, { method: 'DELETE' });
+    policies.reload();
+    return true;
+  });
+  const toggle = useSubmit(async (p: DenyPolicy) => {
+    await call(`${ADMIN}/throttling/deny-policy/${p.conditionId}`, { method: 'PATCH', body: { conditionStatus: !p.conditionStatus } });
     policies.reload();
     return true;
   });
@@ -43,22 +49,33 @@ export function DenyPoliciesPage() {
           </Button>
         </Group>
       </form>
-      <ErrorMessage error={add.error ?? remove.error} />
+      <ErrorMessage error={add.error ?? remove.error ?? toggle.error} />
       <Async state={policies} empty={(p) => p.list.length === 0}>
         {(page) => (
           <Table>
             <Table.Tbody>
-              {page.list.map((p) => (
-                <Table.Tr key={p.policyId}>
-                  <Table.Td>{p.conditionType}</Table.Td>
-                  <Table.Td style={{ wordBreak: 'break-all' }}>{typeof p.conditionValue === 'string' ? p.conditionValue : JSON.stringify(p.conditionValue)}</Table.Td>
-                  <Table.Td>
-                    <Button size="xs" variant="subtle" color="red" onClick={() => remove.run(p.policyId)}>
-                      Delete
-                    </Button>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
+              {page.list.map((p) => {
+                const value = typeof p.conditionValue === 'string' ? p.conditionValue : JSON.stringify(p.conditionValue);
+                return (
+                  <Table.Tr key={p.conditionId}>
+                    <Table.Td>{p.conditionType}</Table.Td>
+                    <Table.Td style={{ wordBreak: 'break-all' }}>{value}</Table.Td>
+                    <Table.Td>
+                      <Switch
+                        label="Enforced"
+                        aria-label={`Enforce ${p.conditionType} ${value}`}
+                        checked={Boolean(p.conditionStatus)}
+                        onChange={() => toggle.run(p)}
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <Button size="xs" variant="subtle" color="red" aria-label={`Delete ${p.conditionType} ${value}`} onClick={() => remove.run(p.conditionId)}>
+                        Delete
+                      </Button>
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
             </Table.Tbody>
           </Table>
         )}

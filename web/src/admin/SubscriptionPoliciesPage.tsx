@@ -1,32 +1,43 @@
-import { Button, Group, NumberInput, SegmentedControl, Select, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Button, Card, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ADMIN, type Page, call } from '../shared/api';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
+import { PolicyEditor } from './policies/PolicyEditor';
+import { type Level, limitText, newPolicy, policyFormOf } from './policies/policyModel';
 
 interface Policy {
   policyId: string;
   policyName: string;
-  defaultLimit: { requestCount?: { requestCount: number; timeUnit: string } };
+  displayName?: string;
+  defaultLimit: unknown;
+  rateLimitCount?: number;
+  rateLimitTimeUnit?: string;
 }
 
-// Throttling policies of each level: subscription (tiers), application and advanced (per API).
+// One policy read in full (an advanced policy's list item has no conditional groups).
+function EditPolicy({ level, policyId, onDone }: { level: Level; policyId: string; onDone: () => void }) {
+  const policy = useLoad(() => call<Record<string, unknown>>(`${ADMIN}/throttling/policies/${level}/${policyId}`), [level, policyId]);
+  return (
+    <Async state={policy}>
+      {(p) => (
+        <Card withBorder>
+          <Title order={4} mb="sm">
+            Edit {String(p.policyName)}
+          </Title>
+          <PolicyEditor level={level} policyId={policyId} initial={policyFormOf(p)} original={p} submitLabel="Save policy" onSaved={onDone} onCancel={onDone} />
+        </Card>
+      )}
+    </Async>
+  );
+}
+
+// Throttling policies of each level: subscription (tiers, with burst control), application
+// and advanced (per API or resource, with conditional groups).
 export function SubscriptionPoliciesPage() {
-  const [level, setLevel] = useState('subscription');
+  const [level, setLevel] = useState<Level>('subscription');
+  const [editing, setEditing] = useState<string | null>(null);
   const policies = useLoad(() => call<Page<Policy>>(`${ADMIN}/throttling/policies/${level}`), [level]);
-  const [name, setName] = useState('');
-  const [count, setCount] = useState<number | string>(10);
-  const [unit, setUnit] = useState<string | null>('min');
-  const add = useSubmit(async () => {
-    const defaultLimit = { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: unit, unitTime: 1, requestCount: Number(count) } };
-    await call(`${ADMIN}/throttling/policies/${level}`, {
-      method: 'POST',
-      body: level === 'subscription' ? { policyName: name, defaultLimit, stopOnQuotaReach: true, billingPlan: 'FREE' } : { policyName: name, defaultLimit },
-    });
-    setName('');
-    policies.reload();
-    return true;
-  });
   const remove = useSubmit(async (id: string) => {
     await call(`${ADMIN}/throttling/policies/${level}/${id}`, { method: 'DELETE' });
     policies.reload();
@@ -36,8 +47,12 @@ export function SubscriptionPoliciesPage() {
     <Stack>
       <Title order={2}>Throttling policies</Title>
       <SegmentedControl
+        w="fit-content"
         value={level}
-        onChange={setLevel}
+        onChange={(v) => {
+          setLevel(v as Level);
+          setEditing(null);
+        }}
         aria-label="Policy level"
         data={[
           { value: 'subscription', label: 'Subscription' },
@@ -45,41 +60,64 @@ export function SubscriptionPoliciesPage() {
           { value: 'advanced', label: 'Advanced' },
         ]}
       />
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          add.run();
-        }}
-      >
-        <Group align="flex-end">
-          <TextInput label="Policy name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
-          <NumberInput label="Requests" min={1} value={count} onChange={setCount} />
-          <Select label="Per" data={['min', 'hour', 'day', 'month']} value={unit} onChange={setUnit} w={100} />
-          <Button type="submit" loading={add.busy}>
-            Add policy
-          </Button>
-        </Group>
-      </form>
-      <ErrorMessage error={add.error ?? remove.error} />
+      {editing ? (
+        <EditPolicy
+          key={editing}
+          level={level}
+          policyId={editing}
+          onDone={() => {
+            setEditing(null);
+            policies.reload();
+          }}
+        />
+      ) : (
+        <Card withBorder>
+          <Title order={4} mb="sm">
+            New {level} policy
+          </Title>
+          <PolicyEditor key={level} level={level} initial={newPolicy()} submitLabel="Add policy" onSaved={policies.reload} />
+        </Card>
+      )}
+      <ErrorMessage error={remove.error} title="Not deleted" />
       <Async state={policies} empty={(p) => p.list.length === 0}>
         {(page) => (
-          <Table>
-            <Table.Tbody>
-              {page.list.map((p) => (
-                <Table.Tr key={p.policyId}>
-                  <Table.Td style={{ wordBreak: 'break-word' }}>{p.policyName}</Table.Td>
-                  <Table.Td>
-                    {p.defaultLimit?.requestCount ? `${p.defaultLimit.requestCount.requestCount} / ${p.defaultLimit.requestCount.timeUnit}` : '—'}
-                  </Table.Td>
-                  <Table.Td>
-                    <Button size="xs" variant="subtle" color="red" onClick={() => remove.run(p.policyId)} aria-label={`Delete ${p.policyName}`}>
-                      Delete
-                    </Button>
-                  </Table.Td>
+          <Table.ScrollContainer minWidth={420}>
+            <Table>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Policy</Table.Th>
+                  <Table.Th>Limit</Table.Th>
+                  <Table.Th />
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+              </Table.Thead>
+              <Table.Tbody>
+                {page.list.map((p) => (
+                  <Table.Tr key={p.policyId}>
+                    <Table.Td style={{ wordBreak: 'break-word' }}>{p.policyName}</Table.Td>
+                    <Table.Td>
+                      {limitText(p.defaultLimit)}
+                      {Number(p.rateLimitCount) > 0 && (
+                        <Text span size="xs" c="dimmed">
+                          {' '}
+                          · burst {p.rateLimitCount} / {p.rateLimitTimeUnit}
+                        </Text>
+                      )}
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={4} wrap="nowrap">
+                        <Button size="xs" variant="subtle" onClick={() => setEditing(p.policyId)} aria-label={`Edit ${p.policyName}`}>
+                          Edit
+                        </Button>
+                        <Button size="xs" variant="subtle" color="red" onClick={() => remove.run(p.policyId)} aria-label={`Delete ${p.policyName}`}>
+                          Delete
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
         )}
       </Async>
     </Stack>

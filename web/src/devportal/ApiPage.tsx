@@ -6,6 +6,7 @@ import { signedInUser } from '../shared/auth';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
 import { Markdown } from '../shared/Markdown';
+import { Ratings } from './Ratings';
 import { TryIt } from './TryIt';
 import type { ApiDetail, Application } from './types';
 
@@ -102,6 +103,7 @@ export function ApiPage() {
             </Tabs.List>
             <Tabs.Panel value="overview" pt="md">
               <Stack>
+                <Ratings apiId={a.id} />
                 <Text>{a.description || 'No description.'}</Text>
                 <Text size="sm">Context: {a.context}</Text>
                 <Group gap={4}>

@@ -22,3 +22,21 @@ test('an empty catalog says so, and a failed call shows its message', async () =
   renderPage(<ApisPage />);
   expect(await screen.findByRole('alert')).toHaveTextContent('database unavailable');
 });
+
+test("a card shows the API's thumbnail when the list names one (thumbnailUri), and none otherwise", async () => {
+  mockFetch([
+    200,
+    {
+      count: 2,
+      list: [
+        { id: 'a1', name: 'Pets', version: '1.0.0', context: '/pets', thumbnailUri: '/apis/a1/thumbnail' },
+        { id: 'a2', name: 'Plain', version: '1.0.0', context: '/plain', thumbnailUri: null },
+      ],
+    },
+  ]);
+  renderPage(<ApisPage />);
+  await screen.findByRole('link', { name: 'Pets' });
+  const [pets, plain] = screen.getAllByTestId('api-card');
+  expect(pets.querySelector('img')).toHaveAttribute('src', '/api/am/devportal/v3/apis/a1/thumbnail');
+  expect(plain.querySelector('img')).toBeNull();
+});

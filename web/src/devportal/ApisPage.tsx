@@ -10,7 +10,7 @@ import type { ApiInfo } from './types';
 export function ApiCard({ api }: { api: ApiInfo }) {
   return (
     <Card withBorder padding="md" data-testid="api-card">
-      {api.hasThumbnail && (
+      {(api.thumbnailUri || api.hasThumbnail) && (
         <Card.Section>
           <Image src={`${DEVPORTAL}/apis/${api.id}/thumbnail`} h={100} fit="contain" alt="" />
         </Card.Section>

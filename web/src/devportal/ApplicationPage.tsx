@@ -107,6 +107,17 @@ export function ApplicationPage() {
             <Keys appId={appId} />
           </Card>
           <Card withBorder>
+            <Title order={4} mb="xs">
+              API keys
+            </Title>
+            <Text size="sm" mb="xs">
+              Keys the gateway accepts instead of access tokens, on APIs that allow API keys.
+            </Text>
+            <Anchor component={Link} to={`/applications/${appId}/api-keys`}>
+              Generate or revoke API keys
+            </Anchor>
+          </Card>
+          <Card withBorder>
             <Title order={4} mb="sm">
               Subscriptions
             </Title>

@@ -7,7 +7,8 @@ export interface ApiInfo {
   provider?: string;
   tags?: string[];
   avgRating?: string | number;
-  hasThumbnail?: boolean;
+  hasThumbnail?: boolean; // the API's detail
+  thumbnailUri?: string | null; // the list's items (the reference's APIInfo)
   lifeCycleStatus?: string;
 }
 

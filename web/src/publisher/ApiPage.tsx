@@ -1,47 +1,25 @@
-import { Badge, Button, Group, Stack, Switch, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Badge, Button, Group, Stack, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { type Page, PUBLISHER, call } from '../shared/api';
 import { Async, ErrorMessage } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
 import { Markdown } from '../shared/Markdown';
-import { UsageChart } from '../shared/UsageChart';
-
-type Api = Record<string, unknown> & { id: string; name: string; version: string; context: string; lifeCycleStatus: string };
+import { ApiAnalytics } from './ApiAnalytics';
+import type { Api } from './apiModel';
+import { EndpointsTab } from './edit/EndpointsTab';
+import { ResourcesTab } from './edit/ResourcesTab';
+import { ScopesTab } from './edit/ScopesTab';
+import { SecurityTab } from './edit/SecurityTab';
+import { Thumbnail } from './edit/Thumbnail';
 
 function Overview({ api, reload }: { api: Api; reload: () => void }) {
-  const cors = (api.corsConfiguration ?? {}) as Record<string, unknown>;
-  const [enabled, setEnabled] = useState(Boolean(cors.corsConfigurationEnabled));
-  const [origins, setOrigins] = useState(((cors.accessControlAllowOrigins as string[]) ?? ['*']).join(', '));
-  const save = useSubmit(async () => {
-    await call(`${PUBLISHER}/apis/${api.id}`, {
-      method: 'PUT',
-      body: {
-        ...api,
-        corsConfiguration: {
-          ...cors,
-          corsConfigurationEnabled: enabled,
-          accessControlAllowOrigins: origins.split(',').map((o) => o.trim()).filter(Boolean),
-          accessControlAllowHeaders: ['authorization', 'Access-Control-Allow-Origin', 'Content-Type', 'SOAPAction', 'apikey'],
-          accessControlAllowMethods: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'],
-          accessControlAllowCredentials: false,
-        },
-      },
-    });
-    reload();
-    return true;
-  });
   return (
     <Stack maw={640}>
       <Text>{String(api.description ?? '') || 'No description.'}</Text>
       <Text size="sm">Context: {api.context}</Text>
-      <Title order={4}>Calls from browsers (CORS)</Title>
-      <Switch label="Allow calls from web pages of other origins" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
-      <TextInput label="Allowed origins" description="comma-separated; * allows every origin" value={origins} onChange={(e) => setOrigins(e.currentTarget.value)} disabled={!enabled} />
-      <ErrorMessage error={save.error} title="Could not save" />
-      <Button w="fit-content" loading={save.busy} onClick={() => save.run()}>
-        Save CORS settings
-      </Button>
+      <Title order={4}>Thumbnail</Title>
+      <Thumbnail api={api} reload={reload} />
     </Stack>
   );
 }
@@ -111,7 +89,7 @@ interface Revision {
   deploymentInfo?: { name: string }[];
 }
 
-function Revisions({ api }: { api: Api }) {
+function Revisions({ api, reload }: { api: Api; reload: () => void }) {
   const revisions = useLoad(() => call<Page<Revision>>(`${PUBLISHER}/apis/${api.id}/revisions`), [api.id]);
   const [environment, setEnvironment] = useState('Default');
   const create = useSubmit(() => call(`${PUBLISHER}/apis/${api.id}/revisions`, { method: 'POST', body: { description: 'Created in the Publisher' } }));
@@ -125,8 +103,19 @@ function Revisions({ api }: { api: Api }) {
   const undeploy = useSubmit((revisionId: string) =>
     call(`${PUBLISHER}/apis/${api.id}/undeploy-revision`, { method: 'POST', query: { revisionId }, body: [{ name: environment, vhost: 'localhost' }] }),
   );
+  const [restored, setRestored] = useState<string | null>(null);
+  const restore = useSubmit(async (r: Revision) => {
+    await call(`${PUBLISHER}/apis/${api.id}/restore-revision`, { method: 'POST', query: { revisionId: r.id } });
+    setRestored(r.displayName);
+    reload();
+    return true;
+  });
   return (
     <Stack>
+      <Text size="sm" c="dimmed">
+        A revision is a snapshot of the API; a gateway environment runs the revision deployed there. Restoring a revision makes it the
+        working copy again (the lifecycle state and thumbnail stay).
+      </Text>
       <Group align="flex-end">
         <Button
           loading={create.busy}
@@ -138,7 +127,12 @@ function Revisions({ api }: { api: Api }) {
         </Button>
         <TextInput label="Gateway environment" value={environment} onChange={(e) => setEnvironment(e.currentTarget.value)} />
       </Group>
-      <ErrorMessage error={create.error ?? deploy.error ?? undeploy.error} />
+      <ErrorMessage error={create.error ?? deploy.error ?? undeploy.error ?? restore.error} />
+      {restored && (
+        <Text size="sm" c="teal" role="status">
+          {restored} is the working copy again.
+        </Text>
+      )}
       <Async state={revisions} empty={(p) => p.list.length === 0}>
         {(page) => (
           <Table>
@@ -154,6 +148,9 @@ function Revisions({ api }: { api: Api }) {
                       </Button>
                       <Button size="xs" variant="default" onClick={async () => (await undeploy.run(r.id)) !== undefined && revisions.reload()}>
                         Undeploy
+                      </Button>
+                      <Button size="xs" variant="subtle" loading={restore.busy} aria-label={`Restore ${r.displayName}`} onClick={() => restore.run(r)}>
+                        Restore
                       </Button>
                     </Group>
                   </Table.Td>
@@ -271,6 +268,10 @@ export function ApiPage() {
           <Tabs defaultValue="overview" keepMounted={false}>
             <Tabs.List>
               <Tabs.Tab value="overview">Overview</Tabs.Tab>
+              <Tabs.Tab value="resources">Resources</Tabs.Tab>
+              <Tabs.Tab value="endpoints">Endpoints</Tabs.Tab>
+              <Tabs.Tab value="security">Security</Tabs.Tab>
+              <Tabs.Tab value="scopes">Scopes</Tabs.Tab>
               <Tabs.Tab value="lifecycle">Lifecycle</Tabs.Tab>
               <Tabs.Tab value="revisions">Deployments</Tabs.Tab>
               <Tabs.Tab value="subscriptions">Subscriptions</Tabs.Tab>
@@ -280,11 +281,23 @@ export function ApiPage() {
             <Tabs.Panel value="overview" pt="md">
               <Overview api={a} reload={api.reload} />
             </Tabs.Panel>
+            <Tabs.Panel value="resources" pt="md">
+              <ResourcesTab api={a} reload={api.reload} />
+            </Tabs.Panel>
+            <Tabs.Panel value="endpoints" pt="md">
+              <EndpointsTab api={a} reload={api.reload} />
+            </Tabs.Panel>
+            <Tabs.Panel value="security" pt="md">
+              <SecurityTab api={a} reload={api.reload} />
+            </Tabs.Panel>
+            <Tabs.Panel value="scopes" pt="md">
+              <ScopesTab api={a} reload={api.reload} />
+            </Tabs.Panel>
             <Tabs.Panel value="lifecycle" pt="md">
               <Lifecycle api={a} reload={api.reload} />
             </Tabs.Panel>
             <Tabs.Panel value="revisions" pt="md">
-              <Revisions api={a} />
+              <Revisions api={a} reload={api.reload} />
             </Tabs.Panel>
             <Tabs.Panel value="subscriptions" pt="md">
               <Subscriptions api={a} />
@@ -293,7 +306,7 @@ export function ApiPage() {
               <Documents api={a} />
             </Tabs.Panel>
             <Tabs.Panel value="analytics" pt="md">
-              <UsageChart title="Traffic" filter={{ apiId: a.id }} />
+              <ApiAnalytics apiId={a.id} />
             </Tabs.Panel>
           </Tabs>
         </Stack>

@@ -16,11 +16,11 @@ export class ApiCallError extends Error {
 }
 
 // The reference's error shape is {code, message, description}; the OAuth endpoints answer
-// {error, error_description}.
+// {error, error_description}, SCIM {status, scimType, detail}.
 export function errorMessage(status: number, body: unknown): string {
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;
-    const parts = [b.message, b.description, b.error_description ?? b.error].filter(
+    const parts = [b.message, b.description, b.error_description ?? b.error, b.detail].filter(
       (p): p is string => typeof p === 'string' && p.length > 0,
     );
     const unique = parts.filter((p, i) => parts.indexOf(p) === i);
@@ -34,6 +34,7 @@ export interface CallOptions {
   body?: unknown; // JSON unless FormData
   query?: Record<string, string | number | undefined>;
   anonymous?: boolean;
+  blob?: boolean; // answer the body as a Blob (an image) rather than JSON
 }
 
 export async function call<T = unknown>(path: string, options: CallOptions = {}): Promise<T> {
@@ -55,6 +56,7 @@ export async function call<T = unknown>(path: string, options: CallOptions = {})
   } catch {
     throw new ApiCallError(0, 'The server could not be reached');
   }
+  if (options.blob && response.ok) return (await response.blob()) as T;
   const text = await response.text();
   let parsed: unknown = undefined;
   try {
