@@ -1,7 +1,7 @@
-import { ActionIcon, Alert, Button, Card, Fieldset, Group, List, NumberInput, Stack, Table, TextInput, Title } from '@mantine/core';
+import { ActionIcon, Button, Card, Fieldset, Group, NumberInput, Stack, Table, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ADMIN, type Page, call } from '../shared/api';
-import { Async, ErrorMessage } from '../shared/components';
+import { Async, ErrorMessage, Problems } from '../shared/components';
 import { useLoad, useSubmit } from '../shared/hooks';
 
 interface Vhost {
@@ -88,15 +88,7 @@ function EnvironmentForm({ initial, onSaved, onCancel }: { initial?: Environment
         <Button variant="subtle" size="xs" w="fit-content" onClick={() => setEnv({ ...env, vhosts: [...env.vhosts, newVhost()] })}>
           Add a host
         </Button>
-        {tried && problems.length > 0 && (
-          <Alert color="orange" title="Please correct" role="alert">
-            <List size="sm">
-              {problems.map((p) => (
-                <List.Item key={p}>{p}</List.Item>
-              ))}
-            </List>
-          </Alert>
-        )}
+        {tried && <Problems problems={problems} />}
         <ErrorMessage error={save.error} title="Not saved" />
         <Group>
           <Button type="submit" loading={save.busy}>

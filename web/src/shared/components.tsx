@@ -6,6 +6,7 @@ import {
   Button,
   Center,
   Group,
+  List,
   Loader,
   MantineProvider,
   NavLink,
@@ -31,6 +32,20 @@ export function ErrorMessage({ error, title = 'Something went wrong' }: { error:
   return (
     <Alert color="red" title={title} role="alert">
       {error}
+    </Alert>
+  );
+}
+
+// What a form found wrong before asking the API (nothing when the list is empty).
+export function Problems({ problems }: { problems: string[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <Alert color="orange" title="Please correct" role="alert">
+      <List size="sm">
+        {problems.map((p) => (
+          <List.Item key={p}>{p}</List.Item>
+        ))}
+      </List>
     </Alert>
   );
 }

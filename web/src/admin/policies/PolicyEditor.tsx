@@ -1,7 +1,7 @@
-import { ActionIcon, Alert, Button, Fieldset, Group, List, NumberInput, SegmentedControl, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { ActionIcon, Button, Fieldset, Group, NumberInput, SegmentedControl, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { ADMIN, call } from '../../shared/api';
-import { ErrorMessage } from '../../shared/components';
+import { ErrorMessage, Problems } from '../../shared/components';
 import { useSubmit } from '../../shared/hooks';
 import {
   CONDITION_FIELDS,
@@ -197,15 +197,7 @@ export function PolicyEditor({
             </Button>
           </Stack>
         )}
-        {tried && problems.length > 0 && (
-          <Alert color="orange" title="Please correct" role="alert">
-            <List size="sm">
-              {problems.map((p) => (
-                <List.Item key={p}>{p}</List.Item>
-              ))}
-            </List>
-          </Alert>
-        )}
+        {tried && <Problems problems={problems} />}
         <ErrorMessage error={save.error} title="Not saved" />
         <Group>
           <Button type="submit" loading={save.busy}>

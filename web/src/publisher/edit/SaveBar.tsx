@@ -1,7 +1,7 @@
-import { Alert, Button, Group, List, Text } from '@mantine/core';
+import { Button, Group, Text } from '@mantine/core';
 import { useState } from 'react';
 import { PUBLISHER, call } from '../../shared/api';
-import { ErrorMessage } from '../../shared/components';
+import { ErrorMessage, Problems } from '../../shared/components';
 import { useSubmit } from '../../shared/hooks';
 import type { Api } from '../apiModel';
 
@@ -35,15 +35,7 @@ export function SaveBar({
   const shown = tried ? problems : [];
   return (
     <>
-      {shown.length > 0 && (
-        <Alert color="orange" title="Please correct" role="alert">
-          <List size="sm">
-            {shown.map((p) => (
-              <List.Item key={p}>{p}</List.Item>
-            ))}
-          </List>
-        </Alert>
-      )}
+      <Problems problems={shown} />
       <ErrorMessage error={update.error} title="Not saved" />
       <Group>
         <Button
