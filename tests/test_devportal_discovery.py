@@ -86,6 +86,13 @@ def test_search_by_name_text_and_paging(node, apis, tag):
                                                   apis["deprecated"]}
 
 
+def test_the_list_shows_each_apis_tags_for_its_card(node, apis, tag):
+    listed = anonymous(node, "/apis", params={"query": "tags:" + tag}).json()["list"]
+    tags = {a["id"]: a["tags"] for a in listed}
+    assert tags[apis["published"]] == sorted([tag, "animals"])
+    assert tags[apis["prototyped"]] == [tag]
+
+
 def test_tags_count_visible_apis(node, apis, tag):
     tags = {t["value"]: t["count"] for t in anonymous(node, "/tags",
                                                       params={"limit": 1000}).json()["list"]}

@@ -120,14 +120,20 @@ std::vector<json::object> DevPortalState::api_infos(const std::vector<store::Cat
   for (const auto& api : apis) ids.push_back(api.id);
   auto tiers = catalog.subscription_policies_of(ids);
   auto ratings = feedback.rating_summaries(ids);
+  auto tags = catalog.tags_of(ids);
   static const std::vector<std::string> kNone;
   std::vector<json::object> out;
   for (const auto& api : apis) {
     auto t = tiers.find(api.id);
     auto r = ratings.find(api.id);
-    out.push_back(
+    json::object info =
         api_info_of(api, t == tiers.end() ? kNone : t->second,
-                    r == ratings.end() ? std::pair<std::int64_t, double>{0, 0.0} : r->second));
+                    r == ratings.end() ? std::pair<std::int64_t, double>{0, 0.0} : r->second);
+    json::array api_tags;
+    if (auto found = tags.find(api.id); found != tags.end())
+      for (const auto& tag : found->second) api_tags.emplace_back(tag);
+    info["tags"] = std::move(api_tags);
+    out.push_back(std::move(info));
   }
   return out;
 }

@@ -74,6 +74,31 @@ std::vector<std::string> strings(Database& db, const std::string& query, const s
   return out;
 }
 
+// `column` of `table` for each of `api_ids` (one statement for a whole page of APIs), sorted.
+std::map<std::string, std::vector<std::string>> values_by_api(
+    Database& db, const std::string& table, const std::string& column,
+    const std::vector<std::string>& api_ids) {
+  std::map<std::string, std::vector<std::string>> out;
+  if (api_ids.empty()) return out;
+  db.with_session([&](soci::session& sql) {
+    std::string api, value, list;
+    soci::statement st(sql);
+    st.exchange(soci::into(api));
+    st.exchange(soci::into(value));
+    for (std::size_t i = 0; i < api_ids.size(); ++i) {
+      list += (i ? ", :i" : ":i") + std::to_string(i);
+      st.exchange(soci::use(api_ids[i]));
+    }
+    st.alloc();
+    st.prepare("SELECT api_id, " + column + " FROM " + table + " WHERE api_id IN (" + list +
+               ") ORDER BY api_id, " + column);
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) out[api].push_back(value);
+  });
+  return out;
+}
+
 }  // namespace
 
 std::optional<CatalogApi> CatalogRepository::find(const std::string& id) {
@@ -231,25 +256,12 @@ std::vector<std::string> CatalogRepository::subscription_policies(const std::str
 
 std::map<std::string, std::vector<std::string>> CatalogRepository::subscription_policies_of(
     const std::vector<std::string>& api_ids) {
-  std::map<std::string, std::vector<std::string>> out;
-  if (api_ids.empty()) return out;
-  db_.with_session([&](soci::session& sql) {
-    std::string api, policy, list;
-    soci::statement st(sql);
-    st.exchange(soci::into(api));
-    st.exchange(soci::into(policy));
-    for (std::size_t i = 0; i < api_ids.size(); ++i) {
-      list += (i ? ", :i" : ":i") + std::to_string(i);
-      st.exchange(soci::use(api_ids[i]));
-    }
-    st.alloc();
-    st.prepare("SELECT api_id, policy FROM api_subscription_policies WHERE api_id IN (" + list +
-               ") ORDER BY api_id, policy");
-    st.define_and_bind();
-    st.execute();
-    while (st.fetch()) out[api].push_back(policy);
-  });
-  return out;
+  return values_by_api(db_, "api_subscription_policies", "policy", api_ids);
+}
+
+std::map<std::string, std::vector<std::string>> CatalogRepository::tags_of(
+    const std::vector<std::string>& api_ids) {
+  return values_by_api(db_, "api_tags", "tag", api_ids);
 }
 
 std::vector<CatalogDeployment> CatalogRepository::deployments(const std::string& api_id) {

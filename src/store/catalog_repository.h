@@ -79,6 +79,8 @@ class CatalogRepository {
   // The tiers of each of these APIs (a list page's, in one query); an API without any is absent.
   std::map<std::string, std::vector<std::string>> subscription_policies_of(
       const std::vector<std::string>& api_ids);
+  // The tags of each of `api_ids` (a page of the developer portal's list), sorted.
+  std::map<std::string, std::vector<std::string>> tags_of(const std::vector<std::string>& api_ids);
   std::vector<CatalogDeployment> deployments(const std::string& api_id);
   std::optional<std::string> openapi(const std::string& api_id);
   // (media type, stored content); nullopt when the API has no thumbnail.
