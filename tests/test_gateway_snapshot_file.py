@@ -7,7 +7,8 @@ import json
 
 import requests
 
-from gateway_support import Caller, backend_fixture, publish_api, wait_for, wait_for_status
+from gateway_support import (Caller, backend_fixture, publish_api, publisher, wait_for,
+                             wait_for_status)
 
 upstream = backend_fixture("snapshot-file-backend")
 
@@ -53,3 +54,23 @@ def test_a_file_with_a_bad_checksum_is_ignored(launcher, upstream):
     # The control plane answers: the gateway serves from its pull, not from the bad file.
     ready = requests.get(node.gateway_admin_url + "/health/ready", timeout=10)
     assert ready.status_code == 200, ready.text
+
+
+def test_the_last_api_undeployed_leaves_the_gateway_and_its_file(launcher, upstream):
+    # The gateway refuses a pull that would drop every API (a control plane on a wiped
+    # database); an undeployment it hears of through its event is a per-item read instead, so
+    # an environment's last API does leave.
+    node = launcher.new()
+    api = publish_api(node, upstream.url)
+    caller = Caller(node)
+    caller.subscribe(api)
+    path = api["context"] + "/1.0.0/x"
+    wait_for_status(node, "GET", path, 200, caller.token())
+    wait_for(lambda: api["context"] in read_snapshot_file(node)[1], timeout=30)
+    [revision] = publisher(node, "GET", f"/apis/{api['id']}/revisions").json()["list"]
+    undeployed = publisher(node, "POST", f"/apis/{api['id']}/undeploy-revision",
+                           params={"revisionId": revision["id"]}, json=[{"name": "Default"}])
+    assert undeployed.status_code == 201, undeployed.text
+    wait_for_status(node, "GET", path, 404, caller.token())
+    wait_for(lambda: api["context"] not in read_snapshot_file(node)[1], timeout=30)
+    assert "snapshot pull refused" not in node.log_tail(400)

@@ -55,18 +55,19 @@ struct ListSpec {
   std::string_view path;
   json::array SnapshotSources::*member;  // null: the revoked tokens
   bool per_environment;
+  bool policy;  // re-read alone after a policy event
 };
 
 const ListSpec kLists[] = {
-    {"runtime-artifacts", &SnapshotSources::runtime_artifacts, true},
-    {"applications", &SnapshotSources::applications, false},
-    {"application-key-mappings", &SnapshotSources::key_mappings, false},
-    {"subscriptions", &SnapshotSources::subscriptions, false},
-    {"policies/subscription", &SnapshotSources::subscription_policies, false},
-    {"policies/application", &SnapshotSources::application_policies, false},
-    {"policies/advanced", &SnapshotSources::advanced_policies, false},
-    {"deny-policies", &SnapshotSources::deny_policies, false},
-    {"revoked-tokens", nullptr, false},
+    {"runtime-artifacts", &SnapshotSources::runtime_artifacts, true, false},
+    {"applications", &SnapshotSources::applications, false, false},
+    {"application-key-mappings", &SnapshotSources::key_mappings, false, false},
+    {"subscriptions", &SnapshotSources::subscriptions, false, false},
+    {"policies/subscription", &SnapshotSources::subscription_policies, false, true},
+    {"policies/application", &SnapshotSources::application_policies, false, true},
+    {"policies/advanced", &SnapshotSources::advanced_policies, false, true},
+    {"deny-policies", &SnapshotSources::deny_policies, false, true},
+    {"revoked-tokens", nullptr, false, false},
 };
 
 }  // namespace
@@ -617,13 +618,8 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // subscriptions.
   bool read_policies(const std::string&) {
     SnapshotSources lists;
-    for (const auto& spec : kLists) {
-      bool policy_list = spec.member == &SnapshotSources::subscription_policies ||
-                         spec.member == &SnapshotSources::application_policies ||
-                         spec.member == &SnapshotSources::advanced_policies ||
-                         spec.member == &SnapshotSources::deny_policies;
-      if (policy_list && !pull_list(spec, lists.*(spec.member))) return false;
-    }
+    for (const auto& spec : kLists)
+      if (spec.policy && !pull_list(spec, lists.*(spec.member))) return false;
     std::vector<std::string> warnings;
     std::shared_ptr<const traffic::PolicySet> policies;
     try {
