@@ -22,6 +22,7 @@ import requests
 
 from cluster_support import ClusterEntry, local_cluster, start_cluster
 from gateway_support import Backend, Caller, error_code, publish_api, wait_for
+from portal_support import portal_sign_in
 from portico_node import psql
 
 PATTERN = "3-distributed"
@@ -313,3 +314,17 @@ def test_a_control_plane_on_a_wiped_database_does_not_empty_the_gateways(cluster
     for name in GATEWAYS:
         for headers in both_credentials(story):
             assert call(cluster.gateway_url(name), story["path"], headers).status_code == 200
+
+
+def test_the_portals_sign_in_through_the_nginx_in_front_of_the_control_planes(cluster):
+    # Not a fault: the portals opened at the cluster's public address (server.public_url) sign in
+    # there, whichever control plane nginx picks for each step.
+    front = cluster.front
+    page = front.request("GET", front.https_url + "/publisher/")
+    assert page.status_code in (200, 404), page.text  # 404: portals not built in this tree
+    token = portal_sign_in(front, front.https_url, "publisher", "apim:api_view",
+                           *front.admin_auth)
+    assert token.status_code == 200, token.text
+    apis = front.request("GET", front.https_url + "/api/am/publisher/v4/apis",
+                         headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    assert apis.status_code == 200, apis.text

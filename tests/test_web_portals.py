@@ -5,17 +5,15 @@ Needs the portals built (`make build`, or `npm ci && npm run build` in web/)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
-import secrets
 import subprocess
 import sys
-import urllib.parse
 from pathlib import Path
 
 import pytest
+
+from portal_support import portal_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -68,23 +66,8 @@ def test_each_portal_is_served_with_its_policy_and_falls_back_to_its_page(web_no
 
 
 def test_portals_sign_in_with_pkce_as_trusted_public_clients(web_node):
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    redirect = web_node.http_url + "/publisher/callback"
-    params = {"response_type": "code", "client_id": "portico-publisher", "redirect_uri": redirect,
-              "scope": "apim:api_view apim:api_create", "state": "s1",
-              "code_challenge": challenge, "code_challenge_method": "S256"}
-    form = dict(params, username=web_node.admin_auth[0], password=web_node.admin_auth[1])
-    login = web_node.request("POST", web_node.http_url + "/oauth2/authorize", data=form,
-                             allow_redirects=False)
-    assert login.status_code in (302, 303), login.text
-    location = urllib.parse.urlsplit(login.headers["Location"])
-    assert location.path == "/publisher/callback"
-    code = urllib.parse.parse_qs(location.query)["code"][0]
-    token = web_node.request("POST", web_node.http_url + "/oauth2/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
-        "client_id": "portico-publisher", "code_verifier": verifier})
+    token = portal_sign_in(web_node, web_node.http_url, "publisher",
+                           "apim:api_view apim:api_create", *web_node.admin_auth)
     assert token.status_code == 200, token.text
     assert {"apim:api_view", "apim:api_create"} <= set(token.json()["scope"].split())
     access = token.json()["access_token"]

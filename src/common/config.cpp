@@ -152,6 +152,10 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back(int_key("server", "drain_timeout_seconds", &Config::server,
                         &ServerConfig::drain_timeout_seconds, 0, 3600,
                         "On SIGTERM, how long in-flight requests may take to finish."));
+    s.push_back(string_key("server", "public_url", &Config::server, &ServerConfig::public_url, {},
+                           "The URL clients reach this control plane at when a proxy is in "
+                           "front of it (e.g. https://apim.example.com): the portals' sign-in "
+                           "redirects go there too. Empty: the node's own listeners only."));
     // [tls]
     s.push_back(string_key("tls", "cert_file", &Config::tls, &TlsConfig::cert_file, {},
                            "PEM certificate chain; empty: a self-signed certificate is "

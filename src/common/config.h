@@ -17,6 +17,7 @@ struct ServerConfig {
   int read_timeout_seconds = 30;
   int idle_timeout_seconds = 60;
   int drain_timeout_seconds = 10;
+  std::string public_url;  // where clients reach this node through a proxy; "" when direct
 };
 
 struct TlsConfig {

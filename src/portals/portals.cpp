@@ -35,6 +35,12 @@ std::vector<std::string> origins(const Config& c) {
     hosts.insert(issuer.substr(host_start, host_end - host_start));
   }
   std::vector<std::string> out;
+  // Behind a proxy (several control planes behind nginx), the portals are opened there.
+  if (const auto& url = c.server.public_url; !url.empty()) {
+    auto scheme_end = url.find("://");
+    auto path = scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
+    out.push_back(url.substr(0, path));
+  }
   for (const auto& host : hosts) {
     if (c.server.https_port > 0)
       out.push_back("https://" + host + ":" + std::to_string(c.server.https_port));

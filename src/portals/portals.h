@@ -22,7 +22,7 @@ std::filesystem::path locate_web_root();
 // Registers (first start) or refreshes the portals' public clients: authorization code with
 // PKCE and refresh tokens, trusted with the apim:* scopes of their users, redirect URIs
 // <origin>/<portal>/callback for the node's listeners on localhost, 127.0.0.1, [server] host
-// and the issuer's host.
+// and the issuer's host, and for [server] public_url (a proxy in front of the node).
 void register_clients(store::Database& db, const Config& config);
 
 // Adds the routes that serve the portals from `root`; a portal whose index.html is missing
