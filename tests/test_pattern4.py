@@ -133,15 +133,24 @@ def test_an_api_deployed_to_internal_only_is_unknown_on_the_external_gateways(
         assert refused.json() == unknown.json()  # as if the API did not exist
 
 
-def test_deployed_to_external_too_it_answers_there_and_stays_on_internal(
+def test_deployed_to_external_too_it_answers_there_until_undeployed_there(
         cluster, front, backend, caller):
     api = published_api(front, backend, caller, "Later" + os.urandom(3).hex(), "internal")
     token = caller.token()
     answers(cluster["PORTICO_GW_INTERNAL"], api["path"], token, 200, cluster["PORTICO_CA"])
-    deploy(front, api["id"], "external")
+    revision = deploy(front, api["id"], "external")
     for name in EXTERNAL:
         answers(node_url(cluster, name), api["path"], token, 200)
     answers(cluster["PORTICO_GW_EXTERNAL"], api["path"], token, 200, cluster["PORTICO_CA"])
+    for name in INTERNAL:
+        assert get(node_url(cluster, name), api["path"], token).status_code == 200
+
+    undeployed = publisher(front, "POST", f"/apis/{api['id']}/undeploy-revision",
+                           params={"revisionId": revision},
+                           json=[{"name": "external", "displayOnDevportal": True}])
+    assert undeployed.status_code in (200, 201), undeployed.text
+    for name in EXTERNAL:
+        answers(node_url(cluster, name), api["path"], token, 404)
     for name in INTERNAL:
         assert get(node_url(cluster, name), api["path"], token).status_code == 200
 
