@@ -144,3 +144,51 @@ def test_comments_own_deletion_only(node, apis, alice):
     assert alice.delete(f"/apis/{api}/comments/{comment['id']}").status_code == 200
     assert anonymous(node, f"/apis/{api}/comments/{comment['id']}").status_code == 404
     assert alice.post(f"/apis/{api}/comments", json={"content": "x" * 513}).status_code == 400
+
+
+def test_api_detail_lists_each_environments_urls_from_its_vhost(node):
+    """The URLs come from the vhost the admin stored for each environment the API is deployed
+    to (host, ports, httpContext); Default keeps the reference's localhost:8280/8243."""
+    from gateway_support import admin, lifecycle, publisher
+
+    env = "partners-" + uuid.uuid4().hex[:6]
+    created = admin(node, "POST", "/environments", json={
+        "name": env, "displayName": "Partners",
+        "vhosts": [{"host": "gw.partners.example", "httpContext": "/gw", "httpPort": 8081,
+                    "httpsPort": 8444},
+                   {"host": "partners.example", "httpPort": 80, "httpsPort": 443}]})
+    assert created.status_code == 201, created.text
+    name = "Envs" + uuid.uuid4().hex[:6]
+    api = publisher(node, "POST", "/apis", json={
+        "name": name, "context": "/" + name.lower(), "version": "1.0.0",
+        "endpointConfig": {"endpoint_type": "http",
+                           "production_endpoints": {"url": "http://backend.example"}},
+        "policies": ["Unlimited"]}).json()
+    revision = publisher(node, "POST", f"/apis/{api['id']}/revisions", json={}).json()
+    deployed = publisher(node, "POST", f"/apis/{api['id']}/deploy-revision",
+                         params={"revisionId": revision["id"]},
+                         json=[{"name": "Default", "displayOnDevportal": True},
+                               {"name": env, "vhost": "partners.example",
+                                "displayOnDevportal": True}])
+    assert deployed.status_code == 201, deployed.text
+    lifecycle(node, api["id"], "Publish")
+    path = f"/{name.lower()}/1.0.0"
+
+    def urls():
+        body = anonymous(node, f"/apis/{api['id']}").json()
+        return {e["environmentName"]: (e["environmentDisplayName"], e["URLs"]["http"],
+                                       e["URLs"]["https"]) for e in body["endpointURLs"]}
+
+    assert urls() == {
+        "Default": ("Default", "http://localhost:8280" + path, "https://localhost:8243" + path),
+        # A scheme's default port is left out, as the reference's VHost URLs do.
+        env: ("Partners", "http://partners.example" + path, "https://partners.example" + path),
+    }
+    # The deployment's vhost is the one shown; an admin's change of it shows at once.
+    vhosts = created.json()["vhosts"]
+    vhosts[1].update(httpContext="edge", httpsPort=9443)
+    updated = admin(node, "PUT", f"/environments/{created.json()['id']}",
+                    json={"name": env, "displayName": "Partners", "vhosts": vhosts})
+    assert updated.status_code == 200, updated.text
+    assert urls()[env] == ("Partners", "http://partners.example/edge" + path,
+                           "https://partners.example:9443/edge" + path)

@@ -244,3 +244,36 @@ def test_the_gateways_analytics_reach_the_control_plane_with_its_node_id(pattern
         wait_for(lambda: counted() == seen[-1] + 4, timeout=20, interval=0.3)
     except AssertionError:
         raise AssertionError(f"{counted()} requests from {node_id}, expected {seen[-1] + 4}")
+
+
+def test_a_gateway_sends_its_analytics_to_its_analytics_url(pattern2, backend):
+    """gateway.analytics_url: an environment's gateways may report to a control plane of
+    their own (here an all-in-one node with a database of its own), not to the one they pull
+    their configuration from."""
+    elsewhere = pattern2.launcher.new(backend="sqlite", start=False,
+                                      sections={"internal_api": {"password": INTERNAL_PASSWORD}})
+    shutil.copytree(pattern2.cp.data_dir / "tls", elsewhere.data_dir / "tls")  # one CA file
+    elsewhere.start()
+    sections = pattern2.gateway_sections()
+    sections["gateway"]["analytics_url"] = elsewhere.https_url
+    gw = pattern2.launcher.new(profile="gateway", sections=sections)
+    node_id = sections["gateway"]["node_id"]
+    api = publish_api(pattern2.cp, backend.url)
+    caller = Caller(pattern2.cp)
+    caller.subscribe(api)
+    token = pattern2.token(caller)
+
+    def requests_from_gateway(node: Node) -> int:
+        response = node.request("GET", node.https_url + "/api/am/analytics/v1/requests",
+                                params={"groupBy": "node", "apiId": api["id"]},
+                                auth=node.admin_auth)
+        assert response.status_code == 200, response.text
+        return {row["nodeId"]: row["requests"] for row in response.json()["list"]}.get(node_id, 0)
+
+    wait_for_status(gw, "GET", path_of(api), 200, token, timeout=PROPAGATION_SECONDS)
+    for _ in range(3):
+        assert gateway(gw, "GET", path_of(api), token).status_code == 200
+    wait_for(lambda: requests_from_gateway(elsewhere) >= 4, timeout=20, interval=0.3)
+    assert requests_from_gateway(pattern2.cp) == 0
+    gw.stop()
+    elsewhere.stop()

@@ -15,7 +15,8 @@ USAGE = """local-cluster up PATTERN [--dir DIR] [--variant NAME] [--binary PATH]
        local-cluster status PATTERN [--dir DIR] [--variant NAME]
        local-cluster start-node|stop-node|kill-node PATTERN NAME [--dir DIR] [--variant NAME]
 
-PATTERN: a folder of deploy/patterns (1-all-in-one, 2-gateway-key-manager, 3-distributed).
+PATTERN: a folder of deploy/patterns (1-all-in-one, 2-gateway-key-manager, 3-distributed,
+4-internal-external).
 DIR defaults to $TMPDIR/portico-cluster-UID/PATTERN[-VARIANT]."""
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -26,14 +27,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .pattern import (CONTROL_PROFILES, DEPLOY_DIR, GATEWAY_PROFILES, START_ORDER, NodeSpec,
-                      Pattern, fill, load_pattern)
+from .pattern import (CONTROL_PROFILES, DEFAULT_ENVIRONMENT, DEPLOY_DIR, GATEWAY_PROFILES,
+                      START_ORDER, NodeSpec, Pattern, fill, load_pattern)
 from .postgresql import PostgreSQL
 from .processes import (HOST, STOP_TIMEOUT_SECONDS, ClusterError, is_running, log_tail,
                         free_ports, port_is_free, spawn, tcp_open, terminate, wait_stopped)
 from .tls import make_ca, server_certificate
 
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "local-cluster.conf"
+NGINX_GATEWAYS_TEMPLATE = DEPLOY_DIR / "nginx" / "local-cluster-gateways.conf"
+ADMIN_ENVIRONMENTS = "/api/am/admin/v4/environments"
 REPO_BINARY = DEPLOY_DIR.parent / "build" / "portico"
 ADMIN_USERNAME = "admin"
 READY_TIMEOUT_SECONDS = 90
@@ -122,14 +125,21 @@ class Cluster:
         self.save()
         self._make_tls(pattern)
         self._write_configs(pattern)
+        environments_put = False
         for name, kind in members:
+            if kind == "gateway" and pattern.environments and not environments_put:
+                # Before the first gateway: it pulls its environment's APIs from its start on.
+                self._put_environments(pattern)
+                environments_put = True
             self.start(name, kind, pattern)
         return self.write_endpoints(pattern)
 
     def _choose_ports(self, pattern: Pattern) -> None:
         """Keeps the ports of the last run when they are all free (the issuer and the URLs
         in endpoints.env stay the same), else picks new ones."""
-        wanted = ["postgresql", "redis", "nginx_cp", "nginx_km", "nginx_gw", "nginx_gw_http"]
+        wanted = ["postgresql", "redis", "nginx_cp", "nginx_km"]
+        for environment in pattern.gateway_environments():
+            wanted += [gateway_port_key(environment), gateway_port_key(environment) + "_http"]
         for node in pattern.nodes:
             wanted += [f"{node.name}_https", f"{node.name}_gateway_http",
                        f"{node.name}_gateway_https", f"{node.name}_gateway_admin"]
@@ -151,12 +161,20 @@ class Cluster:
     # ---- configuration ------------------------------------------------------------------
 
     def urls(self, pattern: Pattern) -> dict[str, str]:
-        """The cluster's public URLs: nginx's when it stands in front, else the first node's."""
+        """The cluster's public URLs: nginx's when it stands in front, else the first node's.
+        "gw" is the first gateway environment's; "gw ENV" and "gw_http ENV" each one's."""
         if pattern.nginx:
             cp = f"https://localhost:{self.port('nginx_cp')}"
             km = f"https://localhost:{self.port('nginx_km')}"
-            gw = f"https://localhost:{self.port('nginx_gw')}"
-            gw_http = f"http://localhost:{self.port('nginx_gw_http')}"
+            by_environment = {}
+            for environment in pattern.gateway_environments():
+                key = gateway_port_key(environment)
+                by_environment[f"gw {environment}"] = f"https://localhost:{self.port(key)}"
+                by_environment[f"gw_http {environment}"] = \
+                    f"http://localhost:{self.port(key + '_http')}"
+            first = pattern.gateway_environments()[0]
+            return {"cp": cp, "km": km, "gw": by_environment[f"gw {first}"],
+                    "gw_http": by_environment[f"gw_http {first}"], **by_environment}
         else:
             control = pattern.of_profile(*CONTROL_PROFILES)[0].name
             gateway = pattern.of_profile(*GATEWAY_PROFILES)[0].name
@@ -176,6 +194,7 @@ class Cluster:
         name = node.name
         return {
             "node_id": name,
+            "environment": node.environment,
             "host": HOST,
             "data_dir": str(self.node_dir(name) / "data"),
             "https_port": str(self.port(f"{name}_https")),
@@ -233,16 +252,63 @@ class Cluster:
             "key": str(self.tls / "nginx.key"),
             "cp_port": str(self.port("nginx_cp")),
             "km_port": str(self.port("nginx_km")),
-            "gw_port": str(self.port("nginx_gw")),
-            "gw_http_port": str(self.port("nginx_gw_http")),
             "control_plane_servers": servers(control_planes, "_https"),
             # Control planes run a key manager too: they answer when no key manager does.
             "key_manager_servers": servers(key_managers, "_https", control_planes)
             if key_managers else servers(control_planes, "_https"),
-            "gateway_servers": servers(pattern.of_profile(*GATEWAY_PROFILES), "_gateway_https"),
+            "gateway_clusters": "".join(
+                fill(NGINX_GATEWAYS_TEMPLATE, {
+                    "environment": environment,
+                    "upstream": "gateways" if environment == DEFAULT_ENVIRONMENT
+                    else f"gateways_{environment.replace('-', '_')}",
+                    "host": HOST,
+                    "gw_port": str(self.port(gateway_port_key(environment))),
+                    "gw_http_port": str(self.port(gateway_port_key(environment) + "_http")),
+                    "gateway_servers": servers(
+                        [n for n in pattern.of_profile(*GATEWAY_PROFILES)
+                         if n.environment == environment], "_gateway_https"),
+                }) for environment in pattern.gateway_environments()),
         }
         text = fill(NGINX_TEMPLATE, values)
         (folder / "nginx.conf").write_text(text)
+
+    # ---- gateway environments ---------------------------------------------------------------
+
+    def _put_environments(self, pattern: Pattern) -> None:
+        """Creates the pattern's environments through the admin REST API (nginx in front of the
+        control planes), or updates them: each one's vhost is the nginx in front of its
+        gateways, so the developer portal shows the URLs that reach them."""
+        urls = self.urls(pattern)
+        existing = {e["name"]: e["id"] for e in
+                    self._admin("GET", urls["cp"] + ADMIN_ENVIRONMENTS)["list"]}
+        for environment in pattern.environments:
+            https_url = urls.get(f"gw {environment.name}")
+            if https_url is None:
+                continue  # no gateway of this pattern serves it
+            http_url = urls[f"gw_http {environment.name}"]
+            body = {"name": environment.name, "displayName": environment.display_name,
+                    "vhosts": [{"host": "localhost", "httpContext": "",
+                                "httpPort": int(http_url.rsplit(":", 1)[1]),
+                                "httpsPort": int(https_url.rsplit(":", 1)[1])}]}
+            if environment.name in existing:
+                self._admin("PUT", f"{urls['cp']}{ADMIN_ENVIRONMENTS}/"
+                                   f"{existing[environment.name]}", body)
+            else:
+                self._admin("POST", urls["cp"] + ADMIN_ENVIRONMENTS, body)
+
+    def _admin(self, method: str, url: str, body: dict | None = None) -> dict:
+        password = self.state["secrets"]["admin_password"]
+        request = urllib.request.Request(url, method=method, headers={
+            "Authorization": "Basic " + base64.b64encode(
+                f"{ADMIN_USERNAME}:{password}".encode()).decode(),
+            "Content-Type": "application/json"},
+            data=json.dumps(body).encode() if body is not None else None)
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raise ClusterError(f"{method} {url} answered {e.code}: {e.read()[:500]!r}") from None
 
     # ---- starting and stopping one process ------------------------------------------------
 
@@ -337,7 +403,9 @@ class Cluster:
                 s.sendall(b"PING\r\n")
                 return "" if s.recv(16).startswith(b"+PONG") else "no PONG"
         if kind == "nginx":
-            ports = ["nginx_cp", "nginx_km", "nginx_gw", "nginx_gw_http"]
+            ports = ["nginx_cp", "nginx_km"]
+            for environment in self.pattern().gateway_environments():
+                ports += [gateway_port_key(environment), gateway_port_key(environment) + "_http"]
             closed = [p for p in ports if not tcp_open(self.port(p))]
             return f"{', '.join(closed)} closed" if closed else ""
         if kind in CONTROL_PROFILES:
@@ -374,6 +442,14 @@ class Cluster:
             "PORTICO_KM": urls["km"],
             "PORTICO_GW": urls["gw"],
             "PORTICO_GW_HTTP": urls["gw_http"],
+        }
+        if pattern.nginx:
+            for environment in pattern.gateway_environments():
+                if environment != DEFAULT_ENVIRONMENT:
+                    variable = "PORTICO_GW_" + environment.upper().replace("-", "_")
+                    env[variable] = urls[f"gw {environment}"]
+                    env[variable + "_HTTP"] = urls[f"gw_http {environment}"]
+        env |= {
             "PORTICO_ADMIN": f"{ADMIN_USERNAME}:{self.state['secrets']['admin_password']}",
             "PORTICO_INTERNAL_API": f"gateway:{self.state['secrets']['internal_password']}",
         }
@@ -430,6 +506,12 @@ class Cluster:
             if link.is_symlink():
                 shutil.rmtree(link.resolve(), ignore_errors=True)
             shutil.rmtree(self.dir)
+
+
+def gateway_port_key(environment: str) -> str:
+    """The port key of the nginx in front of an environment's gateways ("nginx_gw" for
+    Default, as before there were several)."""
+    return "nginx_gw" if environment == DEFAULT_ENVIRONMENT else f"nginx_gw_{environment}"
 
 
 def _shell_quote(value: str) -> str:

@@ -124,12 +124,47 @@ Environment to_environment(const store::EnvironmentRecord& record) {
   json::value parsed = json::parse(record.document);
   const json::object& doc = parsed.as_object();
   e.display_name = std::string(doc.at("displayName").as_string());
-  for (const auto& vhost : doc.at("vhosts").as_array())
-    e.vhosts.emplace_back(vhost.at("host").as_string());
+  for (const auto& value : doc.at("vhosts").as_array()) {
+    const json::object& v = value.as_object();
+    VirtualHost vhost;
+    vhost.host = v.at("host").as_string();
+    // Stored by validate_environment with every field; older rows may lack the ports.
+    if (auto* context = v.if_contains("httpContext"); context && context->is_string())
+      vhost.http_context = context->as_string();
+    if (auto* port = v.if_contains("httpPort"); port && port->is_int64())
+      vhost.http_port = static_cast<int>(port->as_int64());
+    if (auto* port = v.if_contains("httpsPort"); port && port->is_int64())
+      vhost.https_port = static_cast<int>(port->as_int64());
+    e.vhosts.push_back(std::move(vhost));
+  }
   return e;
 }
 
+std::string vhost_url(std::string_view scheme, const VirtualHost& v, int port, int default_port) {
+  std::string url = std::string(scheme) + "://" + v.host;
+  if (port != default_port) url += ":" + std::to_string(port);
+  // "gw" and "/gw" mean the same; "" and "/" mean none.
+  std::string_view context = v.http_context;
+  if (!context.empty() && context.front() == '/') context.remove_prefix(1);
+  if (!context.empty()) url.append("/").append(context);
+  return url;
+}
+
 }  // namespace
+
+std::string VirtualHost::http_url() const {
+  return vhost_url("http", *this, http_port, 80);
+}
+
+std::string VirtualHost::https_url() const {
+  return vhost_url("https", *this, https_port, 443);
+}
+
+const VirtualHost& Environment::vhost(std::string_view host) const {
+  for (const auto& v : vhosts)
+    if (v.host == host) return v;
+  return vhosts.front();
+}
 
 std::optional<Environment> Admin::find_environment(const std::string& name) {
   auto record = impl_->environments.find_by_name(name);

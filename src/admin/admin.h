@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -19,11 +20,28 @@ namespace portico::admin {
 
 enum class PolicyLevel { subscription, application, advanced };
 
+// A virtual host of an environment, as the admin REST API stores it: the address its
+// gateways are reached at (behind a load balancer, that balancer's address).
+struct VirtualHost {
+  std::string host;
+  std::string http_context;  // "" or "/gw": a path before every API's context
+  int http_port = 80;
+  int https_port = 443;
+
+  // "http://host:port/gw", "https://host/gw": the reference's VHost URLs (a scheme's
+  // default port left out); an API's URL is this followed by its context and version.
+  std::string http_url() const;
+  std::string https_url() const;
+};
+
 struct Environment {
   std::string id;
   std::string name;
   std::string display_name;
-  std::vector<std::string> vhosts;  // host names; the first is the default
+  std::vector<VirtualHost> vhosts;  // at least one; the first is the default
+
+  // The virtual host named `host`, or the default one when it has none of that name.
+  const VirtualHost& vhost(std::string_view host) const;
 };
 
 class Admin {

@@ -151,7 +151,9 @@ TEST_F(AdminTest, DenyPolicyChangesPublishEvents) {
 TEST_F(AdminTest, EnvironmentsDefaultAndEvents) {
   auto def = admin_->find_environment("Default");
   ASSERT_TRUE(def);
-  EXPECT_EQ(def->vhosts, (std::vector<std::string>{"localhost"}));
+  ASSERT_EQ(def->vhosts.size(), 1u);
+  EXPECT_EQ(def->vhosts[0].https_url(), "https://localhost:8243");
+  EXPECT_EQ(def->vhosts[0].http_url(), "http://localhost:8280");
   const std::string base = "/api/am/admin/v4/environments";
   auto created = call("POST", base,
                       R"({"name":"internal","displayName":"Internal","vhosts":[
@@ -274,6 +276,26 @@ TEST_F(AdminTest, ChangingAPasswordOrRolesPublishesUserUpdated) {
   ASSERT_EQ(patch(R"([{"op":"add","path":"roles","value":[{"value":"creator"}]}])").status, 200);
   EXPECT_EQ(event_types(), (std::vector<std::string>{"user.updated", "user.updated"}));
   EXPECT_EQ(json::value(payload(1)), json::parse(R"({"username":"changing"})"));
+}
+
+TEST(VirtualHostTest, UrlsLeaveOutTheSchemesDefaultPortAndAddTheContext) {
+  VirtualHost v{"gw.example.com", "", 80, 443};
+  EXPECT_EQ(v.http_url(), "http://gw.example.com");
+  EXPECT_EQ(v.https_url(), "https://gw.example.com");
+  v = {"gw.example.com", "gw", 8080, 8443};
+  EXPECT_EQ(v.http_url(), "http://gw.example.com:8080/gw");
+  EXPECT_EQ(v.https_url(), "https://gw.example.com:8443/gw");
+  v.http_context = "/gw";
+  EXPECT_EQ(v.https_url(), "https://gw.example.com:8443/gw");
+  v.http_context = "/";
+  EXPECT_EQ(v.https_url(), "https://gw.example.com:8443");
+}
+
+TEST(EnvironmentTest, AnUnknownVhostFallsBackToTheDefaultOne) {
+  Environment e{
+      "id", "internal", "Internal", {{"a.example", "", 80, 443}, {"b.example", "", 81, 443}}};
+  EXPECT_EQ(e.vhost("b.example").http_port, 81);
+  EXPECT_EQ(e.vhost("c.example").host, "a.example");
 }
 
 }  // namespace

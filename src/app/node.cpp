@@ -100,8 +100,9 @@ analytics::Options analytics_options(const Config& c, bool remote_gateway) {
   if (remote_gateway) {
     // A connection of its own: batches go from the recorder's writer thread, and must not
     // wait behind (or hold up) the gateway's configuration pulls.
+    const std::string& url = c.gateway.analytics_url;
     std::shared_ptr<gateway::ControlPlane> control_plane =
-        connect_to(c, c.gateway.control_plane_url);
+        connect_to(c, url.empty() ? c.gateway.control_plane_url : url);
     a.ship = [control_plane](std::string_view, std::string_view body) {
       auto response = control_plane->call("POST", "/internal/data/v1/analytics/batches",
                                           "application/json", body, true);

@@ -344,6 +344,11 @@ const std::vector<KeySpec>& key_specs() {
                          &GatewayConfig::force_snapshot,
                          "Accept a pull from another cluster id, or one that would drop every "
                          "API while the snapshot file has some (refused and logged otherwise)."));
+    s.push_back(string_key("gateway", "analytics_url", &Config::gateway,
+                           &GatewayConfig::analytics_url, {},
+                           "Gateway profile: the base URL of the control plane that receives "
+                           "this gateway's analytics (POST /internal/data/v1/analytics/batches), "
+                           "e.g. an environment's own; empty: gateway.control_plane_url."));
     // [redis]
     s.push_back(string_key("redis", "url", &Config::redis, &RedisConfig::url, {},
                            "The cluster's event log, \"redis://[:password@]host:port[/db]\"; "

@@ -97,6 +97,8 @@ struct GatewayConfig {
   int snapshot_write_seconds = 5;     // the snapshot file is rewritten at most this often
   int miss_lookup_cache_seconds = 5;  // an unknown credential asked once per this long
   bool force_snapshot = false;        // accept a pull from another cluster or one emptying it
+  // Per environment (docs/deployment.md): where this gateway's analytics batches go.
+  std::string analytics_url;  // a control plane's base URL; empty: control_plane_url
 };
 
 struct RedisConfig {

@@ -11,10 +11,6 @@ namespace portico::devportal {
 
 namespace {
 
-// The reference's gateway ports (DESIGN.md); endpoint URLs shown to developers use them.
-constexpr int kGatewayHttpsPort = 8243;
-constexpr int kGatewayHttpPort = 8280;
-
 json::object parse_document(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -27,7 +23,7 @@ json::value member_or(const json::object& o, std::string_view key, json::value f
   return fallback;
 }
 
-// "https://vhost:8243/pizzashack/1.0.0": the publisher may keep {version} in the context.
+// "/pizzashack/1.0.0", after the vhost's URL: the publisher may keep {version} in the context.
 std::string gateway_path(const store::CatalogApi& api) {
   std::string context = api.context;
   if (auto at = context.find("{version}"); at != std::string::npos) {
@@ -150,13 +146,17 @@ json::object DevPortalState::api_detail(const store::CatalogApi& api) {
   std::string path = gateway_path(api);
   for (const auto& d : catalog.deployments(api.id)) {
     if (!d.display_on_devportal) continue;
-    std::string display = d.environment;
-    if (auto env = admin.find_environment(d.environment)) display = env->display_name;
-    json::object url_set{
-        {"http", "http://" + d.vhost + ":" + std::to_string(kGatewayHttpPort) + path},
-        {"https", "https://" + d.vhost + ":" + std::to_string(kGatewayHttpsPort) + path},
-        {"ws", nullptr},
-        {"wss", nullptr}};
+    // The environment's vhost as the admin stores it (host, ports, httpContext). A
+    // deployment always names an existing environment (one in use cannot be deleted); the
+    // reference's ports stand in should it be gone all the same.
+    auto env = admin.find_environment(d.environment);
+    std::string display = env ? env->display_name : d.environment;
+    admin::VirtualHost vhost =
+        env ? env->vhost(d.vhost) : admin::VirtualHost{d.vhost, "", 8280, 8243};
+    json::object url_set{{"http", vhost.http_url() + path},
+                         {"https", vhost.https_url() + path},
+                         {"ws", nullptr},
+                         {"wss", nullptr}};
     urls.emplace_back(json::object{{"environmentName", d.environment},
                                    {"environmentDisplayName", display},
                                    {"environmentType", "hybrid"},

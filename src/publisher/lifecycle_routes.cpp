@@ -322,9 +322,9 @@ void Publisher::Impl::add_lifecycle_routes(http::Router& router) {
         if (t.vhost.empty()) {
           if (env->vhosts.empty())
             throw ApiError::bad_request("gateway environment '" + t.name + "' has no vhost");
-          t.vhost = env->vhosts.front();
-        } else if (std::find(env->vhosts.begin(), env->vhosts.end(), t.vhost) ==
-                   env->vhosts.end()) {
+          t.vhost = env->vhosts.front().host;
+        } else if (std::none_of(env->vhosts.begin(), env->vhosts.end(),
+                                [&](const auto& v) { return v.host == t.vhost; })) {
           throw ApiError::bad_request("vhost '" + t.vhost + "' is not one of environment '" +
                                       t.name + "'");
         }

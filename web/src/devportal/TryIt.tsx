@@ -6,7 +6,14 @@ import { type ApiDetail, TRY_IT_TOKEN } from './types';
 // Calls the API through the gateway with an access token of one of the user's applications
 // (the last one generated in this tab, or one pasted in).
 export function TryIt({ api }: { api: ApiDetail }) {
+  // Each environment's URL comes from its vhost (host, ports, context) as the admin set it.
+  const [environment, setEnvironment] = useState<string | null>(api.endpointURLs[0]?.environmentName ?? null);
   const [base, setBase] = useState(api.endpointURLs[0]?.URLs.http ?? '');
+  const chooseEnvironment = (name: string | null) => {
+    setEnvironment(name);
+    const chosen = api.endpointURLs.find((e) => e.environmentName === name);
+    if (chosen) setBase(chosen.URLs.http);
+  };
   const [token, setToken] = useState(sessionStorage.getItem(TRY_IT_TOKEN) ?? '');
   const [method, setMethod] = useState<string | null>('GET');
   const [path, setPath] = useState('/');
@@ -31,6 +38,15 @@ export function TryIt({ api }: { api: ApiDetail }) {
   };
   return (
     <Stack maw={720}>
+      {api.endpointURLs.length > 1 && (
+        <Select
+          label="Gateway environment"
+          data={api.endpointURLs.map((e) => ({ value: e.environmentName, label: e.environmentDisplayName }))}
+          value={environment}
+          onChange={chooseEnvironment}
+          allowDeselect={false}
+        />
+      )}
       <TextInput label="Gateway URL" value={base} onChange={(e) => setBase(e.currentTarget.value)} />
       <PasswordInput label="Access token" value={token} onChange={(e) => setToken(e.currentTarget.value)} />
       <Group grow align="flex-end">
