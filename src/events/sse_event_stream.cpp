@@ -96,7 +96,8 @@ struct SseEventStream::Impl {
                      status == 0 ? std::string("nothing") : std::to_string(status),
                      backoff.count());
       } else {
-        spdlog::info("event stream: the connection ended at {}; reconnecting", id);
+        spdlog::info("event stream: the connection ended after {}; reconnecting",
+                     sse::position_id(position));
       }
       // A stream that delivered something was healthy: reconnect at once, back off after that.
       if (received) backoff = options.min_backoff;
