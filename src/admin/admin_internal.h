@@ -7,6 +7,7 @@
 #include <string>
 
 #include "admin/admin.h"
+#include "events/event_feed.h"
 #include "store/cluster_secrets_repository.h"
 #include "store/deny_policies_repository.h"
 #include "store/environments_repository.h"
@@ -46,6 +47,8 @@ struct Admin::Impl {
   store::GatewayDataRepository gateway_data;
   store::TokensRepository tokens;
   store::ClusterSecretsRepository cluster_secrets;
+  // What GET /internal/data/v1/events serves; made with the internal routes.
+  std::unique_ptr<events::EventFeed> event_feed;
 
   void seed_policies();
   void seed_environment();

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "admin/admin_internal.h"
+#include "admin/event_stream.h"
 #include "admin/validation.h"
 #include "common/api_error.h"
 #include "common/clock.h"
@@ -228,6 +229,17 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                return page(
                    gateway_data.applications_after(k.after, k.limit + 1), k.limit,
                    [](auto& r) { return r.id; }, application_json);
+             }));
+
+  // The cluster's event log as server-sent events, for gateways that reach the cluster only
+  // through this URL (events.transport = "sse"; docs/events.md).
+  event_feed = std::make_unique<events::EventFeed>(
+      bus, static_cast<std::size_t>(config.events.stream_history),
+      static_cast<std::size_t>(config.events.max_streams));
+  router.add("GET", base + "/events", guarded([this, authenticate](http::Request& request) {
+               authenticate(request);
+               return event_stream_response(*event_feed, request,
+                                            std::chrono::seconds(config.events.heartbeat_seconds));
              }));
 
   // Which cluster this is: made once per database (migration 0013), so that a gateway can
