@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -26,14 +27,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .pattern import (CONTROL_PROFILES, DEPLOY_DIR, GATEWAY_PROFILES, START_ORDER, NodeSpec,
-                      Pattern, fill, load_pattern)
+from .pattern import (CONTROL_PROFILES, DEFAULT_ENVIRONMENT, DEPLOY_DIR, GATEWAY_PROFILES,
+                      START_ORDER, NodeSpec, Pattern, fill, load_pattern)
 from .postgresql import PostgreSQL
 from .processes import (HOST, STOP_TIMEOUT_SECONDS, ClusterError, is_running, log_tail,
                         free_ports, port_is_free, spawn, tcp_open, terminate, wait_stopped)
 from .tls import make_ca, server_certificate
 
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "local-cluster.conf"
+ADMIN_ENVIRONMENTS = "/api/am/admin/v4/environments"
 REPO_BINARY = DEPLOY_DIR.parent / "build" / "portico"
 ADMIN_USERNAME = "admin"
 READY_TIMEOUT_SECONDS = 90
@@ -122,7 +124,12 @@ class Cluster:
         self.save()
         self._make_tls(pattern)
         self._write_configs(pattern)
+        environments_put = False
         for name, kind in members:
+            if kind == "gateway" and pattern.environments and not environments_put:
+                # Before the first gateway: it pulls its environment's APIs from its start on.
+                self._put_environments(pattern)
+                environments_put = True
             self.start(name, kind, pattern)
         return self.write_endpoints(pattern)
 
@@ -176,6 +183,7 @@ class Cluster:
         name = node.name
         return {
             "node_id": name,
+            "environment": node.environment,
             "host": HOST,
             "data_dir": str(self.node_dir(name) / "data"),
             "https_port": str(self.port(f"{name}_https")),
@@ -243,6 +251,37 @@ class Cluster:
         }
         text = fill(NGINX_TEMPLATE, values)
         (folder / "nginx.conf").write_text(text)
+
+    # ---- gateway environments ---------------------------------------------------------------
+
+    def _put_environments(self, pattern: Pattern) -> None:
+        """Creates the pattern's environments through the admin REST API (nginx in front of the
+        control planes) unless they exist; the vhost is the nginx in front of the gateways."""
+        urls = self.urls(pattern)
+        existing = {e["name"] for e in
+                    self._admin("GET", urls["cp"] + ADMIN_ENVIRONMENTS)["list"]}
+        for environment in pattern.environments:
+            if environment.name in existing:
+                continue
+            body = {"name": environment.name, "displayName": environment.display_name,
+                    "vhosts": [{"host": "localhost", "httpContext": "",
+                                "httpPort": int(urls["gw_http"].rsplit(":", 1)[1]),
+                                "httpsPort": int(urls["gw"].rsplit(":", 1)[1])}]}
+            self._admin("POST", urls["cp"] + ADMIN_ENVIRONMENTS, body)
+
+    def _admin(self, method: str, url: str, body: dict | None = None) -> dict:
+        password = self.state["secrets"]["admin_password"]
+        request = urllib.request.Request(url, method=method, headers={
+            "Authorization": "Basic " + base64.b64encode(
+                f"{ADMIN_USERNAME}:{password}".encode()).decode(),
+            "Content-Type": "application/json"},
+            data=json.dumps(body).encode() if body is not None else None)
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raise ClusterError(f"{method} {url} answered {e.code}: {e.read()[:500]!r}") from None
 
     # ---- starting and stopping one process ------------------------------------------------
 
@@ -374,6 +413,15 @@ class Cluster:
             "PORTICO_KM": urls["km"],
             "PORTICO_GW": urls["gw"],
             "PORTICO_GW_HTTP": urls["gw_http"],
+        }
+        # The nginx in front of a pattern's gateways of one other environment, by its name.
+        gateway_environments = {n.environment for n in pattern.of_profile(*GATEWAY_PROFILES)}
+        if pattern.nginx and len(gateway_environments) == 1 and \
+                DEFAULT_ENVIRONMENT not in gateway_environments:
+            variable = "PORTICO_GW_" + gateway_environments.pop().upper().replace("-", "_")
+            env[variable] = urls["gw"]
+            env[variable + "_HTTP"] = urls["gw_http"]
+        env |= {
             "PORTICO_ADMIN": f"{ADMIN_USERNAME}:{self.state['secrets']['admin_password']}",
             "PORTICO_INTERNAL_API": f"gateway:{self.state['secrets']['internal_password']}",
         }
