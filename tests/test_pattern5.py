@@ -171,3 +171,39 @@ def test_the_event_stream_serves_server_sent_events_from_a_position(cluster):
     bad = cluster.front.request("GET", cluster.front.https_url + "/internal/data/v1/events",
                                 params={"after": "no-sequence"}, auth=credential, timeout=10)
     assert bad.status_code == 400
+
+
+def test_a_revoked_gateway_credential_stops_its_stream_and_its_pulls(cluster):
+    front = cluster.front
+    created = front.post("/api/am/admin/v4/gateway-credentials", auth=front.admin_auth,
+                         json={"name": "gw-cloud-3", "environment": "cloud"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert "password" in body and body["environment"] == "cloud"
+    credential = (body["username"], body["password"])
+    listed = front.get("/api/am/admin/v4/gateway-credentials", auth=front.admin_auth).json()
+    assert body["id"] in [c["id"] for c in listed["list"]]
+    assert all("password" not in c for c in listed["list"])
+    pull = front.get("/internal/data/v1/runtime-artifacts", params={"environment": "cloud"},
+                     auth=credential)
+    assert pull.status_code == 200, pull.text
+    other = front.get("/internal/data/v1/runtime-artifacts", params={"environment": "Default"},
+                      auth=credential)
+    assert other.status_code == 403
+    with requests.get(front.https_url + "/internal/data/v1/events", auth=credential, stream=True,
+                      timeout=10, verify=cluster.endpoints["PORTICO_CA"]) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines).startswith("id: ") and next(lines) == "event: reset"
+        revoked = front.request("DELETE", front.https_url +
+                                f"/api/am/admin/v4/gateway-credentials/{body['id']}",
+                                auth=front.admin_auth)
+        assert revoked.status_code == 200, revoked.text
+        rest = list(lines)  # ends: the control plane closed the stream
+    assert not any("gateway_credential.revoked" in line for line in rest)
+    for attempt in (
+            front.get("/internal/data/v1/runtime-artifacts", params={"environment": "cloud"},
+                      auth=credential),
+            front.get("/internal/data/v1/events", auth=credential)):
+        assert attempt.status_code == 401
+        assert attempt.json()["code"] == 900901

@@ -25,6 +25,7 @@ class EventStreamTest : public testing::ControlPlaneFixture {
     ControlPlaneFixture::SetUp();
     auto router = std::make_shared<http::Router>();
     admin_->register_routes(*router);
+    admin_->register_routes(router_);  // for the admin calls the tests make in process
     http::ServerOptions options;
     options.host = "127.0.0.1";
     options.http_port = 0;
@@ -43,6 +44,17 @@ class EventStreamTest : public testing::ControlPlaneFixture {
     std::string headers = "Authorization: Basic " + crypto::base64_encode(credential) + "\r\n";
     EXPECT_TRUE(connection->send(PlainConnection::request("GET", target, headers + extra)));
     return connection;
+  }
+
+  // A gateway credential for `environment`: "username:password".
+  std::pair<std::string, std::string> create_credential(const std::string& environment) {
+    auto created = call_path("POST", "/api/am/admin/v4/gateway-credentials",
+                             R"({"name":"gw-a","environment":")" + environment + R"("})");
+    EXPECT_EQ(created.status, 201) << created.body;
+    auto body = boost::json::parse(created.body).as_object();
+    return {std::string(body.at("id").as_string()),
+            std::string(body.at("username").as_string()) + ":" +
+                std::string(body.at("password").as_string())};
   }
 
   std::unique_ptr<http::Server> server_;
@@ -105,6 +117,51 @@ TEST_F(EventStreamTest, AMalformedPositionIs400) {
   auto response = stream->read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 400);
+}
+
+TEST_F(EventStreamTest, AGatewaysOwnCredentialOpensTheStream) {
+  auto [id, credential] = create_credential("Default");
+  auto stream = open(kPath, {}, credential);
+  EXPECT_TRUE(stream->read_until("event: reset\n"));
+}
+
+TEST_F(EventStreamTest, RevokingAGatewaysCredentialEndsItsStreamAndRefusesTheNext) {
+  auto [id, credential] = create_credential("Default");
+  auto stream = open(kPath, {}, credential);
+  auto shared = open(kPath);  // the shared credential's stream goes on
+  ASSERT_TRUE(stream->read_until("event: reset\n"));
+  ASSERT_TRUE(shared->read_until("event: reset\n"));
+  auto revoked = call_path("DELETE", "/api/am/admin/v4/gateway-credentials/" + id);
+  EXPECT_EQ(revoked.status, 200);
+  EXPECT_TRUE(stream->read_to_end());
+  EXPECT_NE(stream->received().find("0\r\n\r\n"), std::string::npos);
+  EXPECT_EQ(stream->received().find("gateway_credential.revoked"), std::string::npos);
+  EXPECT_TRUE(shared->read_until("event: gateway_credential.revoked\n"));
+  auto again = open(kPath, {}, credential)->read_response();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
+}
+
+TEST_F(EventStreamTest, AGatewaysOwnCredentialReadsOnlyItsEnvironment) {
+  auto [id, credential] = create_credential("Default");
+  auto own = call_path("GET", "/internal/data/v1/runtime-artifacts", "",
+                       {{"environment", "Default"}}, credential);
+  EXPECT_EQ(own.status, 200) << own.body;
+  auto created = call_path("POST", "/api/am/admin/v4/environments",
+                           R"({"name":"other","displayName":"Other","vhosts":[{"host":"x"}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto other = call_path("GET", "/internal/data/v1/runtime-artifacts", "",
+                         {{"environment", "other"}}, credential);
+  EXPECT_EQ(other.status, 403);
+}
+
+TEST_F(EventStreamTest, ACredentialForAnUnknownEnvironmentIsRefused) {
+  auto created = call_path("POST", "/api/am/admin/v4/gateway-credentials",
+                           R"({"name":"gw","environment":"nowhere"})");
+  EXPECT_EQ(created.status, 400);
+  auto list = call_path("GET", "/api/am/admin/v4/gateway-credentials");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find(R"("count":0)"), std::string::npos);
 }
 
 }  // namespace
