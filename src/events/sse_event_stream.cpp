@@ -37,7 +37,6 @@ struct SseEventStream::Impl {
   const SseStreamOptions options;
   const SseTransport transport;
   std::atomic<bool> stopping{false};
-  std::atomic<int> connected{0};
   std::mutex mutex;
   std::condition_variable wake;
   std::vector<Listener> local_listeners;  // guarded by mutex
@@ -74,10 +73,7 @@ struct SseEventStream::Impl {
           spdlog::warn("event stream: a line exceeds the limit; reconnecting");
           broken = true;
         }
-        if (!bytes.empty() && !broken) {
-          if (!received) connected.fetch_add(1);
-          received = true;
-        }
+        if (!bytes.empty() && !broken) received = true;
       };
       std::string id = sse::position_id(position);
       std::string target = options.path + "?after=" + percent_encode_query_value(id);
@@ -89,7 +85,6 @@ struct SseEventStream::Impl {
       } catch (const std::exception& e) {
         spdlog::error("event stream: {}", e.what());
       }
-      if (received) connected.fetch_sub(1);
       if (stopping) return;
       if (status != 200) {
         spdlog::warn("event stream: the control plane answered {}; retrying in {} ms",
@@ -143,10 +138,6 @@ void SseEventStream::subscribe_from(LogPosition from, Listener listener, ResetLi
   impl_->followers.emplace_back(
       [impl = impl_.get(), from = std::move(from), listener = std::move(listener),
        on_reset = std::move(on_reset)] { impl->follow(from, listener, on_reset); });
-}
-
-bool SseEventStream::connected() const {
-  return impl_->connected.load() > 0;
 }
 
 }  // namespace portico::events

@@ -47,9 +47,6 @@ class SseEventStream final : public EventBus {
   // One follower (thread and connection) per subscription.
   void subscribe_from(LogPosition from, Listener listener, ResetListener on_reset) override;
 
-  // Whether a follower is connected and receiving (readiness and metrics).
-  bool connected() const;
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
