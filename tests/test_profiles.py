@@ -56,6 +56,19 @@ def test_a_distributed_profile_names_only_what_is_missing(tmp_path):
     assert result.stderr.strip().endswith("needs gateway.control_plane_url"), result.stderr
 
 
+def test_a_gateway_following_the_control_planes_event_stream_needs_no_redis(tmp_path):
+    result = refusal("gateway", tmp_path, oauth={"issuer": ISSUER},
+                     internal_api={"password": INTERNAL_PASSWORD}, events={"transport": "sse"})
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("needs gateway.control_plane_url"), result.stderr
+
+
+def test_only_a_gateway_follows_the_event_stream(tmp_path):
+    result = refusal("control-plane", tmp_path, events={"transport": "sse"})
+    assert result.returncode == 2
+    assert 'events.transport = "sse" is for the gateway profile' in result.stderr, result.stderr
+
+
 def test_an_unknown_profile_is_refused(tmp_path):
     result = refusal("traffic-cop", tmp_path)
     assert result.returncode == 2

@@ -69,6 +69,7 @@ void Admin::register_routes(http::Router& router) {
   impl_->add_scim_routes(router);
   impl_->add_oauth_client_routes(router);
   impl_->add_internal_routes(router);
+  impl_->add_gateway_credential_routes(router);
 }
 
 bool Admin::policy_exists(PolicyLevel level, const std::string& name) {

@@ -7,9 +7,11 @@
 #include <string>
 
 #include "admin/admin.h"
+#include "events/event_feed.h"
 #include "store/cluster_secrets_repository.h"
 #include "store/deny_policies_repository.h"
 #include "store/environments_repository.h"
+#include "store/gateway_credentials_repository.h"
 #include "store/gateway_data_repository.h"
 #include "store/throttling_policies_repository.h"
 #include "store/tokens_repository.h"
@@ -34,7 +36,8 @@ struct Admin::Impl {
         environments(db),
         gateway_data(db),
         tokens(db),
-        cluster_secrets(db) {}
+        cluster_secrets(db),
+        gateway_credentials(db) {}
 
   const Config& config;
   store::Database& db;
@@ -46,6 +49,9 @@ struct Admin::Impl {
   store::GatewayDataRepository gateway_data;
   store::TokensRepository tokens;
   store::ClusterSecretsRepository cluster_secrets;
+  store::GatewayCredentialsRepository gateway_credentials;
+  // What GET /internal/data/v1/events serves; made with the internal routes.
+  std::unique_ptr<events::EventFeed> event_feed;
 
   void seed_policies();
   void seed_environment();
@@ -56,6 +62,9 @@ struct Admin::Impl {
   void add_scim_routes(http::Router& router);
   void add_oauth_client_routes(http::Router& router);
   void add_internal_routes(http::Router& router);
+  void add_gateway_credential_routes(http::Router& router);
+  // The live per-gateway credential a request's HTTP Basic names, if any.
+  std::optional<store::GatewayCredentialRecord> gateway_credential(const http::Request& request);
 
   void publish(std::string_view type, const boost::json::object& payload);
   // The caller, who must hold `scope` or apim:admin: the reference's Admin API lists both

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "admin/admin_internal.h"
+#include "admin/event_stream.h"
 #include "admin/validation.h"
 #include "common/api_error.h"
 #include "common/clock.h"
@@ -145,21 +146,35 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
 
   // The comparison is the Key Manager's (introspection checks the same credential); an
   // empty configured password refuses everyone.
+  // A gateway's own credential (gateway_credentials.cpp) is accepted too: the caller is then
+  // that credential, else nullopt (the shared one).
   auto authenticate = [this](const http::Request& request) {
+    std::optional<store::GatewayCredentialRecord> own;
     bool ok = keymanager::is_internal_credential(request, config.internal_api);
     if (!ok) {
+      own = gateway_credential(request);
+      ok = own.has_value();
+    }
+    if (!ok) {
       ApiError e(401, 900901, "Invalid Credentials",
-                 "The internal data API needs the gateway credential of [internal_api]");
+                 "The internal data API needs the gateway credential of [internal_api] or a "
+                 "live gateway credential");
       e.headers["WWW-Authenticate"] = "Basic realm=\"portico-internal\"";
       throw e;
     }
+    return own;
   };
 
   // The environment a runtime-artifact read names: 400 without one, 404 for an unknown one.
-  auto required_environment = [this](const http::Request& request) {
+  // A gateway's own credential reads its environment only (403 for another).
+  auto required_environment = [this](const http::Request& request,
+                                     const std::optional<store::GatewayCredentialRecord>& caller) {
     auto environment = request.query_param("environment");
     if (!environment || environment->empty() || environment->size() > 255)
       throw ApiError::bad_request("'environment' is required");
+    if (caller && caller->environment != *environment)
+      throw ApiError::forbidden("this gateway credential is for the environment '" +
+                                caller->environment + "'");
     if (!environments.find_by_name(*environment))
       throw ApiError::not_found("no environment named '" + *environment + "'");
     return std::string(*environment);
@@ -230,6 +245,18 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
                    [](auto& r) { return r.id; }, application_json);
              }));
 
+  // The cluster's event log as server-sent events, for gateways that reach the cluster only
+  // through this URL (events.transport = "sse"; docs/events.md).
+  event_feed = std::make_unique<events::EventFeed>(
+      bus, static_cast<std::size_t>(config.events.stream_history),
+      static_cast<std::size_t>(config.events.max_streams));
+  router.add("GET", base + "/events", guarded([this, authenticate](http::Request& request) {
+               auto caller = authenticate(request);
+               return event_stream_response(*event_feed, request,
+                                            std::chrono::seconds(config.events.heartbeat_seconds),
+                                            caller ? caller->id : std::string());
+             }));
+
   // Which cluster this is: made once per database (migration 0013), so that a gateway can
   // tell a control plane of its own cluster from one on another (or a wiped) database.
   router.add("GET", base + "/cluster", guarded([this, authenticate](http::Request& request) {
@@ -279,8 +306,8 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
 
   router.add("GET", base + "/runtime-artifacts",
              guarded([this, authenticate, required_environment](http::Request& request) {
-               authenticate(request);
-               const std::string& environment = required_environment(request);
+               auto caller = authenticate(request);
+               const std::string environment = required_environment(request, caller);
                auto k = read_keyset(request);
                return page(
                    gateway_data.deployments_after(environment, k.after, k.limit + 1), k.limit,
@@ -291,8 +318,8 @@ void Admin::Impl::add_internal_routes(http::Router& router) {
   // named): 404 when the API is not deployed there (any more).
   router.add("GET", base + "/runtime-artifacts/{apiId}",
              guarded([this, authenticate, required_environment](http::Request& request) {
-               authenticate(request);
-               const std::string& environment = required_environment(request);
+               auto caller = authenticate(request);
+               const std::string environment = required_environment(request, caller);
                auto artifact = gateway_data.deployment(environment, item_id(request, "apiId"));
                if (!artifact)
                  throw ApiError::not_found("the API is not deployed to '" + environment + "'");

@@ -17,6 +17,7 @@
 #include "devportal/devportal.h"
 #include "events/event_bus.h"
 #include "events/redis_event_log.h"
+#include "events/sse_event_stream.h"
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "keymanager/keymanager.h"
@@ -44,10 +45,29 @@ struct Node::Impl {
 
 namespace {
 
+std::unique_ptr<gateway::ControlPlane> connect_to(const Config& c, const std::string& url);
+
+// A gateway with nothing but the control plane's URL follows its event stream, on a
+// connection of its own.
+std::unique_ptr<events::EventBus> control_plane_event_stream(const Config& c) {
+  std::shared_ptr<gateway::ControlPlane> control_plane = connect_to(c, c.gateway.control_plane_url);
+  events::SseStreamOptions o;
+  o.idle_timeout = std::chrono::seconds(3 * c.events.heartbeat_seconds);
+  return std::make_unique<events::SseEventStream>(
+      o, [control_plane](const std::string& path, const std::string& last_event_id,
+                         std::chrono::milliseconds idle_timeout,
+                         const std::function<void(std::string_view)>& on_data,
+                         const std::atomic<bool>& stop) {
+        return control_plane->stream(path, last_event_id, idle_timeout, on_data, stop);
+      });
+}
+
 // With a database, events wait in its outbox table while Redis is away (several nodes drain
 // it); a gateway keeps them in memory.
 std::unique_ptr<events::EventBus> event_bus(const Config& c, store::Database* db) {
-  if (c.redis.url.empty()) return std::make_unique<events::InProcessBus>();
+  const std::string transport = c.event_transport();
+  if (transport == "sse") return control_plane_event_stream(c);
+  if (transport.empty()) return std::make_unique<events::InProcessBus>();
   events::RedisLogOptions o;
   o.url = c.redis.url;
   o.key_prefix = c.redis.key_prefix;

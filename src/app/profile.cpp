@@ -43,6 +43,11 @@ ProfileParts parts_of(Profile profile) {
 }
 
 void require_settings(const Config& c, Profile profile) {
+  if (c.events.transport == "sse" && profile != Profile::kGateway)
+    throw ConfigError(
+        "events.transport = \"sse\" is for the gateway profile (it follows the "
+        "control plane's event stream); the " +
+        std::string(profile_name(profile)) + " profile uses \"redis\" or \"auto\"");
   if (profile == Profile::kAllInOne) return;
   std::vector<std::string> missing;
   // Every node must sign and expect the same issuer; a default derived from this node's
@@ -50,7 +55,12 @@ void require_settings(const Config& c, Profile profile) {
   if (c.oauth.issuer.empty()) missing.push_back("oauth.issuer (the same on every node)");
   if (c.internal_api.password.empty())
     missing.push_back("internal_api.password (the gateways' credential, the same on every node)");
-  if (c.redis.url.empty()) missing.push_back("redis.url (the cluster's event log)");
+  // A gateway may follow the control plane's event stream instead of the log itself.
+  bool follows_stream = profile == Profile::kGateway && c.events.transport == "sse";
+  if (c.redis.url.empty() && !follows_stream)
+    missing.push_back(profile == Profile::kGateway
+                          ? "redis.url (the cluster's event log) or events.transport = \"sse\""
+                          : "redis.url (the cluster's event log)");
   if (parts_of(profile).database && c.database.url.empty())
     missing.push_back("database.url (the shared PostgreSQL)");
   if (profile == Profile::kGateway && c.gateway.control_plane_url.empty())

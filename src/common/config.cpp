@@ -363,6 +363,25 @@ const std::vector<KeySpec>& key_specs() {
                         1, 10000000,
                         "Events a node without a database keeps while Redis is unreachable; "
                         "beyond it every consumer is told to reload."));
+    // [events]
+    s.push_back(string_key("events", "transport", &Config::events, &EventsConfig::transport,
+                           {"auto", "redis", "sse"},
+                           "How this node follows the cluster's events: \"redis\" (the log "
+                           "itself, needs redis.url), \"sse\" (gateway profile: the control "
+                           "plane's event stream over gateway.control_plane_url, no Redis), "
+                           "\"auto\": redis when redis.url is set, else in process."));
+    s.push_back(int_key("events", "stream_history", &Config::events, &EventsConfig::stream_history,
+                        1, 10000000,
+                        "Control plane: latest events kept in memory so that a gateway's event "
+                        "stream resumes where it broke off; a gateway further behind reloads."));
+    s.push_back(int_key("events", "max_streams", &Config::events, &EventsConfig::max_streams, 1,
+                        1000000,
+                        "Control plane: event streams served at once (one per gateway); beyond "
+                        "it a gateway is answered 503 and retries."));
+    s.push_back(int_key("events", "heartbeat_seconds", &Config::events,
+                        &EventsConfig::heartbeat_seconds, 1, 300,
+                        "Control plane: an idle event stream carries a keep-alive comment this "
+                        "often; a gateway hearing nothing for three times as long reconnects."));
     // [analytics]
     s.push_back(bool_key("analytics", "enabled", &Config::analytics, &AnalyticsConfig::enabled,
                          "Whether API calls are recorded (rollups, metrics, file)."));
@@ -445,6 +464,11 @@ std::string Config::issuer() const {
   return oauth.issuer.empty()
              ? "https://localhost:" + std::to_string(server.https_port) + "/oauth2/token"
              : oauth.issuer;
+}
+
+std::string Config::event_transport() const {
+  if (events.transport == "auto") return redis.url.empty() ? "" : "redis";
+  return events.transport;
 }
 
 Config load_config(const std::string& path, const std::map<std::string, std::string>& environment) {

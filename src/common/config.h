@@ -108,6 +108,14 @@ struct RedisConfig {
   int outbox_capacity = 100000;  // events kept in memory by a node without a database
 };
 
+// How events reach a node, and what a control plane keeps to serve its event stream.
+struct EventsConfig {
+  std::string transport = "auto";  // "redis", "sse" (gateway: the control plane's stream), "auto"
+  int stream_history = 10000;      // events a control plane keeps in memory for resuming streams
+  int max_streams = 1000;          // event streams a control plane serves at once
+  int heartbeat_seconds = 5;       // a stream's keep-alive comment, when idle
+};
+
 struct AnalyticsConfig {
   bool enabled = true;
   std::string file;  // JSON lines, one event a line; empty: none
@@ -131,6 +139,7 @@ struct Config {
   InternalApiConfig internal_api;
   GatewayConfig gateway;
   RedisConfig redis;
+  EventsConfig events;
   AnalyticsConfig analytics;
   LogConfig log;
 
@@ -138,6 +147,8 @@ struct Config {
   std::string database_url() const;
   // The `iss` of issued tokens.
   std::string issuer() const;
+  // events.transport resolved: "redis", "sse", or "" (in process).
+  std::string event_transport() const;
 };
 
 // A configuration problem; the message names the key, the value and what was expected.

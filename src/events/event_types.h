@@ -53,5 +53,7 @@ inline constexpr std::string_view kOAuthClientUpdated = "oauth_client.updated";
 // {api_id}: the scopes an API defines (or their role bindings) changed, or the API is gone;
 // key managers drop their cached scope bindings.
 inline constexpr std::string_view kApiScopesChanged = "api.scopes_changed";
+// {id}: a gateway's own credential was revoked; the control planes end its event streams.
+inline constexpr std::string_view kGatewayCredentialRevoked = "gateway_credential.revoked";
 
 }  // namespace portico::events::types

@@ -8,10 +8,12 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -191,7 +193,89 @@ class HttpControlPlane final : public ControlPlane {
     }
   }
 
+  int stream(const std::string& path_and_query, const std::string& last_event_id,
+             std::chrono::milliseconds idle_timeout,
+             const std::function<void(std::string_view)>& on_data,
+             const std::atomic<bool>& stop) override {
+    std::lock_guard lock(mutex_);
+    if (!valid_ || path_and_query.empty() || path_and_query.front() != '/') return 0;
+    try {
+      close();  // a stream has a connection of its own, from start to end
+      if (!connect(Clock::now() + kConnectTimeout)) return 0;
+      bhttp::request<bhttp::empty_body> request{bhttp::verb::get, base_path_ + path_and_query, 11};
+      request.set(bhttp::field::host, host_header_);
+      request.set(bhttp::field::user_agent, "portico-gateway");
+      request.set(bhttp::field::accept, "text/event-stream");
+      request.set(bhttp::field::authorization, authorization_);
+      if (!last_event_id.empty()) request.set("Last-Event-ID", last_event_id);
+      int status = tls_ ? stream_on(*tls_stream_, request, idle_timeout, on_data, stop)
+                        : stream_on(*plain_stream_, request, idle_timeout, on_data, stop);
+      close();
+      return status;
+    } catch (...) {
+      close();
+      throw;  // on_data's own failure, for the caller to handle
+    }
+  }
+
  private:
+  template <class Stream>
+  int stream_on(Stream& stream, bhttp::request<bhttp::empty_body>& request,
+                std::chrono::milliseconds idle_timeout,
+                const std::function<void(std::string_view)>& on_data,
+                const std::atomic<bool>& stop) {
+    tcp().expires_after(kCallTimeout);
+    auto ec = run_until(stop, [&](auto handler) { bhttp::async_write(stream, request, handler); });
+    if (ec) return 0;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.header_limit(kMaxResponseHeaderBytes);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // it goes on and on
+    tcp().expires_after(idle_timeout);
+    ec = run_until(
+        stop, [&](auto handler) { bhttp::async_read_header(stream, buffer_, parser, handler); });
+    if (ec) {
+      spdlog::warn("control plane {}: event stream: {}", base_url_, ec.message());
+      return 0;
+    }
+    int status = static_cast<int>(parser.get().result_int());
+    if (status != 200) return status;
+    std::array<char, 16 * 1024> piece;
+    while (!parser.is_done() && !stop) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      // Every read must bring something within idle_timeout: heartbeats come more often.
+      tcp().expires_after(idle_timeout);
+      ec = run_until(
+          stop, [&](auto handler) { bhttp::async_read_some(stream, buffer_, parser, handler); });
+      if (ec == bhttp::error::need_buffer) ec = {};
+      std::size_t got = piece.size() - parser.get().body().size;
+      if (got > 0) on_data(std::string_view(piece.data(), got));
+      if (ec) {
+        spdlog::warn("control plane {}: event stream: {}", base_url_, ec.message());
+        break;
+      }
+    }
+    return status;
+  }
+
+  // As run(), and gives up (cancelling the operation) once `stop` is set.
+  template <class Initiate>
+  beast::error_code run_until(const std::atomic<bool>& stop, Initiate initiate) {
+    beast::error_code result = asio::error::would_block;
+    initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
+    io_.restart();
+    while (result == asio::error::would_block && !stop) {
+      io_.run_for(std::chrono::milliseconds(200));
+      if (io_.stopped()) io_.restart();
+    }
+    if (result == asio::error::would_block) {
+      tcp().cancel();
+      io_.restart();
+      io_.run();
+    }
+    return result;
+  }
+
   void load_ca_file(const std::string& ca_file) {
     beast::error_code ec;
     ssl_context_.load_verify_file(ca_file, ec);

@@ -2,6 +2,8 @@
 // How a gateway talks to the control plane (internal data API, JWKS, introspection, Basic
 // credential checks). Calls block, so they run only on the gateway's control-plane thread,
 // never on an I/O thread; results go back to the requesting I/O thread by posting.
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +26,17 @@ class ControlPlane {
   virtual ControlPlaneResponse call(std::string_view method, std::string_view path_and_query,
                                     std::string_view content_type, std::string_view body,
                                     bool internal_credential) = 0;
+  // A long GET with the internal credential whose body arrives piece by piece (the control
+  // plane's event stream): the contract of events::SseTransport (events/sse_event_stream.h).
+  // Blocking, on a connection of its own; returns the status, 0 when not reached or not
+  // supported (the in-process control plane has no stream).
+  virtual int stream(const std::string& path_and_query, const std::string& last_event_id,
+                     std::chrono::milliseconds idle_timeout,
+                     const std::function<void(std::string_view)>& on_data,
+                     const std::atomic<bool>& stop) {
+    (void)path_and_query, (void)last_event_id, (void)idle_timeout, (void)on_data, (void)stop;
+    return 0;
+  }
 };
 
 // All-in-one: dispatches into the node's own router, no socket.

@@ -14,6 +14,7 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "common/crypto.h"
 #include "common/log.h"
@@ -60,6 +61,33 @@ std::shared_ptr<http::Router> echo_router() {
   });
   router->add("GET", "/missing-thing", [](http::Request&) {
     return http::Response::error(404, 404, "Not Found", "no such thing");
+  });
+  return router;
+}
+
+// A body that says once what the request carried, then nothing (no heartbeat either).
+class OnePieceStream final : public http::BodyStream {
+ public:
+  explicit OnePieceStream(std::string piece) : piece_(std::move(piece)) {}
+  void start(std::function<void()>) override {}
+  std::optional<std::string> next() override { return std::exchange(piece_, std::string()); }
+  std::string heartbeat() override { return {}; }
+  std::chrono::milliseconds heartbeat_interval() const override { return 1h; }
+  void stop() override {}
+
+ private:
+  std::string piece_;
+};
+
+std::shared_ptr<http::Router> stream_router() {
+  auto router = echo_router();
+  router->add("GET", "/internal/data/v1/events", [](http::Request& request) {
+    http::Response response;
+    response.headers.set("Content-Type", "text/event-stream");
+    response.stream = std::make_shared<OnePieceStream>(
+        std::string(request.headers.get("Last-Event-ID").value_or("")) + "|" +
+        std::string(request.headers.get("Authorization").value_or("")) + "|" + request.target);
+    return response;
   });
   return router;
 }
@@ -173,6 +201,52 @@ TEST_F(HttpControlPlaneTest, ReconnectsToARestartedServer) {
   EXPECT_EQ(cp->call("GET", "/internal/data/v1/echo", "", "", true).status, 0);
   start(port);
   EXPECT_EQ(cp->call("GET", "/internal/data/v1/echo", "", "", true).status, 200);
+}
+
+TEST_F(HttpControlPlaneTest, StreamDeliversTheBodyAsItComesUntilStopped) {
+  server_->stop(1s);
+  http::ServerOptions options;
+  options.host = "127.0.0.1";
+  options.http_port = 0;
+  server_ = std::make_unique<http::Server>(options, stream_router());
+  server_->start();
+  auto cp = http_control_plane(base(), "gw", "s3cret", true);
+  std::atomic<bool> stop{false};
+  std::string received;
+  int status = cp->stream(
+      "/internal/data/v1/events?after=ep%3A5", "ep:5", 10s,
+      [&](std::string_view data) {
+        received += data;
+        stop = true;  // the server sends nothing more: only stop ends this stream
+      },
+      stop);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(received, "ep:5|" + expected_basic() + "|/internal/data/v1/events?after=ep%3A5");
+}
+
+TEST_F(HttpControlPlaneTest, StreamEndsWhenNothingArrivesForTheIdleTimeout) {
+  server_->stop(1s);
+  http::ServerOptions options;
+  options.host = "127.0.0.1";
+  options.http_port = 0;
+  server_ = std::make_unique<http::Server>(options, stream_router());
+  server_->start();
+  auto cp = http_control_plane(base(), "gw", "s3cret", true);
+  std::atomic<bool> stop{false};
+  std::string received;
+  int status = cp->stream(
+      "/internal/data/v1/events", "", 300ms, [&](std::string_view data) { received += data; },
+      stop);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(received, "|" + expected_basic() + "|/internal/data/v1/events");
+}
+
+TEST_F(HttpControlPlaneTest, StreamRefusedComesBackAsItsStatus) {
+  auto cp = http_control_plane(base(), "gw", "s3cret", true);
+  std::atomic<bool> stop{false};
+  int status = cp->stream(
+      "/missing-thing", "", 10s, [](std::string_view) {}, stop);
+  EXPECT_EQ(status, 404);
 }
 
 TEST(HttpControlPlane, UnreachableIsStatusZero) {

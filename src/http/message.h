@@ -1,6 +1,7 @@
 #pragma once
 // The control plane's view of an HTTP exchange: plain value types, so that handlers
 // need not include Beast or Asio (they are heavy to compile and belong to src/http).
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,10 +51,31 @@ struct Request {
   std::optional<std::string> query_param(const std::string& name) const;
 };
 
+// The body of a response that goes on for as long as its source does (server-sent events):
+// the server sends the head, then each piece next() gives, chunked, until next() says the body
+// is complete or the client leaves. Such a connection holds no thread while it waits.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Once, on the connection's thread, before the first next(). `wake` may be called from any
+  // thread, any number of times: the server then calls next() soon, on the connection's thread.
+  virtual void start(std::function<void()> wake) = 0;
+  // What to send now (empty: nothing yet), or nullopt when the body is complete.
+  virtual std::optional<std::string> next() = 0;
+  // Sent when nothing else was for heartbeat_interval(), so that idle proxies keep the
+  // connection open and a vanished client is noticed.
+  virtual std::string heartbeat() = 0;
+  virtual std::chrono::milliseconds heartbeat_interval() const = 0;
+  // The connection is closing: `wake` must not be called any more once this returns.
+  virtual void stop() = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set (with status 200), the body streams from it and `body` is ignored.
+  std::shared_ptr<BodyStream> stream;
 
   static Response json(int status, std::string body);
   static Response html(int status, std::string body);

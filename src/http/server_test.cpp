@@ -64,7 +64,7 @@ std::shared_ptr<Router> make_router() {
   router->add("GET", "/boom", [](Request&) -> Response {
     throw std::runtime_error("secret detail: connection string postgres://u:p@db");
   });
-  router->add("GET", "/no-content", [](Request&) { return Response{204, {}, {}}; });
+  router->add("GET", "/no-content", [](Request&) { return Response{204, {}, {}, nullptr}; });
   router->add("GET", "/bad-header", [](Request&) {
     Response response = Response::json(200, "ok");
     response.headers.set("X-Injected", "a\r\nSet-Cookie: evil=1");

@@ -1,6 +1,7 @@
 #include "http/session.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -132,6 +133,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         scanner_(context.limits) {}
 
   ~Session() override {
+    stop_stream();
     if (registered_) {
       worker_.sessions.erase(this);
       context_.session_ended();
@@ -157,13 +159,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_stop() override {
+    // A stream never finishes a response on its own: the client reconnects elsewhere.
+    if (state_ == State::kStreaming) return close_now();
     if (state_ == State::kIdle && !first_request_ && !next_request_arriving()) close_now();
   }
 
   void force_close() override { close_now(); }
 
  private:
-  enum class State { kHandshake, kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+  enum class State {
+    kHandshake,
+    kIdle,
+    kReading,
+    kHandling,
+    kWriting,
+    kStreaming,
+    kClosing,
+    kClosed
+  };
 
   const ServerOptions& options() const { return context_.options; }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
@@ -328,6 +341,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       response = Response::error(500, 500, "Internal Server Error",
                                  "The server could not complete the request");
     }
+    if (response.stream && response.status == 200 && !head_request)
+      return start_stream(std::move(response));
+    if (response.stream) response.stream->stop();
     auto& out = response_.emplace();
     out.version(version_minor_ == 0 ? 10 : 11);
     out.result(static_cast<unsigned>(response.status));
@@ -370,6 +386,100 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     read_head();
   }
 
+  // ---- a streamed body (http::BodyStream) --------------------------------------------------
+  // The head, then each piece as a chunk (HTTP/1.0: until the connection closes). Waiting for
+  // the next piece holds no operation but a read that notices the client leaving; each write
+  // is bounded by the read timeout, so a client that stops reading is dropped.
+
+  void start_stream(Response response) {
+    body_stream_ = std::move(response.stream);
+    chunked_ = version_minor_ != 0;
+    std::string head = chunked_ ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.0 200 OK\r\n";
+    for (const auto& [name, value] : response.headers.fields()) {
+      if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+          iequals(name, "Connection") || !is_valid_field(name, value))
+        continue;
+      head += name + ": " + value + "\r\n";
+    }
+    head += "Date: " + http_date() + "\r\n";
+    if (chunked_) head += "Transfer-Encoding: chunked\r\n";
+    head += "Connection: close\r\n\r\n";
+    keep_alive_ = false;
+    state_ = State::kStreaming;
+    heartbeat_timer_.emplace(stream_.get_executor());
+    std::weak_ptr<Session> weak = this->shared_from_this();
+    auto executor = stream_.get_executor();
+    body_stream_->start([weak, executor] {
+      net::post(executor, [weak] {
+        if (auto self = weak.lock()) self->pump_stream();
+      });
+    });
+    watch_for_close();
+    write_stream(std::move(head));
+  }
+
+  void watch_for_close() {
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close_now();
+                              self->watch_for_close();  // a client sends nothing; discard it
+                            });
+  }
+
+  void write_stream(std::string bytes) {
+    writing_ = true;
+    stream_out_ = std::move(bytes);
+    lowest().expires_after(options().read_timeout);
+    net::async_write(stream_, net::buffer(stream_out_),
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_stream_write(ec);
+                     });
+  }
+
+  void write_chunk(std::string_view data) {
+    if (!chunked_) return write_stream(std::string(data));
+    char size[20];
+    int length = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    std::string chunk(size, static_cast<std::size_t>(length));
+    chunk += data;
+    chunk += "\r\n";
+    write_stream(std::move(chunk));
+  }
+
+  void on_stream_write(beast::error_code ec) {
+    writing_ = false;
+    if (ec || state_ != State::kStreaming) return close_now();
+    lowest().expires_never();
+    last_write_ = std::chrono::steady_clock::now();
+    if (stream_finished_) return close_now();
+    pump_stream();
+  }
+
+  void pump_stream() {
+    if (writing_ || state_ != State::kStreaming) return;
+    std::optional<std::string> piece = body_stream_->next();
+    if (!piece) {
+      stream_finished_ = true;
+      if (!chunked_) return close_now();
+      return write_stream("0\r\n\r\n");
+    }
+    if (!piece->empty()) return write_chunk(*piece);
+    heartbeat_timer_->expires_at(last_write_ + body_stream_->heartbeat_interval());
+    heartbeat_timer_->async_wait(
+        [weak = std::weak_ptr<Session>(this->shared_from_this())](beast::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self || self->writing_ || self->state_ != State::kStreaming) return;
+          self->write_chunk(self->body_stream_->heartbeat());
+        });
+  }
+
+  void stop_stream() {
+    if (!body_stream_ || stream_stopped_) return;
+    stream_stopped_ = true;
+    body_stream_->stop();
+    if (heartbeat_timer_) heartbeat_timer_->cancel();
+  }
+
   void graceful_close() {
     state_ = State::kClosing;
     lowest().expires_after(
@@ -404,6 +514,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     state_ = State::kClosed;
     lowest().close();
+    stop_stream();
   }
 
   ServerContext& context_;
@@ -420,6 +531,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = false;
   bool first_request_ = true;
   bool registered_ = false;
+  // A streamed body.
+  std::shared_ptr<BodyStream> body_stream_;
+  std::optional<net::steady_timer> heartbeat_timer_;
+  std::string stream_out_;
+  std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
+  bool chunked_ = true;
+  bool writing_ = false;
+  bool stream_finished_ = false;
+  bool stream_stopped_ = false;
 };
 
 }  // namespace

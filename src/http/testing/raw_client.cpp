@@ -139,6 +139,24 @@ bool Connection::closed_by_peer() {
   return n < 0 && (errno == ECONNRESET || errno == EPIPE);
 }
 
+bool Connection::read_until(std::string_view text) {
+  while (buffer_.find(text) == std::string::npos) {
+    if (fd_ < 0 || !fill()) return false;
+  }
+  return true;
+}
+
+bool Connection::read_to_end() {
+  if (fd_ < 0) return false;
+  char chunk[16384];
+  for (;;) {
+    long n = read_some(chunk, sizeof chunk);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
 std::string Connection::request(std::string_view method, std::string_view target,
                                 std::string_view extra_headers, std::string_view body) {
   std::string out;

@@ -38,6 +38,12 @@ class Connection {
   std::optional<RawResponse> read_response(bool head_request = false);
   // True when the server closes the connection (EOF or reset) before sending anything more.
   bool closed_by_peer();
+  // For bodies that stream: reads until `text` has arrived (false on EOF or timeout first);
+  // everything read so far stays in received().
+  bool read_until(std::string_view text);
+  // Reads until the server closes the connection; false on a timeout first.
+  bool read_to_end();
+  const std::string& received() const { return buffer_; }
   // A request with the given method, target and extra header lines ("Name: value\r\n"...).
   static std::string request(std::string_view method, std::string_view target,
                              std::string_view extra_headers = "", std::string_view body = "");
