@@ -42,18 +42,6 @@ def pinned(cmd, cpu):
     return prefix + PRIORITIES[priority] + list(cmd)
 
 
-def raise_priority(pid):
-    """An already running process to the "high" priority: its session's autogroup and each of
-    its threads at nice -20."""
-    try:
-        with open(f"/proc/{pid}/autogroup", "w") as group:
-            group.write("-20")
-        for task in os.listdir(f"/proc/{pid}/task"):
-            os.setpriority(os.PRIO_PROCESS, int(task), -20)
-    except OSError:
-        pass  # gone, or not allowed: it keeps its priority
-
-
 def descendants(pid):
     """`pid` and its child processes, recursively (nginx's worker is its master's child)."""
     pids = [pid]

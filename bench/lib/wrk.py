@@ -41,6 +41,12 @@ def parse(out):
     return WrkResult(rps, requests, p50, p99, "; ".join(errors))
 
 
+def seconds(duration):
+    """wrk's duration ("15s", "2m") in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]] if duration[-1] in units else float(duration)
+
+
 def run(url, connections, duration, cpu=None, headers=(), timeout="5s"):
     """One wrk run with a single thread; raises when any request failed."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", f"--timeout={timeout}",

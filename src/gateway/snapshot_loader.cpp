@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "events/event_types.h"
 #include "gateway/snapshot_file.h"
+#include "gateway/snapshot_file_writer.h"
 #include "gateway/snapshot_patch.h"
 #include "gateway/source_index.h"
 
@@ -74,7 +75,18 @@ const ListSpec kLists[] = {
 
 struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   Impl(LoaderOptions o, ControlPlane& cp, ControlPlaneWorker& w, SnapshotStore& s)
-      : options(std::move(o)), control_plane(cp), worker(w), store(s) {}
+      : options(std::move(o)), control_plane(cp), worker(w), store(s) {
+    if (!options.snapshot_file.empty())
+      writer = std::make_unique<SnapshotFileWriter>(options.snapshot_file);
+  }
+
+  // A pull on the worker, then its file on disk: refresh_now returns once both are done (a
+  // gateway's start, load_initial, does not wait for the file).
+  bool pull_and_flush() {
+    bool ok = run_pull(false);
+    if (writer) writer->flush();
+    return ok;
+  }
 
   LoaderOptions options;
   ControlPlane& control_plane;
@@ -83,10 +95,10 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   EndpointSlots slots;                  // worker thread only (and its own lock)
   std::uint64_t next_version = 1;       // worker thread only
   std::set<std::string> last_warnings;  // worker thread only: log each warning once
-  std::size_t last_file_hash = 0;       // worker thread only
   // What the snapshot file records, patched along with the live snapshot. The worker, or the
   // destructor once no work is under way.
   SourceIndex file_sources;
+  std::unique_ptr<SnapshotFileWriter> writer;  // null without a snapshot file
   bool file_dirty = false;  // file_sources changed since the file was last written
   // The cluster the current configuration came from (the snapshot file's, then each accepted
   // pull's); "" while unknown. Worker thread only.
@@ -434,7 +446,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // snapshot_write_seconds: a write asked for sooner is held back until then. The worker, or
   // the destructor once no work is under way.
   void save_file() {
-    if (options.snapshot_file.empty() || !file_dirty) return;
+    if (!writer || !file_dirty) return;
     auto now = Clock::now();
     auto interval = std::chrono::seconds(std::max(0, options.snapshot_write_seconds));
     if (last_file_write && now < *last_file_write + interval) {
@@ -445,7 +457,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       wake.notify_all();
       return;
     }
-    SnapshotFile file;
+    SnapshotFile file;  // the header: the writer adds the sources
     file.environment = options.environment;
     file.cluster_id = cluster_id;
     file.issuer = options.issuer;
@@ -454,23 +466,13 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(mutex);
       file.position = position;
     }
-    file.sources = file_sources.sources();
     {
       std::lock_guard lock(revoked_mutex);
       file.revoked = revoked_now();
     }
-    std::string text = serialize_snapshot_file(file);
     file_dirty = false;
-    // A resync that changed nothing leaves the disk alone (the file's age then tells how long
-    // the configuration has been stable, not when the gateway last pulled).
-    std::size_t hash = std::hash<std::string>{}(text);
-    if (hash == last_file_hash && std::filesystem::exists(options.snapshot_file)) return;
-    std::string error;
     last_file_write = now;
-    if (write_file_atomically(options.snapshot_file, text, &error))
-      last_file_hash = hash;
-    else
-      spdlog::warn("snapshot file not written: {}", error);
+    writer->submit(std::move(file), file_sources);
   }
 
   // Reads and checks the snapshot file into `file_on_disk`; logs why when it cannot.
@@ -763,6 +765,7 @@ SnapshotLoader::~SnapshotLoader() {
   // change in its file, for a start while the control plane is away. No work is under way.
   impl_->last_file_write.reset();
   impl_->save_file();
+  impl_->writer.reset();  // writes what is pending, then stops
 }
 
 bool SnapshotLoader::load_initial() {
@@ -786,7 +789,7 @@ bool SnapshotLoader::refresh_now() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->worker.post([weak, done] {
     auto self = weak.lock();
-    done->set_value(self ? self->run_pull(false) : false);
+    done->set_value(self ? self->pull_and_flush() : false);
   });
   try {
     return result.get();

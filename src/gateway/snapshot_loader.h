@@ -74,7 +74,8 @@ class SnapshotLoader {
   // Does nothing before the first snapshot is loaded.
   void apply_application(const ApplicationRecord& record, const boost::json::value& bundle);
 
-  // Schedules a re-pull now (no debounce) and waits for it; true when it published. Tests.
+  // Schedules a re-pull now (no debounce) and waits for it and for its snapshot file; true
+  // when it published. Tests.
   bool refresh_now();
 
   // Counts since the loader started (for logs, metrics and tests).

@@ -2,6 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
 namespace portico::gateway {
 namespace {
 
@@ -13,6 +18,16 @@ std::string string_field(const json::value& item, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// The entries of `map` sorted by key.
+template <class Value>
+std::vector<std::pair<std::string_view, const Value*>> in_key_order(const ShardedMap<Value>& map) {
+  std::vector<std::pair<std::string_view, const Value*>> out;
+  out.reserve(map.size());
+  map.for_each([&](const std::string& key, const Value& value) { out.emplace_back(key, &value); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 void SourceIndex::reset(SnapshotSources sources) {
@@ -20,22 +35,25 @@ void SourceIndex::reset(SnapshotSources sources) {
   applications_.clear();
   for (auto& artifact : sources.runtime_artifacts) {
     std::string id = string_field(artifact, "apiId");
-    artifacts_.insert_or_assign(std::move(id), std::move(artifact));
+    artifacts_.insert_or_assign(std::move(id),
+                                std::make_shared<const json::value>(std::move(artifact)));
   }
-  for (auto& app : sources.applications)
-    applications_[string_field(app, "id")].application = std::move(app);
   // Mappings and subscriptions go with their application, even one the lists do not have
   // (the builder keeps such subscriptions: the request path tells their state).
+  std::map<std::string, ApplicationItems> applications;
+  for (auto& app : sources.applications)
+    applications[string_field(app, "id")].application = std::move(app);
   for (auto& mapping : sources.key_mappings)
-    applications_[string_field(mapping, "applicationId")].key_mappings.push_back(
-        std::move(mapping));
+    applications[string_field(mapping, "applicationId")].key_mappings.push_back(std::move(mapping));
   for (auto& sub : sources.subscriptions)
-    applications_[string_field(sub, "applicationId")].subscriptions.push_back(std::move(sub));
+    applications[string_field(sub, "applicationId")].subscriptions.push_back(std::move(sub));
+  for (auto& [id, items] : applications)
+    applications_.insert_or_assign(id, std::make_shared<const ApplicationItems>(std::move(items)));
   sources.runtime_artifacts.clear();
   sources.applications.clear();
   sources.key_mappings.clear();
   sources.subscriptions.clear();
-  policies_ = std::move(sources);
+  policies_ = std::make_shared<const SnapshotSources>(std::move(sources));
 }
 
 void SourceIndex::set_application(const std::string& id, const json::value& bundle) {
@@ -49,36 +67,40 @@ void SourceIndex::set_application(const std::string& id, const json::value& bund
       object->erase(key);
     }
   }
-  applications_.insert_or_assign(id, std::move(items));
+  applications_.insert_or_assign(id, std::make_shared<const ApplicationItems>(std::move(items)));
 }
 
 void SourceIndex::remove_application(std::string_view id) {
-  if (auto it = applications_.find(id); it != applications_.end()) applications_.erase(it);
+  applications_.erase(id);
 }
 
 void SourceIndex::set_artifact(const std::string& api_id, json::value artifact) {
-  artifacts_.insert_or_assign(api_id, std::move(artifact));
+  artifacts_.insert_or_assign(api_id, std::make_shared<const json::value>(std::move(artifact)));
 }
 
 void SourceIndex::remove_artifact(std::string_view api_id) {
-  if (auto it = artifacts_.find(api_id); it != artifacts_.end()) artifacts_.erase(it);
+  artifacts_.erase(api_id);
 }
 
 void SourceIndex::set_policies(json::array subscription, json::array application,
                                json::array advanced, json::array deny) {
-  policies_.subscription_policies = std::move(subscription);
-  policies_.application_policies = std::move(application);
-  policies_.advanced_policies = std::move(advanced);
-  policies_.deny_policies = std::move(deny);
+  auto next = std::make_shared<SnapshotSources>();
+  next->environment = policies_->environment;
+  next->subscription_policies = std::move(subscription);
+  next->application_policies = std::move(application);
+  next->advanced_policies = std::move(advanced);
+  next->deny_policies = std::move(deny);
+  policies_ = std::move(next);
 }
 
 SnapshotSources SourceIndex::sources() const {
-  SnapshotSources out = policies_;
-  for (const auto& [id, artifact] : artifacts_) out.runtime_artifacts.push_back(artifact);
-  for (const auto& [id, items] : applications_) {
-    if (!items.application.is_null()) out.applications.push_back(items.application);
-    for (const auto& mapping : items.key_mappings) out.key_mappings.push_back(mapping);
-    for (const auto& sub : items.subscriptions) out.subscriptions.push_back(sub);
+  SnapshotSources out = *policies_;
+  for (const auto& [id, artifact] : in_key_order(artifacts_))
+    out.runtime_artifacts.push_back(**artifact);
+  for (const auto& [id, items] : in_key_order(applications_)) {
+    if (!(*items)->application.is_null()) out.applications.push_back((*items)->application);
+    for (const auto& mapping : (*items)->key_mappings) out.key_mappings.push_back(mapping);
+    for (const auto& sub : (*items)->subscriptions) out.subscriptions.push_back(sub);
   }
   return out;
 }
