@@ -228,6 +228,19 @@ class LoaderTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // The control plane's subscriptions: the fixture's seven, plus app3 to api4 as `id`.
+  void subscribe_app3_to_api4(const std::string& id) {
+    json::array subs;
+    for (int i = 0; i < 7; ++i)
+      subs.push_back(json::object{{"id", "s" + std::to_string(i)},
+                                  {"applicationId", "app" + std::to_string(i)},
+                                  {"apiId", "api" + std::to_string(i % 5)},
+                                  {"status", "UNBLOCKED"}});
+    subs.push_back(json::object{
+        {"id", id}, {"applicationId", "app3"}, {"apiId", "api4"}, {"status", "UNBLOCKED"}});
+    cp_.set("subscriptions", subs);
+  }
+
   LoaderOptions options(bool with_file = true) {
     LoaderOptions o;
     o.environment = "Default";
@@ -501,15 +514,7 @@ TEST_F(LoaderTest, AnApplicationPatchReachesTheSnapshotFileWithoutAFullPull) {
   auto& loader = make_loader(o);
   ASSERT_TRUE(loader.load_initial());
   cp_.reset_counts();
-  json::array subs;
-  for (int i = 0; i < 7; ++i)
-    subs.push_back(json::object{{"id", "s" + std::to_string(i)},
-                                {"applicationId", "app" + std::to_string(i)},
-                                {"apiId", "api" + std::to_string(i % 5)},
-                                {"status", "UNBLOCKED"}});
-  subs.push_back(json::object{
-      {"id", "s-new"}, {"applicationId", "app3"}, {"apiId", "api4"}, {"status", "UNBLOCKED"}});
-  cp_.set("subscriptions", subs);
+  subscribe_app3_to_api4("s-new");
   loader.on_event(events::Event{1, "subscription.created",
                                 R"({"subscription_id":"s-new","application_id":"app3"})", 0});
   ASSERT_TRUE(eventually([&] {
@@ -768,15 +773,7 @@ TEST_F(LoaderTest, ASubscriptionEventReReadsItsApplicationWithoutAFullPull) {
   auto& loader = make_loader(options());
   ASSERT_TRUE(loader.load_initial());
   ASSERT_EQ(store_.snapshot()->find_subscription("app3", "api4"), nullptr);
-  json::array subs;
-  for (int i = 0; i < 7; ++i)
-    subs.push_back(json::object{{"id", "s" + std::to_string(i)},
-                                {"applicationId", "app" + std::to_string(i)},
-                                {"apiId", "api" + std::to_string(i % 5)},
-                                {"status", "UNBLOCKED"}});
-  subs.push_back(json::object{
-      {"id", "s9"}, {"applicationId", "app3"}, {"apiId", "api4"}, {"status", "UNBLOCKED"}});
-  cp_.set("subscriptions", subs);
+  subscribe_app3_to_api4("s9");
   cp_.reset_counts();
   loader.on_event(
       events::Event{1, "subscription.created",
