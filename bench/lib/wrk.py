@@ -1,6 +1,8 @@
 """wrk runs for a benchmark: keep-alive load, requests/s and the latency distribution."""
+import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
 from cpu import pinned
@@ -47,14 +49,27 @@ def seconds(duration):
     return float(duration[:-1]) * units[duration[-1]] if duration[-1] in units else float(duration)
 
 
-def run(url, connections, duration, cpu=None, headers=(), timeout="5s"):
-    """One wrk run with a single thread; raises when any request failed."""
+def run(url, connections, duration, cpu=None, headers=(), timeout="5s", pause_ms=None):
+    """One wrk run with a single thread; raises when any request failed. `pause_ms`: each
+    connection waits that long after a response before its next request (wrk's delay()), an
+    offered load below saturation; latencies are measured without the pause."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", f"--timeout={timeout}",
            "--latency"]
     for h in headers:
         cmd += ["-H", h]
+    script = None
+    if pause_ms is not None:
+        fd, script = tempfile.mkstemp(suffix=".lua", prefix="wrk-pause-")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"function delay()\n  return {int(pause_ms)}\nend\n")
+        cmd += ["-s", script]
     cmd.append(url)
-    out = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True,
+                             check=True).stdout
+    finally:
+        if script:
+            os.unlink(script)
     result = parse(out)
     if result.errors:
         raise RuntimeError(f"wrk {url}: {result.errors}\n{out}")
