@@ -1,8 +1,8 @@
 #pragma once
-// Writes the snapshot file on a thread of its own at the lowest CPU priority (SCHED_IDLE). Putting a large
-// configuration's lists together, serializing and checksumming them takes a few hundred
-// milliseconds (10,000 APIs, 100,000 subscriptions); on a busy gateway that must come out of
-// idle time, not out of the share of the CPU the I/O threads would otherwise get.
+// Writes the snapshot file on a thread of its own at the lowest CPU priority (SCHED_IDLE).
+// Putting a large configuration's lists together, serializing and checksumming them takes a
+// few hundred milliseconds (10,000 APIs, 100,000 subscriptions); on a busy gateway that must
+// come out of idle time, not out of the share of the CPU the I/O threads would otherwise get.
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
