@@ -6,7 +6,7 @@ import { Providers } from './shared/components';
 
 export function renderPage(page: ReactNode) {
   return render(
-    <Providers>
+    <Providers env="test">
       <MemoryRouter>{page}</MemoryRouter>
     </Providers>,
   );

@@ -23,8 +23,14 @@ import type { Loaded } from './hooks';
 
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'md' });
 
-export function Providers({ children }: { children: ReactNode }) {
-  return <MantineProvider theme={theme}>{children}</MantineProvider>;
+// env "test" (component tests): no transitions, whose timers could fire after a test's
+// document is gone, and no portals.
+export function Providers({ children, env = 'default' }: { children: ReactNode; env?: 'default' | 'test' }) {
+  return (
+    <MantineProvider theme={theme} env={env}>
+      {children}
+    </MantineProvider>
+  );
 }
 
 export function ErrorMessage({ error, title = 'Something went wrong' }: { error: string | null; title?: string }) {
