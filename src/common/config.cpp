@@ -382,6 +382,50 @@ const std::vector<KeySpec>& key_specs() {
                         &EventsConfig::heartbeat_seconds, 1, 300,
                         "Control plane: an idle event stream carries a keep-alive comment this "
                         "often; a gateway hearing nothing for three times as long reconnects."));
+    // [traffic]
+    s.push_back(string_key("traffic", "mode", &Config::traffic, &TrafficConfig::mode,
+                           {"fail-open", "fail-closed"},
+                           "Gateway, when no traffic manager answers (or Redis is down): "
+                           "\"fail-open\" counts on each gateway at L/N of the last known "
+                           "membership; \"fail-closed\" spends the leases it holds, then refuses "
+                           "with 503 900809."));
+    s.push_back(string_key("traffic", "manager_urls", &Config::traffic,
+                           &TrafficConfig::manager_urls, {},
+                           "Gateway profile: comma-separated base URLs of the traffic managers "
+                           "(or one nginx in front of them); empty: counters are per node."));
+    s.push_back(int_key("traffic", "lease_timeout_ms", &Config::traffic,
+                        &TrafficConfig::lease_timeout_ms, 10, 5000,
+                        "Gateway: time limit of one lease call to a traffic manager (never on "
+                        "the request path)."));
+    s.push_back(int_key("traffic", "lease_horizon_ms", &Config::traffic,
+                        &TrafficConfig::lease_horizon_ms, 10, 60000,
+                        "Gateway: a lease asks for about this long of a counter's recent "
+                        "demand; the traffic manager grants less as the quota runs out."));
+    s.push_back(int_key("traffic", "lease_idle_ms", &Config::traffic, &TrafficConfig::lease_idle_ms,
+                        10, 600000,
+                        "Gateway: unspent quota of a counter idle this long is given back, so "
+                        "that an idle gateway does not starve the others."));
+    s.push_back(int_key("traffic", "heartbeat_ms", &Config::traffic, &TrafficConfig::heartbeat_ms,
+                        100, 600000,
+                        "Gateway: how often it tells the traffic managers it is alive (the "
+                        "membership that divides lease sizes and fallback limits)."));
+    s.push_back(int_key("traffic", "breaker_failures", &Config::traffic,
+                        &TrafficConfig::breaker_failures, 1, 1000,
+                        "Gateway: failed lease calls in a row that open the circuit to the "
+                        "traffic managers (then traffic.mode decides)."));
+    s.push_back(int_key("traffic", "breaker_reset_ms", &Config::traffic,
+                        &TrafficConfig::breaker_reset_ms, 10, 600000,
+                        "Gateway: an open circuit tries the traffic managers again after this "
+                        "long."));
+    s.push_back(int_key("traffic", "membership_ttl_seconds", &Config::traffic,
+                        &TrafficConfig::membership_ttl_seconds, 1, 3600,
+                        "Traffic manager: a gateway not heard from for this long no longer "
+                        "counts as a member."));
+    s.push_back(int_key("traffic", "flush_seconds", &Config::traffic, &TrafficConfig::flush_seconds,
+                        1, 3600,
+                        "Counters of windows of an hour or longer are written to the database "
+                        "this often (traffic managers: PostgreSQL; all-in-one: its database), "
+                        "so they survive a Redis or node restart."));
     // [analytics]
     s.push_back(bool_key("analytics", "enabled", &Config::analytics, &AnalyticsConfig::enabled,
                          "Whether API calls are recorded (rollups, metrics, file)."));

@@ -116,6 +116,23 @@ struct EventsConfig {
   int heartbeat_seconds = 5;       // a stream's keep-alive comment, when idle
 };
 
+// Cluster-wide throttling (docs/throttling.md): gateways spend quota leased from the traffic
+// managers; traffic managers keep the counters in Redis and long windows in the database.
+struct TrafficConfig {
+  // Gateway: when no traffic manager can be reached, "fail-open" counts per gateway at L/N of
+  // the last known membership; "fail-closed" refuses what its leases no longer cover (503).
+  std::string mode = "fail-open";
+  std::string manager_urls;         // gateway: comma-separated base URLs; empty: per-node counters
+  int lease_timeout_ms = 150;       // gateway: one lease call's time limit
+  int lease_horizon_ms = 500;       // gateway: a lease asks for this long of recent demand
+  int lease_idle_ms = 1000;         // gateway: an unspent lease idle this long is given back
+  int heartbeat_ms = 2000;          // gateway: membership heartbeat to the traffic managers
+  int breaker_failures = 3;         // gateway: failed calls in a row that open the circuit
+  int breaker_reset_ms = 1000;      // gateway: an open circuit tries again after this long
+  int membership_ttl_seconds = 10;  // traffic manager: a silent gateway stops counting after
+  int flush_seconds = 5;            // windows of an hour or longer reach the database this often
+};
+
 struct AnalyticsConfig {
   bool enabled = true;
   std::string file;  // JSON lines, one event a line; empty: none
@@ -140,6 +157,7 @@ struct Config {
   GatewayConfig gateway;
   RedisConfig redis;
   EventsConfig events;
+  TrafficConfig traffic;
   AnalyticsConfig analytics;
   LogConfig log;
 

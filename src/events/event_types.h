@@ -56,4 +56,8 @@ inline constexpr std::string_view kApiScopesChanged = "api.scopes_changed";
 // {id}: a gateway's own credential was revoked; the control planes end its event streams.
 inline constexpr std::string_view kGatewayCredentialRevoked = "gateway_credential.revoked";
 
+// {key, window_ms, window, until}: a cluster-wide counter is spent until `until` (unix ms);
+// gateways refuse its requests without asking a traffic manager.
+inline constexpr std::string_view kThrottleExhausted = "throttle.exhausted";
+
 }  // namespace portico::events::types
