@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
+from gateway_support import wait_for
 from portico_node import Node, binary_path, free_ports
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -33,6 +36,40 @@ class ClusterEntry:
     request = Node.request
     get = Node.get
     post = Node.post
+
+
+class Cluster:
+    """A running pattern: its nodes by name, stopped and started again as the tests need."""
+
+    def __init__(self, directory, endpoints: dict[str, str]):
+        self.directory = directory
+        self.endpoints = endpoints
+        self.front = ClusterEntry(endpoints)
+
+    def gateway_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.endpoints[f'PORTICO_NODE_{name}_GATEWAY_HTTP']}"
+
+    def admin_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.endpoints[f'PORTICO_NODE_{name}_ADMIN']}"
+
+    def key_manager_url(self) -> str:
+        return f"https://localhost:{self.endpoints['PORTICO_NODE_km1_HTTPS']}"
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        self.endpoints = local_cluster.stop_node(self.directory, name, sig)
+
+    def start(self, name: str) -> None:
+        self.endpoints = local_cluster.start_node(self.directory, name)
+
+    def wait_for_front(self) -> None:
+        """nginx keeps a node it saw fail out for fail_timeout (2 s) even once it is back."""
+        def answers():
+            try:
+                return self.front.request("GET", self.front.https_url + "/health/ready",
+                                          timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        wait_for(answers, timeout=15, interval=0.2)
 
 
 def start_cluster(tmp_path_factory, pattern: str) -> tuple[Path, dict[str, str]]:

@@ -20,7 +20,7 @@ import uuid
 import pytest
 import requests
 
-from cluster_support import ClusterEntry, local_cluster, start_cluster
+from cluster_support import Cluster, local_cluster, start_cluster
 from gateway_support import Backend, Caller, error_code, publish_api, wait_for
 from portal_support import portal_sign_in
 from portico_node import psql
@@ -36,38 +36,6 @@ def cluster(tmp_path_factory):
     yield Cluster(directory, endpoints)
     # PORTICO_KEEP_CLUSTER=1 keeps the run folder (logs, databases) to look at afterwards.
     local_cluster.down(directory, purge=not os.environ.get("PORTICO_KEEP_CLUSTER"))
-
-
-class Cluster:
-    def __init__(self, directory, endpoints: dict[str, str]):
-        self.directory = directory
-        self.endpoints = endpoints
-        self.front = ClusterEntry(endpoints)
-
-    def gateway_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.endpoints[f'PORTICO_NODE_{name}_GATEWAY_HTTP']}"
-
-    def admin_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.endpoints[f'PORTICO_NODE_{name}_ADMIN']}"
-
-    def key_manager_url(self) -> str:
-        return f"https://localhost:{self.endpoints['PORTICO_NODE_km1_HTTPS']}"
-
-    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        self.endpoints = local_cluster.stop_node(self.directory, name, sig)
-
-    def start(self, name: str) -> None:
-        self.endpoints = local_cluster.start_node(self.directory, name)
-
-    def wait_for_front(self) -> None:
-        """nginx keeps a node it saw fail out for fail_timeout (2 s) even once it is back."""
-        def answers():
-            try:
-                return self.front.request("GET", self.front.https_url + "/health/ready",
-                                          timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-        wait_for(answers, timeout=PROPAGATION_SECONDS, interval=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 from .pattern import (CONTROL_PROFILES, DEFAULT_ENVIRONMENT, DEPLOY_DIR, GATEWAY_PROFILES,
-                      START_ORDER, NodeSpec, Pattern, fill, load_pattern)
+                      START_ORDER, TRAFFIC_PROFILES, NodeSpec, Pattern, fill, load_pattern)
 from .postgresql import PostgreSQL
 from .processes import (HOST, STOP_TIMEOUT_SECONDS, ClusterError, is_running, log_tail,
                         free_ports, port_is_free, spawn, tcp_open, terminate, wait_stopped)
@@ -209,6 +209,10 @@ class Cluster:
             "issuer": urls["km"] + "/oauth2/token",
             "control_plane_url": urls["cp"],
             "key_manager_url": urls["km"],
+            # Every traffic manager, directly: a gateway fails over between them itself.
+            "traffic_manager_urls": ",".join(
+                f"https://localhost:{self.port(n.name + '_https')}"
+                for n in pattern.of_profile(*TRAFFIC_PROFILES)),
             "admin_username": ADMIN_USERNAME,
             "admin_password": self.state["secrets"]["admin_password"],
             "internal_password": self.state["secrets"]["internal_password"],
@@ -408,6 +412,10 @@ class Cluster:
                 ports += [gateway_port_key(environment), gateway_port_key(environment) + "_http"]
             closed = [p for p in ports if not tcp_open(self.port(p))]
             return f"{', '.join(closed)} closed" if closed else ""
+        if kind in TRAFFIC_PROFILES:
+            status = self._get(f"https://localhost:{self.port(name + '_https')}/health/ready")
+            if status != 200:
+                return f"/health/ready answered {status}"
         if kind in CONTROL_PROFILES:
             status = self._get(f"https://localhost:{self.port(name + '_https')}/oauth2/jwks")
             if status != 200:
@@ -469,7 +477,7 @@ class Cluster:
                 env[prefix + "PORT"] = str(self.port(kind))
             if kind == "nginx":
                 env[prefix + "PORT"] = str(self.port("nginx_cp"))
-            if kind in CONTROL_PROFILES:
+            if kind in CONTROL_PROFILES | TRAFFIC_PROFILES:
                 env[prefix + "HTTPS"] = str(self.port(name + "_https"))
             if kind in GATEWAY_PROFILES:
                 env[prefix + "GATEWAY_HTTPS"] = str(self.port(name + "_gateway_https"))
@@ -477,7 +485,7 @@ class Cluster:
                 env[prefix + "ADMIN"] = str(self.port(name + "_gateway_admin"))
                 if kind == "gateway":
                     env[prefix + "HTTPS"] = env[prefix + "GATEWAY_HTTPS"]
-            if kind in CONTROL_PROFILES | GATEWAY_PROFILES:
+            if kind in CONTROL_PROFILES | GATEWAY_PROFILES | TRAFFIC_PROFILES:
                 env[prefix + "CONFIG"] = str(self.node_dir(name) / "portico.toml")
         path = self.dir / "endpoints.env"
         path.write_text("".join(f"{k}={_shell_quote(v)}\n" for k, v in env.items()))

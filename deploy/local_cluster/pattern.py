@@ -18,9 +18,12 @@ PATTERNS_DIR = DEPLOY_DIR / "patterns"
 # Profiles with the control plane's HTTPS listener (OAuth, REST) and with a gateway.
 CONTROL_PROFILES = {"all-in-one", "control-plane", "key-manager"}
 GATEWAY_PROFILES = {"all-in-one", "gateway"}
-# Order of start; stopped in reverse. Gateways pull from the control planes through nginx.
-START_ORDER = ["postgresql", "redis", "all-in-one", "control-plane", "key-manager", "nginx",
-               "gateway"]
+# Cluster-wide throttling: the gateways lease quota from these.
+TRAFFIC_PROFILES = {"traffic-manager"}
+# Order of start; stopped in reverse. Gateways pull from the control planes through nginx
+# and lease from the traffic managers.
+START_ORDER = ["postgresql", "redis", "all-in-one", "control-plane", "key-manager",
+               "traffic-manager", "nginx", "gateway"]
 
 
 DEFAULT_ENVIRONMENT = "Default"
@@ -79,7 +82,7 @@ def load_pattern(name: str, variant: str = "") -> Pattern:
                     for e in spec.get("environment", [])]
     declared = {e.name for e in environments} | {DEFAULT_ENVIRONMENT}
     for node in nodes:
-        if node.profile not in CONTROL_PROFILES | GATEWAY_PROFILES:
+        if node.profile not in CONTROL_PROFILES | GATEWAY_PROFILES | TRAFFIC_PROFILES:
             raise ClusterError(f"{manifest}: node {node.name}: unknown profile {node.profile}")
         if node.environment not in declared:
             raise ClusterError(f"{manifest}: node {node.name}: environment {node.environment} "
