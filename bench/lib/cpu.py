@@ -65,3 +65,28 @@ def cpu_seconds(pid):
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def lower_priority(pid, nice=19):
+    """Puts `pid`, its child processes and all their threads at `nice`, and their session's
+    autogroup too (with sched_autogroup_enabled, CPU time is shared between sessions before
+    nice values count, and local-cluster starts each node in a session of its own). Children
+    forked later (PostgreSQL's backends) inherit it. Returns how many threads it reached."""
+    reached = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/autogroup", "w") as f:
+                f.write(str(nice))
+        except OSError:
+            pass
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task), nice)
+                reached += 1
+            except OSError:
+                pass
+    return reached
