@@ -11,7 +11,6 @@ revoked token); after a cut link, for the gateways' reconnection backoff (at mos
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 import tomllib
@@ -241,50 +240,54 @@ def test_a_revoked_gateway_credential_stops_its_stream_and_its_pulls(cluster):
 
 PROBE = """
 import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
-    print("open")
-except ConnectionRefusedError:
-    print("refused")
-except OSError as e:
-    print("unreachable", e)
+for target in sys.argv[1:]:
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        print("open")
+    except ConnectionRefusedError:
+        print("refused")
+    except OSError:
+        print("unreachable")
 """
 
 
-def reach_from(cluster: Cluster, name: str, host: str, port: str) -> str:
-    """What a TCP connection from inside node `name`'s namespace to host:port gives."""
+def reach_from(cluster: Cluster, name: str, *targets: str) -> list[str]:
+    """What TCP connections from inside node `name`'s namespace to each target (a
+    PORTICO_NODE_ name: its host and port) give: open, refused or unreachable."""
+    endpoints = cluster.endpoints
+
+    def address(target: str) -> str:
+        port = endpoints.get(f"PORTICO_NODE_{target}_PORT") or \
+            endpoints[f"PORTICO_NODE_{target}_HTTPS"]
+        return f"{endpoints[f'PORTICO_NODE_{target}_HOST']}:{port}"
+
     done = local_cluster.run_in_node(cluster.directory, name,
-                                     ["/usr/bin/python3", "-c", PROBE, host, port])
+                                     ["/usr/bin/python3", "-c", PROBE, *map(address, targets)])
     assert done.returncode == 0, done.stderr
-    return done.stdout.split()[0]
+    return done.stdout.split()
 
 
 @pytest.mark.skipif(bool(NETNS_UNAVAILABLE), reason=NETNS_UNAVAILABLE or "")
 def test_a_cloud_gateway_reaches_the_control_planes_https_url_and_nothing_else(cluster, story):
-    endpoints = cluster.endpoints
     assert cluster.in_namespaces
-    front = endpoints["PORTICO_NODE_nginx_HOST"]
     for name in GATEWAYS:
-        assert reach_from(cluster, name, front, endpoints["PORTICO_NODE_nginx_PORT"]) == "open"
-        for server in ("redis", "postgresql"):
-            assert reach_from(cluster, name, endpoints[f"PORTICO_NODE_{server}_HOST"],
-                              endpoints[f"PORTICO_NODE_{server}_PORT"]) == "refused"
-        # Nor the control plane itself, past nginx.
-        assert reach_from(cluster, name, cluster.host("cp1"),
-                          endpoints["PORTICO_NODE_cp1_HTTPS"]) == "refused"
+        # nginx's listener in front of the control plane; not Redis, not PostgreSQL, not the
+        # control plane itself past nginx.
+        assert reach_from(cluster, name, "nginx", "redis", "postgresql", "cp1") == \
+            ["open", "refused", "refused", "refused"]
     # The control plane itself reaches its database and Redis.
-    assert reach_from(cluster, "cp1", endpoints["PORTICO_NODE_redis_HOST"],
-                      endpoints["PORTICO_NODE_redis_PORT"]) == "open"
+    assert reach_from(cluster, "cp1", "redis", "postgresql") == ["open", "open"]
     # While nginx and the tests still reach the gateways: the API answers on each.
     token = story["caller"].token()
     for name in GATEWAYS:
         answered(cluster.gateway_url(name), story["path"], bearer(token), 200, timeout=15)
-    # And the addresses they are reached at are on the run's bridge, not loopback.
+    response = answered(cluster.endpoints["PORTICO_GW_CLOUD"], story["path"], bearer(token), 200,
+                        timeout=15, verify=cluster.endpoints["PORTICO_CA"])
+    assert response.status_code == 200
+    # At addresses of the run's bridge, not on loopback.
     for name in ["cp1", *GATEWAYS]:
         assert not cluster.host(name).startswith("127.")
-        with socket.create_connection((cluster.host(name),
-                                       int(endpoints[f"PORTICO_NODE_{name}_HTTPS"])), timeout=5):
-            pass
 
 
 def test_netns_without_root_fails_with_the_reason():
