@@ -111,8 +111,9 @@ class Cluster:
                                f"{self.state.get('variant', '')}: down it and remove the folder, "
                                f"or choose another --dir")
         pattern = load_pattern(pattern_name, variant)
-        if with_netns and netns.unavailable_reason():
-            raise ClusterError(netns.unavailable_reason())  # before anything is made
+        unavailable = netns.unavailable_reason() if with_netns else ""
+        if unavailable:
+            raise ClusterError(unavailable)  # before anything is made
         self.state.update(pattern=pattern_name, variant=variant)
         self.state["binary"] = str(Path(binary or self.state.get("binary") or default_binary())
                                    .resolve())
