@@ -86,11 +86,13 @@ def create(net: dict) -> None:
         _ip("addr", "add", f"{net['address']}/{prefix}", "dev", net["bridge"])
         _ip("addr", "add", f"{net['outside']}/{prefix}", "dev", net["bridge"])
         _ip("link", "set", net["bridge"], "up")
-    existing = set(_namespaces())
+    existing, links = set(_namespaces()), set(_links())
     for node in net["nodes"].values():
         namespace, veth = node["namespace"], node["veth"]
-        if namespace in existing:
+        if namespace in existing and veth in links:
             continue
+        if namespace in existing:  # half made by a runner that crashed: made again
+            _ip("netns", "del", namespace)
         _ip("netns", "add", namespace)
         _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace)
         _ip("link", "set", veth, "master", net["bridge"], "up")
