@@ -72,11 +72,14 @@ class Cluster:
         wait_for(answers, timeout=15, interval=0.2)
 
 
-def start_cluster(tmp_path_factory, pattern: str) -> tuple[Path, dict[str, str]]:
-    """Brings `pattern` up in a fresh folder; returns the folder and endpoints.env."""
+def start_cluster(tmp_path_factory, pattern: str,
+                  netns: bool = False) -> tuple[Path, dict[str, str]]:
+    """Brings `pattern` up in a fresh folder (with `netns`, each node in a network namespace
+    of its own); returns the folder and endpoints.env."""
     directory = tmp_path_factory.mktemp("cluster") / Path(pattern).name
     try:
-        return directory, local_cluster.up(pattern, directory, binary=str(binary_path()))
+        return directory, local_cluster.up(pattern, directory, binary=str(binary_path()),
+                                           netns=netns)
     except Exception:
         local_cluster.down(directory, purge=False)
         raise

@@ -180,8 +180,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="backend")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    server = Server(("127.0.0.1", args.port), args.name)
+    server = Server((args.host, args.port), args.name)
     print(f"listening {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

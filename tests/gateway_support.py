@@ -25,10 +25,11 @@ BACKEND_SCRIPT = Path(__file__).resolve().parent / "gateway_backend.py"
 class Backend:
     """One backend process on a free port."""
 
-    def __init__(self, name: str = "backend"):
+    def __init__(self, name: str = "backend", host: str = "127.0.0.1"):
         self.name = name
+        self.host = host
         self.process = subprocess.Popen(
-            [sys.executable, str(BACKEND_SCRIPT), "--port", "0", "--name", name],
+            [sys.executable, str(BACKEND_SCRIPT), "--port", "0", "--name", name, "--host", host],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.process.stdout.readline()
         assert line.startswith("listening "), line
@@ -36,7 +37,7 @@ class Backend:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -1,7 +1,8 @@
 """Pattern 5: gateways in the cloud. One control plane with PostgreSQL and Redis, two gateways
 of environment "cloud" that know only the control plane's HTTPS URL (through nginx): no
 database, no Redis; they follow the control plane's event stream. One cluster serves the
-module.
+module: with --netns where this machine allows it (each node in a network namespace, the
+gateways' egress limited by nftables to that URL and the backends), else on loopback.
 
 Propagation through the stream is awaited for at most a second where the issue asks for it (a
 revoked token); after a cut link, for the gateways' reconnection backoff (at most 10 s) on top.
@@ -10,17 +11,22 @@ revoked token); after a cut link, for the gateways' reconnection backoff (at mos
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 import tomllib
+from pathlib import Path
 
 import pytest
 import requests
 
-from cluster_support import ClusterEntry, local_cluster, start_cluster
+from cluster_support import DEPLOY, ClusterEntry, local_cluster, start_cluster
 from gateway_support import Backend, Caller, deploy, error_code, lifecycle, publish_api, wait_for
+from portico_node import binary_path
 
 PATTERN = "5-cloud-gateway"
 GATEWAYS = ["gw1", "gw2"]
 RECONNECT_SECONDS = 30
+NETNS_UNAVAILABLE = local_cluster.netns_unavailable_reason()
 
 
 class Cluster:
@@ -29,12 +35,35 @@ class Cluster:
         self.endpoints = endpoints
         self.front = ClusterEntry(endpoints)
 
+    @property
+    def in_namespaces(self) -> bool:
+        return bool(self.endpoints.get("PORTICO_NODE_gw1_NETNS"))
+
+    def host(self, name: str) -> str:
+        return self.endpoints[f"PORTICO_NODE_{name}_HOST"]
+
     def gateway_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.endpoints[f'PORTICO_NODE_{name}_GATEWAY_HTTP']}"
+        return f"http://{self.host(name)}:{self.endpoints[f'PORTICO_NODE_{name}_GATEWAY_HTTP']}"
 
     def control_plane_url(self) -> str:
         """cp1 itself, not the nginx in front of it that the gateways go through."""
-        return f"https://localhost:{self.endpoints['PORTICO_NODE_cp1_HTTPS']}"
+        return f"https://{self.host('cp1')}:{self.endpoints['PORTICO_NODE_cp1_HTTPS']}"
+
+    def cut_link(self) -> None:
+        """The gateways lose their way to the control plane: a firewall rule in their
+        namespaces, or on loopback the nginx they go through stopped."""
+        if self.in_namespaces:
+            for name in GATEWAYS:
+                local_cluster.cut_link(self.directory, name)
+        else:
+            self.stop("nginx")
+
+    def restore_link(self) -> None:
+        if self.in_namespaces:
+            for name in GATEWAYS:
+                local_cluster.restore_link(self.directory, name)
+        else:
+            self.start("nginx")
 
     def stop(self, name: str) -> None:
         self.endpoints = local_cluster.stop_node(self.directory, name)
@@ -45,14 +74,14 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    directory, endpoints = start_cluster(tmp_path_factory, PATTERN)
+    directory, endpoints = start_cluster(tmp_path_factory, PATTERN, netns=not NETNS_UNAVAILABLE)
     yield Cluster(directory, endpoints)
     local_cluster.down(directory, purge=not os.environ.get("PORTICO_KEEP_CLUSTER"))
 
 
 @pytest.fixture(scope="module")
-def backend():
-    b = Backend("cloud")
+def backend(cluster):
+    b = Backend("cloud", host=cluster.endpoints["PORTICO_OUTSIDE_HOST"])
     yield b
     b.close()
 
@@ -132,7 +161,7 @@ def test_with_the_link_cut_gateways_serve_and_catch_up_once_it_is_back(cluster, 
     for name in GATEWAYS:
         answered(cluster.gateway_url(name), story["path"], bearer(revoked_meanwhile), 200,
                  timeout=15)
-    cluster.stop("nginx")  # the gateways' only way to the control plane
+    cluster.cut_link()  # the gateways' only way to the control plane
     try:
         for name in GATEWAYS:
             answered(cluster.gateway_url(name), story["path"], bearer(kept), 200, timeout=15)
@@ -143,7 +172,7 @@ def test_with_the_link_cut_gateways_serve_and_catch_up_once_it_is_back(cluster, 
                                  headers=bearer(revoked_meanwhile), timeout=10)
             assert still.status_code == 200
     finally:
-        cluster.start("nginx")
+        cluster.restore_link()
     for name in GATEWAYS:
         refused = answered(cluster.gateway_url(name), story["path"], bearer(revoked_meanwhile),
                            401, timeout=RECONNECT_SECONDS)
@@ -207,3 +236,70 @@ def test_a_revoked_gateway_credential_stops_its_stream_and_its_pulls(cluster):
             front.get("/internal/data/v1/events", auth=credential)):
         assert attempt.status_code == 401
         assert attempt.json()["code"] == 900901
+
+
+PROBE = """
+import socket, sys
+for target in sys.argv[1:]:
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        print("open")
+    except ConnectionRefusedError:
+        print("refused")
+    except OSError:
+        print("unreachable")
+"""
+
+
+def reach_from(cluster: Cluster, name: str, *targets: str) -> list[str]:
+    """What TCP connections from inside node `name`'s namespace to each target (a
+    PORTICO_NODE_ name: its host and port) give: open, refused or unreachable."""
+    endpoints = cluster.endpoints
+
+    def address(target: str) -> str:
+        port = endpoints.get(f"PORTICO_NODE_{target}_PORT") or \
+            endpoints[f"PORTICO_NODE_{target}_HTTPS"]
+        return f"{endpoints[f'PORTICO_NODE_{target}_HOST']}:{port}"
+
+    done = local_cluster.run_in_node(cluster.directory, name,
+                                     ["/usr/bin/python3", "-c", PROBE, *map(address, targets)])
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(bool(NETNS_UNAVAILABLE), reason=NETNS_UNAVAILABLE or "")
+def test_a_cloud_gateway_reaches_the_control_planes_https_url_and_nothing_else(cluster, story):
+    assert cluster.in_namespaces
+    for name in GATEWAYS:
+        # nginx's listener in front of the control plane; not Redis, not PostgreSQL, not the
+        # control plane itself past nginx.
+        assert reach_from(cluster, name, "nginx", "redis", "postgresql", "cp1") == \
+            ["open", "refused", "refused", "refused"]
+    # The control plane itself reaches its database and Redis.
+    assert reach_from(cluster, "cp1", "redis", "postgresql") == ["open", "open"]
+    # While nginx and the tests still reach the gateways: the API answers on each.
+    token = story["caller"].token()
+    for name in GATEWAYS:
+        answered(cluster.gateway_url(name), story["path"], bearer(token), 200, timeout=15)
+    response = answered(cluster.endpoints["PORTICO_GW_CLOUD"], story["path"], bearer(token), 200,
+                        timeout=15, verify=cluster.endpoints["PORTICO_CA"])
+    assert response.status_code == 200
+    # At addresses of the run's bridge, not on loopback.
+    for name in ["cp1", *GATEWAYS]:
+        assert not cluster.host(name).startswith("127.")
+
+
+def test_netns_without_root_fails_with_the_reason():
+    """--netns needs root: as anyone else, up fails at once, says so and makes nothing."""
+    with tempfile.TemporaryDirectory(prefix="portico-netns-") as parent:
+        folder = Path(parent) / "cluster"
+        command = [str(DEPLOY / "local-cluster"), "up", PATTERN, "--netns", "--dir",
+                   str(folder), "--binary", str(binary_path())]
+        if os.geteuid() == 0:
+            os.chmod(parent, 0o777)
+            command = ["runuser", "-u", "nobody", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("local-cluster: --netns needs root"), done.stderr
+        assert not folder.exists()

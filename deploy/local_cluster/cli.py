@@ -10,14 +10,16 @@ from pathlib import Path
 from . import default_directory, down, start_node, status, stop_node, up
 from .processes import ClusterError
 
-USAGE = """local-cluster up PATTERN [--dir DIR] [--variant NAME] [--binary PATH]
+USAGE = """local-cluster up PATTERN [--dir DIR] [--variant NAME] [--binary PATH] [--netns]
        local-cluster down PATTERN [--dir DIR] [--variant NAME] [--purge]
        local-cluster status PATTERN [--dir DIR] [--variant NAME]
        local-cluster start-node|stop-node|kill-node PATTERN NAME [--dir DIR] [--variant NAME]
 
 PATTERN: a folder of deploy/patterns (1-all-in-one, 2-gateway-key-manager, 3-distributed,
 4-internal-external).
-DIR defaults to $TMPDIR/portico-cluster-UID/PATTERN[-VARIANT]."""
+DIR defaults to $TMPDIR/portico-cluster-UID/PATTERN[-VARIANT].
+--netns: each node in a network namespace of its own, with the pattern's firewall rules
+(root, iproute2 and nftables; docs/deployment.md)."""
 
 
 def main(argv: list[str]) -> int:
@@ -29,6 +31,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dir")
     parser.add_argument("--variant", default="")
     parser.add_argument("--binary")
+    parser.add_argument("--netns", action="store_true",
+                        help="up: each node in a network namespace of its own")
     parser.add_argument("--purge", action="store_true",
                         help="down: remove the run folder too (databases, CA, logs)")
     args = parser.parse_args(argv)
@@ -38,7 +42,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"{args.command} takes {'a' if needs_name else 'no'} process NAME")
     try:
         if args.command == "up":
-            up(args.pattern, directory, variant=args.variant, binary=args.binary)
+            up(args.pattern, directory, variant=args.variant, binary=args.binary,
+               netns=args.netns)
             print(directory.resolve() / "endpoints.env")
         elif args.command == "down":
             down(directory, args.purge)

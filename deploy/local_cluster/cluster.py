@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from . import netns
 from .pattern import (CONTROL_PROFILES, DEFAULT_ENVIRONMENT, DEPLOY_DIR, GATEWAY_PROFILES,
                       START_ORDER, TRAFFIC_PROFILES, NodeSpec, Pattern, fill, load_pattern)
 from .postgresql import PostgreSQL
@@ -102,13 +103,17 @@ class Cluster:
 
     # ---- up -----------------------------------------------------------------------------
 
-    def up(self, pattern_name: str, variant: str = "", binary: str | None = None) -> dict:
+    def up(self, pattern_name: str, variant: str = "", binary: str | None = None,
+           with_netns: bool = False) -> dict:
         if self.state.get("pattern") and (self.state["pattern"], self.state.get("variant", "")) \
                 != (pattern_name, variant):
             raise ClusterError(f"{self.dir} holds pattern {self.state['pattern']} "
                                f"{self.state.get('variant', '')}: down it and remove the folder, "
                                f"or choose another --dir")
         pattern = load_pattern(pattern_name, variant)
+        unavailable = netns.unavailable_reason() if with_netns else ""
+        if unavailable:
+            raise ClusterError(unavailable)  # before anything is made
         self.state.update(pattern=pattern_name, variant=variant)
         self.state["binary"] = str(Path(binary or self.state.get("binary") or default_binary())
                                    .resolve())
@@ -118,11 +123,18 @@ class Cluster:
         members = self.members(pattern)
         if not any(self.running(name) for name, _ in members):
             self._choose_ports(pattern)
+            self._choose_network(pattern, with_netns)
+        elif with_netns != bool(self.net):
+            raise ClusterError(f"{self.dir} runs {'in namespaces' if self.net else 'on loopback'}:"
+                               f" down it first to change")
         secrets_ = self.state.setdefault("secrets", {})
         secrets_.setdefault("admin_password", secrets.token_hex(12))
         secrets_.setdefault("internal_password", secrets.token_hex(16))
         secrets_.setdefault("database_password", secrets.token_hex(12))
         self.save()
+        if self.net:
+            netns.create(self.net)
+            self._restrict_egress(pattern)
         self._make_tls(pattern)
         self._write_configs(pattern)
         environments_put = False
@@ -151,12 +163,64 @@ class Cluster:
     def port(self, key: str) -> int:
         return self.state["ports"][key]
 
+    # ---- addresses: loopback, or with --netns a namespace per node (netns.py) ---------------
+
+    @property
+    def net(self) -> dict | None:
+        return self.state.get("netns")
+
+    def _choose_network(self, pattern: Pattern, with_netns: bool) -> None:
+        """Loopback, or the namespaces and bridge of the last run (so the addresses in
+        endpoints.env stay the same), or new ones."""
+        if not with_netns:
+            self.state.pop("netns", None)
+            return
+        names = [n.name for n in pattern.nodes]
+        if not self.net or list(self.net["nodes"]) != names:
+            self.state["netns"] = netns.plan(self.dir, names)
+
+    def address(self, name: str) -> str:
+        """Where process `name` listens: 127.0.0.1, or with --netns its namespace's address
+        (a node) or the bridge's (PostgreSQL, Redis, nginx: the root namespace)."""
+        if not self.net:
+            return HOST
+        node = self.net["nodes"].get(name)
+        return node["address"] if node else self.net["address"]
+
+    def url_host(self, name: str) -> str:
+        """The host of URLs to process `name`, as its certificate names it."""
+        return self.address(name) if self.net else "localhost"
+
+    def _egress_target(self, egress: str) -> tuple[str, int | None]:
+        if egress not in netns.EGRESS_PORTS:
+            raise ClusterError(f"egress {egress!r}: one of {', '.join(netns.EGRESS_PORTS)}")
+        key = netns.EGRESS_PORTS[egress]
+        if key is None:
+            return self.net["outside"], None
+        return self.address("nginx" if key.startswith("nginx") else key), self.port(key)
+
+    def _restrict_egress(self, pattern: Pattern) -> None:
+        for node in pattern.nodes:
+            if node.egress is not None:
+                netns.restrict_egress(self.net, node.name,
+                                      [self._egress_target(e) for e in node.egress])
+
+    def cut_link(self, name: str, to: str) -> None:
+        if not self.net:
+            raise ClusterError("cutting a link needs a cluster started with --netns")
+        netns.cut_link(self.net, name, *self._egress_target(to))
+
+    def restore_link(self, name: str) -> None:
+        if not self.net:
+            raise ClusterError("restoring a link needs a cluster started with --netns")
+        netns.restore_link(self.net, name)
+
     # ---- TLS --------------------------------------------------------------------------------
 
     def _make_tls(self, pattern: Pattern) -> None:
         make_ca(self.tls)
         for name in [n.name for n in pattern.nodes] + (["nginx"] if pattern.nginx else []):
-            server_certificate(self.tls, name)
+            server_certificate(self.tls, name, self.address(name))
 
     # ---- configuration ------------------------------------------------------------------
 
@@ -164,30 +228,31 @@ class Cluster:
         """The cluster's public URLs: nginx's when it stands in front, else the first node's.
         "gw" is the first gateway environment's; "gw ENV" and "gw_http ENV" each one's."""
         if pattern.nginx:
-            cp = f"https://localhost:{self.port('nginx_cp')}"
-            km = f"https://localhost:{self.port('nginx_km')}"
+            front = self.url_host("nginx")
+            cp = f"https://{front}:{self.port('nginx_cp')}"
+            km = f"https://{front}:{self.port('nginx_km')}"
             by_environment = {}
             for environment in pattern.gateway_environments():
                 key = gateway_port_key(environment)
-                by_environment[f"gw {environment}"] = f"https://localhost:{self.port(key)}"
+                by_environment[f"gw {environment}"] = f"https://{front}:{self.port(key)}"
                 by_environment[f"gw_http {environment}"] = \
-                    f"http://localhost:{self.port(key + '_http')}"
+                    f"http://{front}:{self.port(key + '_http')}"
             first = pattern.gateway_environments()[0]
             return {"cp": cp, "km": km, "gw": by_environment[f"gw {first}"],
                     "gw_http": by_environment[f"gw_http {first}"], **by_environment}
         else:
             control = pattern.of_profile(*CONTROL_PROFILES)[0].name
             gateway = pattern.of_profile(*GATEWAY_PROFILES)[0].name
-            cp = km = f"https://localhost:{self.port(control + '_https')}"
-            gw = f"https://localhost:{self.port(gateway + '_gateway_https')}"
-            gw_http = f"http://localhost:{self.port(gateway + '_gateway_http')}"
+            cp = km = f"https://{self.url_host(control)}:{self.port(control + '_https')}"
+            gw = f"https://{self.url_host(gateway)}:{self.port(gateway + '_gateway_https')}"
+            gw_http = f"http://{self.url_host(gateway)}:{self.port(gateway + '_gateway_http')}"
         return {"cp": cp, "km": km, "gw": gw, "gw_http": gw_http}
 
     def database_url(self) -> str:
         return self.postgresql.url(self.state["secrets"]["database_password"])
 
     def redis_url(self) -> str:
-        return f"redis://{HOST}:{self.port('redis')}"
+        return f"redis://{self.address('redis')}:{self.port('redis')}"
 
     def _template_values(self, pattern: Pattern, node: NodeSpec) -> dict[str, str]:
         urls = self.urls(pattern)
@@ -195,7 +260,7 @@ class Cluster:
         return {
             "node_id": name,
             "environment": node.environment,
-            "host": HOST,
+            "host": self.address(name),
             "data_dir": str(self.node_dir(name) / "data"),
             "https_port": str(self.port(f"{name}_https")),
             "gateway_http_port": str(self.port(f"{name}_gateway_http")),
@@ -211,7 +276,7 @@ class Cluster:
             "key_manager_url": urls["km"],
             # Every traffic manager, directly: a gateway fails over between them itself.
             "traffic_manager_urls": ",".join(
-                f"https://localhost:{self.port(n.name + '_https')}"
+                f"https://{self.url_host(n.name)}:{self.port(n.name + '_https')}"
                 for n in pattern.of_profile(*TRAFFIC_PROFILES)),
             "admin_username": ADMIN_USERNAME,
             "admin_password": self.state["secrets"]["admin_password"],
@@ -239,9 +304,10 @@ class Cluster:
                 os.chown(path, nobody.pw_uid, nobody.pw_gid)
 
         def servers(nodes: list[NodeSpec], port_key: str, backup: list[NodeSpec] = ()) -> str:
-            lines = [f"server {HOST}:{self.port(n.name + port_key)} max_fails=1 fail_timeout=2s;"
-                     for n in nodes]
-            lines += [f"server {HOST}:{self.port(n.name + port_key)} backup;" for n in backup]
+            lines = [f"server {self.address(n.name)}:{self.port(n.name + port_key)} "
+                     f"max_fails=1 fail_timeout=2s;" for n in nodes]
+            lines += [f"server {self.address(n.name)}:{self.port(n.name + port_key)} backup;"
+                      for n in backup]
             return "\n        ".join(lines)
 
         control_planes = pattern.of_profile("control-plane", "all-in-one")
@@ -250,7 +316,7 @@ class Cluster:
             "dir": str(folder),
             "logs": str(self.logs),
             "user": "user nobody nogroup;" if os.geteuid() == 0 else "",
-            "host": HOST,
+            "host": self.address("nginx"),
             "ca_file": str(self.ca_file),
             "cert": str(self.tls / "nginx.crt"),
             "key": str(self.tls / "nginx.key"),
@@ -265,7 +331,7 @@ class Cluster:
                     "environment": environment,
                     "upstream": "gateways" if environment == DEFAULT_ENVIRONMENT
                     else f"gateways_{environment.replace('-', '_')}",
-                    "host": HOST,
+                    "host": self.address("nginx"),
                     "gw_port": str(self.port(gateway_port_key(environment))),
                     "gw_http_port": str(self.port(gateway_port_key(environment) + "_http")),
                     "gateway_servers": servers(
@@ -291,7 +357,7 @@ class Cluster:
                 continue  # no gateway of this pattern serves it
             http_url = urls[f"gw_http {environment.name}"]
             body = {"name": environment.name, "displayName": environment.display_name,
-                    "vhosts": [{"host": "localhost", "httpContext": "",
+                    "vhosts": [{"host": self.url_host("nginx"), "httpContext": "",
                                 "httpPort": int(http_url.rsplit(":", 1)[1]),
                                 "httpsPort": int(https_url.rsplit(":", 1)[1])}]}
             if environment.name in existing:
@@ -352,24 +418,29 @@ class Cluster:
     @property
     def postgresql(self) -> PostgreSQL:
         return PostgreSQL(self.dir / "postgresql", self.port("postgresql"),
-                          self.log_of("postgresql"))
+                          self.log_of("postgresql"), self.address("postgresql"),
+                          self.net["subnet"] if self.net else None)
 
     def _start_postgresql(self, _name: str, _kind: str) -> dict:
         return self.postgresql.start(self.state["secrets"]["database_password"])
 
     def _start_node(self, name: str, profile: str) -> dict:
         config = self.node_dir(name) / "portico.toml"
-        return spawn([self.state["binary"], "serve", "--profile", profile,
-                       "--config", str(config)], self.log_of(name), cwd=self.node_dir(name))
+        inside = netns.exec_prefix(self.net, name) if self.net else []
+        return spawn([*inside, self.state["binary"], "serve", "--profile", profile,
+                      "--config", str(config)], self.log_of(name), cwd=self.node_dir(name))
 
     def _start_redis(self, name: str, _kind: str) -> dict:
         folder = self.dir / "redis"
         folder.mkdir(exist_ok=True)
         # Append-only file: a restarted Redis keeps the event log, as one in production
         # would; its loss (a new epoch) is the other case the nodes handle.
-        return spawn(["redis-server", "--bind", HOST, "--port", str(self.port("redis")),
-                       "--dir", str(folder), "--save", "", "--appendonly", "yes",
-                       "--daemonize", "no", "--loglevel", "notice"], self.log_of(name))
+        return spawn(["redis-server", "--bind", self.address(name),
+                      "--port", str(self.port("redis")),
+                      "--dir", str(folder), "--save", "", "--appendonly", "yes",
+                      "--daemonize", "no", "--loglevel", "notice",
+                      # With --netns it answers the bridge's namespaces: no loopback clients.
+                      "--protected-mode", "no" if self.net else "yes"], self.log_of(name))
 
     def _start_nginx(self, name: str, _kind: str) -> dict:
         folder = self.dir / "nginx"
@@ -401,28 +472,33 @@ class Cluster:
     def _probe(self, name: str, kind: str) -> str:
         """'' when `name` is ready, else what is missing."""
         if kind == "postgresql":
-            return "" if tcp_open(self.port("postgresql")) else "not accepting connections"
+            return "" if tcp_open(self.port("postgresql"), self.address(name)) \
+                else "not accepting connections"
         if kind == "redis":
-            with socket.create_connection((HOST, self.port("redis")), timeout=1) as s:
+            with socket.create_connection((self.address(name), self.port("redis")),
+                                          timeout=1) as s:
                 s.sendall(b"PING\r\n")
                 return "" if s.recv(16).startswith(b"+PONG") else "no PONG"
         if kind == "nginx":
             ports = ["nginx_cp", "nginx_km"]
             for environment in self.pattern().gateway_environments():
                 ports += [gateway_port_key(environment), gateway_port_key(environment) + "_http"]
-            closed = [p for p in ports if not tcp_open(self.port(p))]
+            closed = [p for p in ports if not tcp_open(self.port(p), self.address(name))]
             return f"{', '.join(closed)} closed" if closed else ""
         if kind in TRAFFIC_PROFILES:
-            status = self._get(f"https://localhost:{self.port(name + '_https')}/health/ready")
+            status = self._get(f"https://{self.url_host(name)}:{self.port(name + '_https')}"
+                               f"/health/ready")
             if status != 200:
                 return f"/health/ready answered {status}"
         if kind in CONTROL_PROFILES:
-            status = self._get(f"https://localhost:{self.port(name + '_https')}/oauth2/jwks")
+            status = self._get(f"https://{self.url_host(name)}:{self.port(name + '_https')}"
+                               f"/oauth2/jwks")
             if status != 200:
                 return f"/oauth2/jwks answered {status}"
         if kind in GATEWAY_PROFILES:
-            status = self._get(f"http://{HOST}:{self.port(name + '_gateway_admin')}"
-                               f"/health/ready")
+            # The admin port listens on the node's loopback: with --netns, its namespace's.
+            url = f"http://{HOST}:{self.port(name + '_gateway_admin')}/health/ready"
+            status = netns.http_status(self.net, name, url) if self.net else self._get(url)
             if status != 200:
                 return f"/health/ready answered {status}"
         return ""
@@ -465,6 +541,9 @@ class Cluster:
             env["PORTICO_POSTGRESQL"] = self.database_url()
         if pattern.redis:
             env["PORTICO_REDIS"] = self.redis_url()
+        # Where backends of APIs listen so that the nodes reach them: with --netns an address
+        # outside the cluster that the gateways' egress rules allow.
+        env["PORTICO_OUTSIDE_HOST"] = self.net["outside"] if self.net else HOST
         members = self.members(pattern)
         env["PORTICO_NODES"] = " ".join(name for name, _ in members)
         for name, kind in members:
@@ -473,6 +552,9 @@ class Cluster:
             env[prefix + "KIND"] = kind
             env[prefix + "PID"] = str(record["pid"]) if is_running(record) else ""
             env[prefix + "LOG"] = str(self.log_of(name))
+            env[prefix + "HOST"] = self.address(name)
+            if self.net and name in self.net["nodes"]:
+                env[prefix + "NETNS"] = self.net["nodes"][name]["namespace"]
             if kind in ("postgresql", "redis"):
                 env[prefix + "PORT"] = str(self.port(kind))
             if kind == "nginx":
@@ -509,6 +591,9 @@ class Cluster:
             for name, _ in reversed(self.members(self.pattern())):
                 self.stop(name)
             self.write_endpoints()
+        # What a crashed runner may have left too: found by the run's id, not by state.json.
+        if shutil.which("ip"):
+            netns.destroy(netns.run_id(self.dir))
         if purge and self.dir.is_dir():
             link = self.dir / "postgresql"
             if link.is_symlink():

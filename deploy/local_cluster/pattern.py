@@ -36,6 +36,8 @@ class NodeSpec:
     profile: str
     template: Path
     environment: str = DEFAULT_ENVIRONMENT  # a gateway's gateway.environment
+    # With --netns, where alone it may open connections (netns.EGRESS_PORTS); None: anywhere.
+    egress: list[str] | None = None
 
 
 @dataclass
@@ -77,7 +79,8 @@ def load_pattern(name: str, variant: str = "") -> Pattern:
         raise ClusterError(f"no pattern {manifest} (patterns: {', '.join(known)})")
     spec = tomllib.loads(manifest.read_text())
     nodes = [NodeSpec(n["name"], n["profile"], folder / n["config"],
-                      n.get("environment", DEFAULT_ENVIRONMENT)) for n in spec["node"]]
+                      n.get("environment", DEFAULT_ENVIRONMENT), n.get("egress"))
+             for n in spec["node"]]
     environments = [EnvironmentSpec(e["name"], e.get("display_name", e["name"]))
                     for e in spec.get("environment", [])]
     declared = {e.name for e in environments} | {DEFAULT_ENVIRONMENT}

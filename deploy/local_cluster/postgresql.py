@@ -45,12 +45,16 @@ def _bindir() -> Path:
 
 
 class PostgreSQL:
-    """The server of `link` (DIR/postgresql) on `port`, its log linked from `log`."""
+    """The server of `link` (DIR/postgresql) on host:port, its log linked from `log`;
+    `clients` the network its clients connect from besides loopback (with --netns)."""
 
-    def __init__(self, link: Path, port: int, log: Path):
+    def __init__(self, link: Path, port: int, log: Path, host: str = HOST,
+                 clients: str | None = None):
         self.link = link
         self.port = port
         self.log = log
+        self.host = host
+        self.clients = clients
 
     @property
     def folder(self) -> Path:
@@ -65,13 +69,14 @@ class PostgreSQL:
         return self.folder / "socket"
 
     def url(self, password: str) -> str:
-        return f"postgresql://{DATABASE_USER}:{password}@{HOST}:{self.port}/{DATABASE_NAME}"
+        return f"postgresql://{DATABASE_USER}:{password}@{self.host}:{self.port}/{DATABASE_NAME}"
 
     def start(self, password: str) -> dict:
         """initdb on first use, start, create the database; returns the server's record."""
         self._make_folder()
         if not (self.data / "PG_VERSION").is_file():
             self._initdb(password)
+        self._allow_clients()
         # The server writes its log as the postgres user: in its own folder, linked from logs/.
         server_log = self.folder / "server.log"
         server_log.touch()
@@ -79,7 +84,7 @@ class PostgreSQL:
         if not self.log.is_symlink():
             self.log.symlink_to(server_log)
         # fsync off: a development cluster's data is worthless, and the machine is shared.
-        options = (f"-c listen_addresses={HOST} -p {self.port} -k {self.socket_dir} "
+        options = (f"-c listen_addresses={self.host} -p {self.port} -k {self.socket_dir} "
                    f"-c max_connections=300 -c fsync=off -c synchronous_commit=off "
                    f"-c full_page_writes=off")
         self._pg_ctl("-l", str(server_log), "-w", "-t", "60", "-o", options, "start")
@@ -124,6 +129,16 @@ class PostgreSQL:
         password_file.unlink()
         if result.returncode != 0:
             raise ClusterError(f"initdb failed: {result.stdout}{result.stderr}")
+
+    def _allow_clients(self) -> None:
+        """A pg_hba.conf line for `clients` (initdb allows loopback only)."""
+        if not self.clients:
+            return
+        hba = self.data / "pg_hba.conf"
+        line = f"host all {DATABASE_USER} {self.clients} scram-sha-256"
+        if line not in hba.read_text().splitlines():
+            with open(hba, "a") as out:
+                out.write(f"# local-cluster --netns: the nodes' namespaces\n{line}\n")
 
     def _pg_ctl(self, *args: str) -> None:
         result = subprocess.run(

@@ -118,9 +118,9 @@ def port_is_free(port: int) -> bool:
             return False
 
 
-def tcp_open(port: int) -> bool:
+def tcp_open(port: int, host: str = HOST) -> bool:
     try:
-        with socket.create_connection((HOST, port), timeout=1):
+        with socket.create_connection((host, port), timeout=1):
             return True
     except OSError:
         return False

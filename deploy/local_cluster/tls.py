@@ -1,5 +1,6 @@
 """The cluster's TLS material, made with the openssl command: a CA, and a key and a
-certificate signed by it per server for 127.0.0.1, localhost and the server's name."""
+certificate signed by it per server for 127.0.0.1, localhost, the server's name and, with
+--netns, the address it is reached at."""
 
 from __future__ import annotations
 
@@ -25,21 +26,25 @@ def make_ca(tls: Path) -> Path:
     return cert
 
 
-def server_certificate(tls: Path, name: str) -> None:
-    """tls/NAME.key and tls/NAME.crt, signed by the CA, made once."""
-    key, cert = tls / f"{name}.key", tls / f"{name}.crt"
-    if cert.is_file() and key.is_file():
+def server_certificate(tls: Path, name: str, address: str = HOST) -> None:
+    """tls/NAME.key and tls/NAME.crt, signed by the CA, made once per set of names
+    (tls/NAME.names: a run on loopback after one with --netns makes it again)."""
+    key, cert, names = tls / f"{name}.key", tls / f"{name}.crt", tls / f"{name}.names"
+    alt_names = ",".join(dict.fromkeys([f"IP:{HOST}", f"IP:{address}", "DNS:localhost",
+                                        f"DNS:{name}"]))
+    if cert.is_file() and key.is_file() and names.is_file() and names.read_text() == alt_names:
         return
     request = tls / f"{name}.csr"
     _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(request),
-             "-addext", f"subjectAltName=IP:{HOST},DNS:localhost,DNS:{name}")
+             "-addext", f"subjectAltName={alt_names}")
     _openssl("x509", "-req", "-in", str(request), "-CA", str(tls / "ca.crt"), "-CAkey",
              str(tls / "ca.key"), "-CAcreateserial", "-days", str(CERTIFICATE_DAYS),
              "-copy_extensions", "copy", "-extfile", "/dev/stdin", "-out", str(cert),
              input="basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n")
     request.unlink()
     os.chmod(key, 0o600)
+    names.write_text(alt_names)
 
 
 def _openssl(*args: str, input: str | None = None) -> None:
