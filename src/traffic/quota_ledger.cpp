@@ -207,7 +207,10 @@ std::vector<LeaseAsk> QuotaLedger::collect(const Throttler& throttler, std::int6
         e.ask_pending = false;  // a window nobody used since it opened, or an unused marker
         continue;
       }
-      std::int64_t used = throttler.admitted(key, e.window_ms, now_ms);
+      // The credit counts as used from the moment it is given: the agent may look before the
+      // request it admitted reaches the counter, and an unreported credit would let the
+      // traffic managers grant the whole limit besides.
+      std::int64_t used = std::max(throttler.admitted(key, e.window_ms, now_ms), e.credit);
       std::int64_t covered = e.granted + e.overdraft_reported;
       LeaseAsk ask{
           key, e.window_ms, e.window, e.limit, std::max<std::int64_t>(0, used - covered), 0, 0};
