@@ -1,6 +1,9 @@
 #include "app/node.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -169,6 +172,40 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   return o;
 }
 
+// A gateway of its own with traffic.manager_urls leases its quota from the traffic managers,
+// over the same kind of connection as the control plane's, bounded by lease_timeout_ms.
+gateway::TrafficLeaseOptions traffic_lease_options(const Config& c) {
+  const TrafficConfig& t = c.traffic;
+  gateway::TrafficLeaseOptions o;
+  std::string_view urls = t.manager_urls;
+  while (!urls.empty()) {
+    auto comma = urls.find(',');
+    std::string_view url = urls.substr(0, comma);
+    urls = comma == std::string_view::npos ? std::string_view{} : urls.substr(comma + 1);
+    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
+    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
+    if (url.empty()) continue;
+    o.managers.push_back(gateway::http_control_plane(
+        std::string(url), c.internal_api.username, c.internal_api.password,
+        c.gateway.control_plane_verify_tls, c.gateway.control_plane_ca_file,
+        std::chrono::milliseconds(t.lease_timeout_ms)));
+  }
+  // Stable across restarts, so that a restarted gateway is not counted twice.
+  o.gateway_id = c.gateway.node_id;
+  if (o.gateway_id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "gateway");
+    o.gateway_id = std::string(host) + ":" + std::to_string(c.gateway.http_port);
+  }
+  o.fail_closed = t.mode == "fail-closed";
+  o.lease_horizon_ms = t.lease_horizon_ms;
+  o.lease_idle_ms = t.lease_idle_ms;
+  o.heartbeat_ms = t.heartbeat_ms;
+  o.breaker_failures = t.breaker_failures;
+  o.breaker_reset_ms = t.breaker_reset_ms;
+  return o;
+}
+
 }  // namespace
 
 Node::Node(Config config, std::string profile) : impl_(std::make_unique<Impl>()) {
@@ -251,8 +288,10 @@ void Node::start() {
                              ? gateway::in_process_control_plane(router, c.internal_api.username,
                                                                  c.internal_api.password)
                              : remote_control_plane(c);
+    auto options = gateway_options(c, tls);
+    if (parts.remote_gateway) options.traffic = traffic_lease_options(c);
     impl_->gateway = std::make_unique<gateway::Gateway>(
-        gateway_options(c, tls), std::move(control_plane), impl_->bus.get(), impl_->recorder.get());
+        std::move(options), std::move(control_plane), impl_->bus.get(), impl_->recorder.get());
     impl_->gateway->start();
   }
   if (!parts.server) {

@@ -96,8 +96,10 @@ class InProcessControlPlane final : public ControlPlane {
 class HttpControlPlane final : public ControlPlane {
  public:
   HttpControlPlane(std::string base_url, std::string username, std::string password,
-                   bool verify_tls, const std::string& ca_file)
-      : base_url_(std::move(base_url)),
+                   bool verify_tls, const std::string& ca_file, std::chrono::milliseconds timeout)
+      : connect_timeout_(timeout.count() > 0 ? Clock::duration(timeout) : kConnectTimeout),
+        call_timeout_(timeout.count() > 0 ? Clock::duration(timeout) : kCallTimeout),
+        base_url_(std::move(base_url)),
         authorization_(basic_authorization(username, password)),
         verify_tls_(verify_tls),
         ssl_context_(ssl::context::tls_client) {
@@ -146,7 +148,7 @@ class HttpControlPlane final : public ControlPlane {
     std::lock_guard lock(mutex_);
     if (!valid_ || path_and_query.empty() || path_and_query.front() != '/') return {};
     try {
-      const auto deadline = Clock::now() + kCallTimeout;
+      const auto deadline = Clock::now() + call_timeout_;
       bhttp::request<bhttp::string_body> request;
       auto verb = bhttp::string_to_verb(method);
       if (verb == bhttp::verb::unknown)
@@ -201,7 +203,7 @@ class HttpControlPlane final : public ControlPlane {
     if (!valid_ || path_and_query.empty() || path_and_query.front() != '/') return 0;
     try {
       close();  // a stream has a connection of its own, from start to end
-      if (!connect(Clock::now() + kConnectTimeout)) return 0;
+      if (!connect(Clock::now() + connect_timeout_)) return 0;
       bhttp::request<bhttp::empty_body> request{bhttp::verb::get, base_path_ + path_and_query, 11};
       request.set(bhttp::field::host, host_header_);
       request.set(bhttp::field::user_agent, "portico-gateway");
@@ -310,7 +312,7 @@ class HttpControlPlane final : public ControlPlane {
     else
       plain_stream_.emplace(io_);
     buffer_.clear();
-    tcp().expires_at(std::min(deadline, Clock::now() + kConnectTimeout));
+    tcp().expires_at(std::min(deadline, Clock::now() + connect_timeout_));
     ec = run([&](auto handler) { tcp().async_connect(endpoints, handler); });
     if (ec) {
       spdlog::warn("control plane {}: cannot connect: {}", base_url_, ec.message());
@@ -325,7 +327,7 @@ class HttpControlPlane final : public ControlPlane {
         return false;
       }
       if (verify_tls_) tls_stream_->set_verify_callback(ssl::host_name_verification(host_));
-      tcp().expires_at(std::min(deadline, Clock::now() + kConnectTimeout));
+      tcp().expires_at(std::min(deadline, Clock::now() + connect_timeout_));
       ec = run(
           [&](auto handler) { tls_stream_->async_handshake(ssl::stream_base::client, handler); });
       if (ec) {
@@ -381,6 +383,8 @@ class HttpControlPlane final : public ControlPlane {
   }
 
   std::mutex mutex_;  // one call at a time on the one connection
+  Clock::duration connect_timeout_;
+  Clock::duration call_timeout_;
   std::string base_url_;
   std::string authorization_;
   bool verify_tls_;
@@ -408,9 +412,11 @@ std::unique_ptr<ControlPlane> in_process_control_plane(std::shared_ptr<const htt
 std::unique_ptr<ControlPlane> http_control_plane(std::string base_url,
                                                  std::string internal_username,
                                                  std::string internal_password, bool verify_tls,
-                                                 const std::string& ca_file) {
+                                                 const std::string& ca_file,
+                                                 std::chrono::milliseconds timeout) {
   return std::make_unique<HttpControlPlane>(std::move(base_url), std::move(internal_username),
-                                            std::move(internal_password), verify_tls, ca_file);
+                                            std::move(internal_password), verify_tls, ca_file,
+                                            timeout);
 }
 
 namespace {

@@ -47,11 +47,13 @@ std::unique_ptr<ControlPlane> in_process_control_plane(std::shared_ptr<const htt
 // A separate gateway: HTTP or HTTPS to `base_url` (e.g. "https://cp.example:9443"), keeping one
 // keep-alive connection. TLS certificates are verified unless `verify_tls` is false, against
 // the PEM bundle `ca_file` when given (a cluster's own CA), else the system's trust store.
-// Throws std::runtime_error when `ca_file` cannot be read.
+// Throws std::runtime_error when `ca_file` cannot be read. `timeout` > 0 bounds the connection
+// and each call (lease calls to traffic managers); 0: 5 s to connect, 30 s a call.
 std::unique_ptr<ControlPlane> http_control_plane(std::string base_url,
                                                  std::string internal_username,
                                                  std::string internal_password, bool verify_tls,
-                                                 const std::string& ca_file = {});
+                                                 const std::string& ca_file = {},
+                                                 std::chrono::milliseconds timeout = {});
 
 // A gateway whose key manager is a node of its own: the key manager's endpoints (/oauth2/*:
 // JWKS, introspection) go to `key_manager`, everything else to `control_plane`.

@@ -249,6 +249,27 @@ TEST_F(HttpControlPlaneTest, StreamRefusedComesBackAsItsStatus) {
   EXPECT_EQ(status, 404);
 }
 
+TEST(HttpControlPlane, APeerThatNeverAnswersGivesUpAfterTheCallTimeout) {
+  // Listening, so the connection is made, but never accepting nor answering.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto cp = http_control_plane("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "gw",
+                               "s3cret", true, {}, 200ms);
+  auto answer = std::async(std::launch::async, [&] {
+    return cp->call("POST", "/internal/traffic/v1/leases", "application/json", "{}", true);
+  });
+  // Well before the default 30 s of other calls.
+  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(answer.get().status, 0);
+  ::close(fd);
+}
+
 TEST(HttpControlPlane, UnreachableIsStatusZero) {
   // A port nothing listens on: bind one, note it, close it.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -13,6 +13,7 @@
 #include "common/private_files.h"
 #include "gateway/authenticator.h"
 #include "gateway/filter_chain.h"
+#include "gateway/lease_agent.h"
 #include "gateway/miss_lookup.h"
 #include "gateway/proxy_session.h"
 #include "gateway/snapshot_loader.h"
@@ -72,7 +73,9 @@ struct Gateway::Impl {
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<SnapshotLoader> loader;
   std::unique_ptr<MissLookup> miss_lookup;
+  std::unique_ptr<traffic::QuotaLedger> ledger;  // cluster-wide throttling only
   traffic::Throttler throttler;
+  std::unique_ptr<LeaseAgent> lease_agent;
   std::optional<jwt::SigningKey> backend_key;
   std::vector<std::unique_ptr<Filter>> chain;
   std::unique_ptr<net::ssl::context> upstream_tls;
@@ -89,7 +92,22 @@ struct Gateway::Impl {
         control_plane(std::move(cp)),
         bus(b),
         recorder(r),
-        throttler(traffic::ThrottlerOptions{options.throttle_counter_slots}) {}
+        ledger(make_ledger(options)),
+        throttler(traffic::ThrottlerOptions{options.throttle_counter_slots, ledger.get()}) {
+    const TrafficLeaseOptions& t = options.traffic;
+    if (!ledger) return;
+    LeaseAgentOptions agent{t.gateway_id, std::chrono::milliseconds(t.heartbeat_ms),
+                            std::chrono::milliseconds(t.lease_idle_ms), t.breaker_failures,
+                            std::chrono::milliseconds(t.breaker_reset_ms)};
+    lease_agent = std::make_unique<LeaseAgent>(agent, t.managers, *ledger, throttler);
+  }
+
+  static std::unique_ptr<traffic::QuotaLedger> make_ledger(const GatewayOptions& o) {
+    if (o.traffic.managers.empty()) return nullptr;
+    return std::make_unique<traffic::QuotaLedger>(
+        traffic::QuotaLedgerOptions{o.traffic.fail_closed, o.traffic.lease_horizon_ms,
+                                    o.traffic.lease_idle_ms, o.throttle_counter_slots});
+  }
 
   std::shared_ptr<http::Router> admin_routes() {
     auto router = std::make_shared<http::Router>();
@@ -117,6 +135,7 @@ struct Gateway::Impl {
       std::string gateway_metrics;
       if (miss_lookup) gateway_metrics += miss_lookup->metrics_text();
       if (loader) gateway_metrics += loader->metrics_text();
+      if (lease_agent) gateway_metrics += lease_agent->metrics_text();
       response.body += recorder ? recorder->with_node_label(gateway_metrics) : gateway_metrics;
       return response;
     });
@@ -180,7 +199,11 @@ void Gateway::start() {
   }
   if (impl.bus) {
     impl.bus->subscribe_from(
-        {}, [this](const events::Event& event) { impl_->loader->on_event(event); },
+        {},
+        [this](const events::Event& event) {
+          impl_->loader->on_event(event);
+          if (impl_->lease_agent) impl_->lease_agent->on_event(event);
+        },
         [this](const events::LogPosition& position) { impl_->loader->on_log_reset(position); });
   }
   impl.miss_lookup = std::make_unique<MissLookup>(
@@ -231,6 +254,7 @@ void Gateway::start() {
     impl.admin_server = std::make_unique<http::Server>(admin, impl.admin_routes());
     impl.admin_server->start();
   }
+  if (impl.lease_agent) impl.lease_agent->start();
   impl.server->start();
   impl.started = true;
   spdlog::info("gateway '{}' ready: http {} https {} admin {} ({} threads, snapshot {})",
@@ -253,6 +277,7 @@ void Gateway::stop(std::chrono::seconds grace) {
   impl.stopped = true;
   drain();
   impl.server->stop(grace);
+  if (impl.lease_agent) impl.lease_agent->stop();
   if (impl.admin_server) impl.admin_server->stop(std::chrono::seconds(0));
 }
 

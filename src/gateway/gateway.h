@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/backend_address_policy.h"
 #include "common/key_encryption.h"
@@ -18,6 +19,19 @@ class Recorder;
 }
 
 namespace portico::gateway {
+
+// Cluster-wide throttling (docs/throttling.md "Gateway leases"): quota leased from traffic
+// managers. No managers: per-node counters.
+struct TrafficLeaseOptions {
+  std::vector<std::shared_ptr<ControlPlane>> managers;  // one per traffic.manager_urls entry
+  std::string gateway_id;                               // unique per gateway process
+  bool fail_closed = false;                             // traffic.mode
+  std::int64_t lease_horizon_ms = 500;
+  std::int64_t lease_idle_ms = 1000;
+  std::int64_t heartbeat_ms = 2000;
+  int breaker_failures = 3;
+  std::int64_t breaker_reset_ms = 1000;
+};
 
 struct GatewayOptions {
   std::string environment = "Default";
@@ -52,6 +66,7 @@ struct GatewayOptions {
   bool force_snapshot = false;     // accept a pull from another cluster or one emptying it
   // Checked on the resolved address of every new backend connection; null: any address.
   std::shared_ptr<const BackendAddressPolicy> backend_policy;
+  TrafficLeaseOptions traffic;
 };
 
 class Gateway {

@@ -8,9 +8,14 @@
 
 namespace portico::traffic {
 
+// The seed of counter keys: a constant, so that every gateway, every restart and the traffic
+// managers name a counter alike (cluster-wide throttling leases quota by key). Clients cannot
+// aim keys at one probe chain all the same: the counter table mixes a random per-table seed
+// into the home slot, not into the key.
+inline constexpr std::uint64_t kCounterKeySeed = 0x706f727469636f31ULL;
+
 // A seeded streaming hash. Pieces are length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-// The seed is random per process: keys partly chosen by clients (users, IPs) cannot be aimed
-// at one probe chain of the counter table. Never returns 0 (an empty slot).
+// Never returns 0 (an empty slot).
 class KeyHasher {
  public:
   explicit KeyHasher(std::uint64_t seed) : state_(seed ^ 0x2d358dccaa6c78a5ULL) {}

@@ -2,7 +2,6 @@
 // Counters are taken as the checks go; the first refusal gives back what was taken, so that
 // counters only ever hold admitted requests.
 #include <algorithm>
-#include <random>
 
 #include "traffic/counter_table.h"
 #include "traffic/key_hash.h"
@@ -38,6 +37,14 @@ constexpr Refusal kApplication{ThrottleLevel::kApplication, 429, 900803,
                                "You have exceeded your application's quota"};
 constexpr Refusal kBackend{ThrottleLevel::kBackend, 503, 900801, "Hard limit exceeded",
                            "The backend's maximum requests per second have been reached"};
+// Fail-closed cluster throttling with no traffic manager answering, once the leases are spent.
+constexpr Refusal kUnavailable{ThrottleLevel::kNone, 503, 900809, "Throttling unavailable",
+                               "No traffic manager can be reached to lease quota"};
+
+// Whether a level's counters are leased from the traffic managers in cluster mode. Burst
+// control and backend max TPS are not: a per-second spike arrest cannot wait for a lease round
+// trip, so they count at limit / members per gateway.
+enum class Scope : std::uint8_t { kLeased, kLocalShare };
 
 // Tags that keep the counter keys of different levels apart.
 enum KeyTag : std::uint64_t {
@@ -141,10 +148,10 @@ std::int64_t retry_after_seconds(std::int64_t window_end_ms, std::int64_t now_ms
 // One decision in progress: what it has taken so far, to give back on a refusal.
 class Decider {
  public:
-  Decider(CounterTable& counters, std::uint64_t seed, const ThrottleRequest& request,
+  Decider(CounterTable& counters, QuotaLedger* ledger, const ThrottleRequest& request,
           std::atomic<std::uint64_t>& bandwidth_dropped)
       : counters_(counters),
-        seed_(seed),
+        ledger_(ledger),
         request_(request),
         ip_(request.client_ip),
         bandwidth_dropped_(bandwidth_dropped) {}
@@ -162,18 +169,21 @@ class Decider {
     if (!request_.subscription_policy.empty()) {
       if (const SubscriptionPolicy* p = policies.subscription(request_.subscription_policy)) {
         if (auto end = take(
-                p->limit, KeyHasher(seed_).add(kSubscriptionTag).add(request_.subscription_key))) {
+                p->limit,
+                KeyHasher(kCounterKeySeed).add(kSubscriptionTag).add(request_.subscription_key))) {
           if (p->stop_on_quota_reach) return refuse(kSubscription, *end);
           decision_.subscription_over_quota = true;
+          unavailable_ = false;  // let through: nothing was refused
         }
-        if (auto end =
-                take(p->burst, KeyHasher(seed_).add(kBurstTag).add(request_.subscription_key)))
+        if (auto end = take(
+                p->burst, KeyHasher(kCounterKeySeed).add(kBurstTag).add(request_.subscription_key),
+                Scope::kLocalShare))
           return refuse(kBurst, *end);
       }
     }
     if (!request_.application_policy.empty()) {
       if (const ApplicationPolicy* p = policies.application(request_.application_policy)) {
-        if (auto end = take(p->limit, KeyHasher(seed_)
+        if (auto end = take(p->limit, KeyHasher(kCounterKeySeed)
                                           .add(kApplicationTag)
                                           .add(request_.application_id)
                                           .add(request_.user)))
@@ -182,8 +192,12 @@ class Decider {
     }
     if (request_.backend_max_tps > 0) {
       Limit tps{LimitKind::kRequests, request_.backend_max_tps, 1000, false};
-      if (auto end = take(
-              tps, KeyHasher(seed_).add(kBackendTag).add(request_.api_id).add(request_.key_type)))
+      if (auto end = take(tps,
+                          KeyHasher(kCounterKeySeed)
+                              .add(kBackendTag)
+                              .add(request_.api_id)
+                              .add(request_.key_type),
+                          Scope::kLocalShare))
         return refuse(kBackend, *end);
     }
     return decision_;
@@ -206,26 +220,47 @@ class Decider {
                       [&](const Condition& c) { return condition_holds(c, request_, ip_); });
       if (!holds) continue;
       matched = true;
-      if (auto end = take(group.limit, KeyHasher(seed_).add(tag).add(id).add(policy.name).add(g)))
+      if (auto end = take(group.limit,
+                          KeyHasher(kCounterKeySeed).add(tag).add(id).add(policy.name).add(g)))
         return end;
     }
     if (matched) return std::nullopt;
     return take(policy.default_limit,
-                KeyHasher(seed_).add(tag).add(id).add(policy.name).add(kDefaultGroup));
+                KeyHasher(kCounterKeySeed).add(tag).add(id).add(policy.name).add(kDefaultGroup));
   }
 
   // Counts the request against `limit`; the end of the refusing window, or nullopt when
   // admitted (or not counted).
-  std::optional<std::int64_t> take(const Limit& limit, KeyHasher key) {
+  // In cluster mode request counts are leased (Scope::kLeased) and everything else counts at
+  // limit / members; bandwidth is not leased, as a lease of bytes would need a byte rate.
+  std::optional<std::int64_t> take(const Limit& limit, KeyHasher key,
+                                   Scope scope = Scope::kLeased) {
     if (limit.unlimited || limit.window_ms <= 0) return std::nullopt;
     const bool bytes = limit.kind == LimitKind::kBandwidth;
     std::uint64_t hash = key.add(static_cast<std::uint64_t>(limit.kind))
                              .add(static_cast<std::uint64_t>(limit.window_ms))
                              .finish();
-    auto outcome = counters_.acquire(hash, limit.window_ms, request_.now_ms, limit.amount,
+    std::int64_t allowed = limit.amount;
+    QuotaLedger::Allowance lease;
+    const bool leased = ledger_ != nullptr && scope == Scope::kLeased && !bytes;
+    if (leased) {
+      lease = ledger_->allowance(hash, limit.window_ms, limit.amount, request_.now_ms);
+      allowed = lease.tokens;
+    } else if (ledger_ != nullptr) {
+      allowed = ledger_->local_share(limit.amount);
+    }
+    auto outcome = counters_.acquire(hash, limit.window_ms, request_.now_ms, allowed,
                                      bytes ? request_.request_bytes : 1);
     switch (outcome.result) {
       case CounterTable::Result::kRefused:
+        if (leased && lease.leased) {
+          if (lease.unavailable)
+            unavailable_ = true;
+          else if (lease.spent)
+            ledger_->count_refused_spent();
+          else
+            ledger_->want_more(hash, request_.now_ms);
+        }
         return outcome.window_end_ms;
       case CounterTable::Result::kUntracked:
         decision_.untracked = true;
@@ -233,6 +268,9 @@ class Decider {
       case CounterTable::Result::kAdmitted:
         break;
     }
+    if (leased && lease.leased && !lease.spent &&
+        allowed - counters_.count(hash, limit.window_ms, request_.now_ms) < lease.ask_below)
+      ledger_->want_more(hash, request_.now_ms);
     if (outcome.ticket.amount > 0 && taken_ < kMaxTickets) tickets_[taken_++] = outcome.ticket;
     if (bytes) {
       if (decision_.bandwidth_count < ThrottleDecision::kMaxBandwidthCounters) {
@@ -249,10 +287,11 @@ class Decider {
     ThrottleDecision d;
     d.allowed = false;
     d.level = refusal.level;
-    d.status = refusal.status;
-    d.code = refusal.code;
-    d.message = refusal.message;
-    d.description = refusal.description;
+    const Refusal& reply = unavailable_ ? kUnavailable : refusal;
+    d.status = reply.status;
+    d.code = reply.code;
+    d.message = reply.message;
+    d.description = reply.description;
     d.retry_after_seconds = refusal.level == ThrottleLevel::kDenied
                                 ? 0
                                 : retry_after_seconds(window_end_ms, request_.now_ms);
@@ -261,25 +300,25 @@ class Decider {
   }
 
   CounterTable& counters_;
-  std::uint64_t seed_;
+  QuotaLedger* ledger_;
   const ThrottleRequest& request_;
   LazyIp ip_;
   std::atomic<std::uint64_t>& bandwidth_dropped_;
   ThrottleDecision decision_;
   std::array<CounterTable::Ticket, kMaxTickets> tickets_;
   std::size_t taken_ = 0;
+  bool unavailable_ = false;  // a leased counter refused for want of a traffic manager
 };
 
 }  // namespace
 
 Throttler::Throttler(ThrottlerOptions options)
-    : counters_(std::make_unique<CounterTable>(options.counter_slots)),
-      seed_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {}
+    : counters_(std::make_unique<CounterTable>(options.counter_slots)), ledger_(options.ledger) {}
 
 Throttler::~Throttler() = default;
 
 ThrottleDecision Throttler::decide(const PolicySet& policies, const ThrottleRequest& request) {
-  return Decider(*counters_, seed_, request, bandwidth_dropped_).decide(policies);
+  return Decider(*counters_, ledger_, request, bandwidth_dropped_).decide(policies);
 }
 
 void Throttler::record_bytes(const ThrottleDecision& decision, std::int64_t bytes,
@@ -288,6 +327,11 @@ void Throttler::record_bytes(const ThrottleDecision& decision, std::int64_t byte
   for (std::uint8_t i = 0; i < decision.bandwidth_count; ++i) {
     counters_->add(decision.bandwidth[i].key, decision.bandwidth[i].window_ms, now_ms, bytes);
   }
+}
+
+std::int64_t Throttler::admitted(std::uint64_t key, std::int64_t window_ms,
+                                 std::int64_t now_ms) const {
+  return counters_->count(key, window_ms, now_ms);
 }
 
 ThrottlerStats Throttler::stats() const {

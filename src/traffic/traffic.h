@@ -14,6 +14,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -224,8 +225,14 @@ struct ThrottleDecision {
 ThrottleDecision decide_before_authentication(const PolicySet& policies, std::string_view client_ip,
                                               std::string_view api_context_version);
 
+class QuotaLedger;
+
 struct ThrottlerOptions {
   std::size_t counter_slots = 65536;  // rounded up to a power of two
+  // Cluster-wide throttling (a gateway with traffic managers): advanced, subscription and
+  // application limits admit what the ledger's leases allow; burst control and backend max
+  // TPS count at limit / members. Null: per-node limits. Must outlive the throttler.
+  QuotaLedger* ledger = nullptr;
 };
 
 // Counters of the throttler, read for metrics (relaxed: a snapshot, not a transaction).
@@ -258,10 +265,109 @@ class Throttler {
 
   ThrottlerStats stats() const;
 
+  // What this node admitted in `key`'s window at `now_ms` (the lease agent's view of use).
+  std::int64_t admitted(std::uint64_t key, std::int64_t window_ms, std::int64_t now_ms) const;
+
  private:
   std::unique_ptr<CounterTable> counters_;
-  std::uint64_t seed_;  // of the counter keys' hash, random per process
+  QuotaLedger* ledger_;
   std::atomic<std::uint64_t> bandwidth_dropped_{0};
+};
+
+// ---- Cluster-wide throttling: quota leases (docs/throttling.md "Gateway leases") -----------
+
+// One counter-window as the lease agent asks about it (POST /internal/traffic/v1/leases).
+struct LeaseAsk {
+  std::uint64_t key = 0;  // on the wire: 16 lowercase hex digits
+  std::int64_t window_ms = 0;
+  std::int64_t window = 0;  // floor(now_ms / window_ms)
+  std::int64_t limit = 0;
+  std::int64_t overdraft = 0;  // admitted beyond what was granted (a credit, an outage)
+  std::int64_t want = 0;
+  std::int64_t give_back = 0;  // "return": granted, unspent, idle
+};
+
+// A traffic manager's answer for one counter-window; `until` > 0: the counter is spent until
+// then (unix ms).
+struct LeaseAnswer {
+  std::uint64_t key = 0;
+  std::int64_t window_ms = 0;
+  std::int64_t window = 0;
+  std::int64_t granted = 0;
+  std::int64_t until = 0;
+};
+
+struct QuotaLedgerOptions {
+  bool fail_closed = false;             // traffic.mode: with no traffic manager, refuse (503)
+  std::int64_t lease_horizon_ms = 500;  // want = recent rate x horizon
+  std::int64_t lease_idle_ms = 1000;    // unspent tokens idle this long are given back
+  std::size_t max_entries = 65536;      // counter-windows held; beyond: limit / members locally
+};
+
+struct QuotaLedgerStats {
+  std::uint64_t counters = 0;       // counter-windows held
+  std::uint64_t refused_spent = 0;  // requests refused as spent without asking
+  std::int64_t members = 1;
+  bool fallback = false;
+};
+
+// What this gateway holds of each leased counter's window: granted total, overdraft reported,
+// spent-until, last grant, recent rate, last use. The request path (Throttler::decide) reads
+// and creates entries; the lease agent's thread collects asks and applies answers.
+//
+// A sharded map, each shard under its own mutex held for a few loads and stores: entries are
+// created on first use and dropped once their window is over, which a fixed lock-free table
+// could only do with the hand-over protocol of the counter table.
+class QuotaLedger {
+ public:
+  explicit QuotaLedger(QuotaLedgerOptions options);
+  ~QuotaLedger();
+  QuotaLedger(const QuotaLedger&) = delete;
+  QuotaLedger& operator=(const QuotaLedger&) = delete;
+
+  // ---- request path (called by the throttler) ----
+  struct Allowance {
+    std::int64_t tokens = 0;     // admit while local use is below this
+    std::int64_t ask_below = 0;  // ask for more once fewer than this are left
+    bool spent = false;          // known spent: refused without asking
+    bool unavailable = false;    // fail-closed with no traffic manager: refuse 503 900809
+    bool leased = true;          // false: no room for the entry, count at limit / members
+  };
+  Allowance allowance(std::uint64_t key, std::int64_t window_ms, std::int64_t limit,
+                      std::int64_t now_ms);
+  // After an admission left `left` tokens (<= ask_below), or a refusal that was not known
+  // spent: the agent asks soon.
+  void want_more(std::uint64_t key, std::int64_t now_ms);
+  void count_refused_spent() { refused_spent_.fetch_add(1, std::memory_order_relaxed); }
+  // Burst control and backend max TPS: limit / members, at least 1.
+  std::int64_t local_share(std::int64_t limit) const;
+
+  // ---- the lease agent's thread ----
+  // The asks due now: counters that want more, overdraft not yet reported, idle leases to give
+  // back. `full_scan` also looks at every entry (idle returns, overdraft after an outage) and
+  // drops entries whose window is over. Marks what it returns as in flight.
+  std::vector<LeaseAsk> collect(const Throttler& throttler, std::int64_t now_ms, bool full_scan);
+  // The call carrying `asks` was answered (answers in the asks' order).
+  void apply(const std::vector<LeaseAsk>& asks, const std::vector<LeaseAnswer>& answers,
+             std::int64_t now_ms);
+  // The call carrying `asks` failed: what they reported or returned is still to be told.
+  void abandon(const std::vector<LeaseAsk>& asks);
+  // A counter spent cluster-wide (throttle.exhausted, the throttled list).
+  void mark_spent(std::uint64_t key, std::int64_t window_ms, std::int64_t window,
+                  std::int64_t until);
+  void set_members(std::int64_t members);
+  // No traffic manager answers (the agent's circuit is open): fail-open or fail-closed.
+  void set_fallback(bool on);
+  // Wakes the agent when an entry wants more; the agent waits on it between rounds.
+  bool wait_for_work(std::chrono::milliseconds timeout);
+  void wake();
+
+  QuotaLedgerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<std::uint64_t> refused_spent_{0};
 };
 
 }  // namespace portico::traffic
