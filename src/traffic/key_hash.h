@@ -1,6 +1,12 @@
 #pragma once
 // Internal to src/traffic: counter keys as 64-bit hashes of the pieces that identify a
 // counter, built on the request path without building a key string.
+//
+// Keys are stable: every gateway, every restart and every traffic manager computes the same
+// key for the same counter, so that counts can be persisted and shared across the cluster (on
+// the wire and in storage as 16 lowercase hex digits). Keeping clients from aiming keys at one
+// probe chain is the counter table's business: it mixes a random seed of its own into the
+// home slot, not into the key.
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -8,9 +14,11 @@
 
 namespace portico::traffic {
 
+// The seed of every counter key. A constant, never random: see above.
+inline constexpr std::uint64_t kCounterKeySeed = 0x706f727469636f31ULL;  // "portico1"
+
 // A seeded streaming hash. Pieces are length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-// The seed is random per process: keys partly chosen by clients (users, IPs) cannot be aimed
-// at one probe chain of the counter table. Never returns 0 (an empty slot).
+// Never returns 0 (an empty slot).
 class KeyHasher {
  public:
   explicit KeyHasher(std::uint64_t seed) : state_(seed ^ 0x2d358dccaa6c78a5ULL) {}

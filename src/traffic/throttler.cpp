@@ -2,7 +2,6 @@
 // Counters are taken as the checks go; the first refusal gives back what was taken, so that
 // counters only ever hold admitted requests.
 #include <algorithm>
-#include <random>
 
 #include "traffic/counter_table.h"
 #include "traffic/key_hash.h"
@@ -141,10 +140,9 @@ std::int64_t retry_after_seconds(std::int64_t window_end_ms, std::int64_t now_ms
 // One decision in progress: what it has taken so far, to give back on a refusal.
 class Decider {
  public:
-  Decider(CounterTable& counters, std::uint64_t seed, const ThrottleRequest& request,
+  Decider(CounterTable& counters, const ThrottleRequest& request,
           std::atomic<std::uint64_t>& bandwidth_dropped)
       : counters_(counters),
-        seed_(seed),
         request_(request),
         ip_(request.client_ip),
         bandwidth_dropped_(bandwidth_dropped) {}
@@ -162,18 +160,19 @@ class Decider {
     if (!request_.subscription_policy.empty()) {
       if (const SubscriptionPolicy* p = policies.subscription(request_.subscription_policy)) {
         if (auto end = take(
-                p->limit, KeyHasher(seed_).add(kSubscriptionTag).add(request_.subscription_key))) {
+                p->limit,
+                KeyHasher(kCounterKeySeed).add(kSubscriptionTag).add(request_.subscription_key))) {
           if (p->stop_on_quota_reach) return refuse(kSubscription, *end);
           decision_.subscription_over_quota = true;
         }
-        if (auto end =
-                take(p->burst, KeyHasher(seed_).add(kBurstTag).add(request_.subscription_key)))
+        if (auto end = take(
+                p->burst, KeyHasher(kCounterKeySeed).add(kBurstTag).add(request_.subscription_key)))
           return refuse(kBurst, *end);
       }
     }
     if (!request_.application_policy.empty()) {
       if (const ApplicationPolicy* p = policies.application(request_.application_policy)) {
-        if (auto end = take(p->limit, KeyHasher(seed_)
+        if (auto end = take(p->limit, KeyHasher(kCounterKeySeed)
                                           .add(kApplicationTag)
                                           .add(request_.application_id)
                                           .add(request_.user)))
@@ -182,8 +181,10 @@ class Decider {
     }
     if (request_.backend_max_tps > 0) {
       Limit tps{LimitKind::kRequests, request_.backend_max_tps, 1000, false};
-      if (auto end = take(
-              tps, KeyHasher(seed_).add(kBackendTag).add(request_.api_id).add(request_.key_type)))
+      if (auto end = take(tps, KeyHasher(kCounterKeySeed)
+                                   .add(kBackendTag)
+                                   .add(request_.api_id)
+                                   .add(request_.key_type)))
         return refuse(kBackend, *end);
     }
     return decision_;
@@ -206,12 +207,13 @@ class Decider {
                       [&](const Condition& c) { return condition_holds(c, request_, ip_); });
       if (!holds) continue;
       matched = true;
-      if (auto end = take(group.limit, KeyHasher(seed_).add(tag).add(id).add(policy.name).add(g)))
+      if (auto end = take(group.limit,
+                          KeyHasher(kCounterKeySeed).add(tag).add(id).add(policy.name).add(g)))
         return end;
     }
     if (matched) return std::nullopt;
     return take(policy.default_limit,
-                KeyHasher(seed_).add(tag).add(id).add(policy.name).add(kDefaultGroup));
+                KeyHasher(kCounterKeySeed).add(tag).add(id).add(policy.name).add(kDefaultGroup));
   }
 
   // Counts the request against `limit`; the end of the refusing window, or nullopt when
@@ -261,7 +263,6 @@ class Decider {
   }
 
   CounterTable& counters_;
-  std::uint64_t seed_;
   const ThrottleRequest& request_;
   LazyIp ip_;
   std::atomic<std::uint64_t>& bandwidth_dropped_;
@@ -273,13 +274,12 @@ class Decider {
 }  // namespace
 
 Throttler::Throttler(ThrottlerOptions options)
-    : counters_(std::make_unique<CounterTable>(options.counter_slots)),
-      seed_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {}
+    : counters_(std::make_unique<CounterTable>(options.counter_slots)) {}
 
 Throttler::~Throttler() = default;
 
 ThrottleDecision Throttler::decide(const PolicySet& policies, const ThrottleRequest& request) {
-  return Decider(*counters_, seed_, request, bandwidth_dropped_).decide(policies);
+  return Decider(*counters_, request, bandwidth_dropped_).decide(policies);
 }
 
 void Throttler::record_bytes(const ThrottleDecision& decision, std::int64_t bytes,
@@ -296,6 +296,24 @@ ThrottlerStats Throttler::stats() const {
   s.slots_in_use = counters_->slots_in_use();
   s.bandwidth_dropped = bandwidth_dropped_.load(std::memory_order_relaxed);
   return s;
+}
+
+std::vector<WindowCount> Throttler::long_windows(std::int64_t now_ms) const {
+  std::vector<WindowCount> out;
+  for (const auto& w : counters_->current_windows(kLongWindowMs, now_ms)) {
+    out.push_back({w.key, w.window_ms, w.window_index, w.count, 0});
+  }
+  return out;
+}
+
+std::size_t Throttler::restore(const std::vector<WindowCount>& windows, std::int64_t now_ms) {
+  std::size_t restored = 0;
+  for (const WindowCount& w : windows) {
+    if (w.window_ms <= 0 || w.count <= 0 || now_ms / w.window_ms != w.window) continue;
+    counters_->add(w.key, w.window_ms, now_ms, w.count);
+    ++restored;
+  }
+  return restored;
 }
 
 ThrottleDecision decide_before_authentication(const PolicySet& policies, std::string_view client_ip,
