@@ -12,11 +12,13 @@ namespace {
 // ARGV[4]: the length of the counter keys' common prefix (what follows names the
 // counter-window in the throttled set), then 7 values per counter: limit, overdraft, return,
 // want, window end (unix ms), seed (-1: none), ended (1: read only).
+// Counter-windows that have ended leave the throttled set on the way.
 // Replies {members, then granted, reserved, exhausted-by-this-call per counter}.
 constexpr const char* kSource = R"lua(
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local members = math.max(1, redis.call('ZCARD', KEYS[1]))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local now = tonumber(ARGV[1])
 local prefix_length = tonumber(ARGV[4])
 local reply = {members}

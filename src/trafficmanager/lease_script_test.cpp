@@ -121,6 +121,17 @@ TEST_F(LeaseScriptTest, ASpentCounterEntersTheThrottledSetOnceAndLeavesItOnARetu
   EXPECT_FALSE(throttled(c));
 }
 
+TEST_F(LeaseScriptTest, ACounterWhoseWindowEndedLeavesTheThrottledSet) {
+  CounterAsk c = counter(2, 0, 2);
+  call("gw1", c);
+  ASSERT_TRUE(throttled(c));
+  CounterAsk later = counter(10, 1);
+  later.key = "0000000000000002";
+  later.window = c.window + 1;
+  call("gw1", later, -1, false, c.window_end_ms() + 1);
+  EXPECT_FALSE(throttled(c));
+}
+
 TEST_F(LeaseScriptTest, TheCounterKeyExpiresAMinuteAfterItsWindowEnds) {
   CounterAsk c = counter(10, 1);
   call("gw1", c);
