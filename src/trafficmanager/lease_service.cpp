@@ -42,14 +42,15 @@ std::string reply_text(const redisReply* r) {
   return r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
 }
 
-}  // namespace
-
-void throw_unavailable() {
+// ApiError 503 900809: the counters cannot be reached.
+[[noreturn]] void throw_unavailable() {
   ApiError e(503, 900809, "Throttling unavailable",
              "The traffic manager cannot reach its counters (Redis); retry shortly");
   e.headers["Retry-After"] = "1";
   throw e;
 }
+
+}  // namespace
 
 LeaseService::LeaseService(RedisPool& redis, RedisKeys keys, std::int64_t membership_ttl_ms,
                            LongWindows& long_windows, events::EventBus& bus)

@@ -32,7 +32,4 @@ class LeaseService {
   LeaseScript script_;
 };
 
-// ApiError 503 900809: the counters cannot be reached.
-[[noreturn]] void throw_unavailable();
-
 }  // namespace portico::trafficmanager

@@ -11,6 +11,8 @@ namespace {
 
 // Ended windows leave the database this often (they are harmless meanwhile).
 constexpr auto kPurgeInterval = std::chrono::minutes(10);
+// Seeds do without the database this long after it failed.
+constexpr auto kDatabaseRetry = std::chrono::seconds(5);
 // Keys per MGET while flushing.
 constexpr std::size_t kReadBatch = 500;
 
@@ -38,6 +40,7 @@ std::int64_t LongWindows::seed(const CounterAsk& counter) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(id); it != entries_.end()) return it->second.window.used;
+    if (std::chrono::steady_clock::now() < database_retry_at_) return 0;
   }
   std::int64_t stored = 0;
   try {
@@ -45,6 +48,8 @@ std::int64_t LongWindows::seed(const CounterAsk& counter) {
   } catch (const std::exception& e) {
     // Redis normally still has the key, and then the seed is not used.
     spdlog::warn("traffic manager: cannot read the stored count of {}: {}", id, e.what());
+    std::lock_guard lock(mutex_);
+    database_retry_at_ = std::chrono::steady_clock::now() + kDatabaseRetry;
     return 0;
   }
   std::lock_guard lock(mutex_);

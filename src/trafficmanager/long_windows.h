@@ -23,7 +23,8 @@ class LongWindows {
   ~LongWindows();  // stop()
 
   // The count a lost Redis key starts again from: the last this traffic manager saw of it,
-  // else the database's, else 0. Asks the database once per counter-window.
+  // else the database's, else 0. Asks the database once per counter-window, and not for a few
+  // seconds after it failed.
   std::int64_t seed(const CounterAsk& counter);
   // A call left `reserved` in Redis: remembered, and written at the next flush.
   void touched(const CounterAsk& counter, std::int64_t reserved);
@@ -54,6 +55,8 @@ class LongWindows {
   const RedisKeys keys_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;  // by CounterAsk::id()
+  // After a failed read, seeds skip the database until then: calls must not wait on it.
+  std::chrono::steady_clock::time_point database_retry_at_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;

@@ -2,6 +2,7 @@
 #include "trafficmanager/long_windows.h"
 
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 
 #include <filesystem>
 
@@ -113,6 +114,20 @@ TEST_F(LongWindowsTest, AFlushForgetsWindowsThatEnded) {
   // Nothing remembered: the seed is read from the database again.
   store::QuotaWindowsRepository(*db).save_greatest({{c.key, c.window_ms, c.window, 9, 10}});
   EXPECT_EQ(windows->seed(c), 9);
+}
+
+TEST_F(LongWindowsTest, AfterTheDatabaseFailedSeedsDoWithoutItForAWhile) {
+  CounterAsk c = day_counter(10);
+  auto rename = [&](const std::string& from, const std::string& to) {
+    db->with_session(
+        [&](soci::session& sql) { sql << "ALTER TABLE " + from + " RENAME TO " + to; });
+  };
+  rename("quota_windows", "quota_windows_away");
+  EXPECT_EQ(windows->seed(c), 0);
+  rename("quota_windows_away", "quota_windows");
+  store::QuotaWindowsRepository(*db).save_greatest({{c.key, c.window_ms, c.window, 9, 10}});
+  // A lease call does not wait on a database that just failed.
+  EXPECT_EQ(windows->seed(c), 0);
 }
 
 }  // namespace
