@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace portico::trafficmanager {
@@ -15,12 +16,6 @@ constexpr auto kPurgeInterval = std::chrono::minutes(10);
 constexpr auto kDatabaseRetry = std::chrono::seconds(5);
 // Keys per MGET while flushing.
 constexpr std::size_t kReadBatch = 500;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string id_of(const store::QuotaWindow& w) {
   return w.counter_key + ":" + std::to_string(w.window_ms) + ":" + std::to_string(w.window_index);
@@ -157,11 +152,11 @@ void LongWindows::run(std::chrono::milliseconds interval) {
       std::unique_lock lock(mutex_);
       stopping = wake_.wait_for(lock, interval, [this] { return stopping_; });
     }
-    flush(now_ms());
+    flush(unix_now_ms());
     if (std::chrono::steady_clock::now() < next_purge) continue;
     next_purge = std::chrono::steady_clock::now() + kPurgeInterval;
     try {
-      if (auto n = repository_.purge_ended(now_ms()))
+      if (auto n = repository_.purge_ended(unix_now_ms()))
         spdlog::info("traffic manager: deleted {} ended long windows", n);
     } catch (const std::exception& e) {
       spdlog::warn("traffic manager: cannot delete ended long windows: {}", e.what());

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "common/api_error.h"
+#include "common/clock.h"
 #include "keymanager/keymanager.h"
 #include "trafficmanager/lease_service.h"
 
@@ -14,12 +15,6 @@ constexpr std::chrono::milliseconds kRedisTimeout(500);
 // Connections kept open between calls: about one per server thread.
 constexpr std::size_t kIdleConnections = 16;
 constexpr std::string_view kBase = "/internal/traffic/v1";
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 events::RedisAddress redis_address(const std::string& url) {
   try {
@@ -76,11 +71,11 @@ void TrafficManager::register_routes(http::Router& router) {
   router.add("POST", std::string(kBase) + "/leases", [&impl](http::Request& request) {
     impl.authenticate(request);
     LeaseRequest lease = parse_lease_request(request.body);
-    return http::Response::json(200, impl.service.lease(lease, now_ms()));
+    return http::Response::json(200, impl.service.lease(lease, unix_now_ms()));
   });
   router.add("GET", std::string(kBase) + "/throttled", [&impl](http::Request& request) {
     impl.authenticate(request);
-    return http::Response::json(200, impl.service.throttled(now_ms()));
+    return http::Response::json(200, impl.service.throttled(unix_now_ms()));
   });
 }
 
