@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
   std::string environment;
 
   auto* serve = app.add_subcommand("serve", "Start a node");
-  serve->add_option("--profile", profile, "all-in-one, control-plane, key-manager or gateway")
+  serve
+      ->add_option("--profile", profile,
+                   "all-in-one, control-plane, key-manager, gateway or traffic-manager")
       ->capture_default_str();
   serve->add_option("--environment", environment,
                     "Gateway: the environment whose APIs it serves (overrides "

@@ -27,6 +27,7 @@
 #include "portals/portals.h"
 #include "publisher/publisher.h"
 #include "store/database.h"
+#include "trafficmanager/trafficmanager.h"
 
 namespace portico {
 
@@ -44,6 +45,7 @@ struct Node::Impl {
   std::unique_ptr<analytics::Recorder> recorder;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<gateway::Gateway> gateway;
+  std::unique_ptr<trafficmanager::TrafficManager> traffic_manager;
 };
 
 namespace {
@@ -103,14 +105,20 @@ std::unique_ptr<gateway::ControlPlane> remote_control_plane(const Config& c) {
   return gateway::split_control_plane(std::move(control_plane), connect_to(c, g.key_manager_url));
 }
 
-// Load balancers and orchestrators ask every node the same two questions.
-void register_health_routes(http::Router& router, Profile profile) {
+// Load balancers and orchestrators ask every node the same two questions. `ready_check`, when
+// given, says whether what the node depends on answers (else 503).
+void register_health_routes(http::Router& router, Profile profile,
+                            std::function<bool()> ready_check = nullptr) {
   router.add("GET", "/health/live",
              [](http::Request&) { return http::Response::json(200, R"({"status":"live"})"); });
   std::string ready =
       R"({"status":"ready","profile":")" + std::string(profile_name(profile)) + R"("})";
-  router.add("GET", "/health/ready",
-             [ready](http::Request&) { return http::Response::json(200, ready); });
+  std::string not_ready =
+      R"({"status":"not ready","profile":")" + std::string(profile_name(profile)) + R"("})";
+  router.add("GET", "/health/ready", [ready, not_ready, ready_check](http::Request&) {
+    if (ready_check && !ready_check()) return http::Response::json(503, not_ready);
+    return http::Response::json(200, ready);
+  });
 }
 
 analytics::Options analytics_options(const Config& c, bool remote_gateway) {
@@ -254,7 +262,14 @@ void Node::start() {
     c.internal_api.password = crypto::random_token(32);
   }
   auto router = std::make_shared<http::Router>();
-  if (parts.server) register_health_routes(*router, impl_->profile);
+  if (parts.quota_leases) {
+    auto& tm = impl_->traffic_manager;
+    tm = std::make_unique<trafficmanager::TrafficManager>(c, *impl_->db, *impl_->bus);
+    tm->register_routes(*router);
+    register_health_routes(*router, impl_->profile, [&tm] { return tm->ready(); });
+  } else if (parts.server) {
+    register_health_routes(*router, impl_->profile);
+  }
   if (parts.key_manager) impl_->key_manager->register_routes(*router);
   if (parts.control_plane) {
     // In dependency order: admin, then publisher and developer portal.
@@ -344,6 +359,7 @@ void Node::run_until_signalled() {
     impl_->key_manager->stop_purging();
   }
   if (impl_->recorder) impl_->recorder->stop();
+  if (impl_->traffic_manager) impl_->traffic_manager->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
 }

@@ -10,8 +10,10 @@ Profile parse_profile(std::string_view name) {
   if (name == "control-plane") return Profile::kControlPlane;
   if (name == "key-manager") return Profile::kKeyManager;
   if (name == "gateway") return Profile::kGateway;
+  if (name == "traffic-manager") return Profile::kTrafficManager;
   throw ConfigError("unknown profile '" + std::string(name) +
-                    "'; expected all-in-one, control-plane, key-manager or gateway");
+                    "'; expected all-in-one, control-plane, key-manager, gateway or "
+                    "traffic-manager");
 }
 
 std::string_view profile_name(Profile profile) {
@@ -24,6 +26,8 @@ std::string_view profile_name(Profile profile) {
       return "key-manager";
     case Profile::kGateway:
       return "gateway";
+    case Profile::kTrafficManager:
+      return "traffic-manager";
   }
   return "?";
 }
@@ -38,6 +42,8 @@ ProfileParts parts_of(Profile profile) {
       return {.database = true, .key_manager = true, .server = true};
     case Profile::kGateway:
       return {.remote_gateway = true};
+    case Profile::kTrafficManager:
+      return {.database = true, .server = true, .quota_leases = true};
   }
   return {};
 }
@@ -52,7 +58,9 @@ void require_settings(const Config& c, Profile profile) {
   std::vector<std::string> missing;
   // Every node must sign and expect the same issuer; a default derived from this node's
   // port would differ from node to node.
-  if (c.oauth.issuer.empty()) missing.push_back("oauth.issuer (the same on every node)");
+  // A traffic manager neither issues nor checks tokens.
+  if (c.oauth.issuer.empty() && profile != Profile::kTrafficManager)
+    missing.push_back("oauth.issuer (the same on every node)");
   if (c.internal_api.password.empty())
     missing.push_back("internal_api.password (the gateways' credential, the same on every node)");
   // A gateway may follow the control plane's event stream instead of the log itself.
@@ -62,7 +70,9 @@ void require_settings(const Config& c, Profile profile) {
                           ? "redis.url (the cluster's event log) or events.transport = \"sse\""
                           : "redis.url (the cluster's event log)");
   if (parts_of(profile).database && c.database.url.empty())
-    missing.push_back("database.url (the shared PostgreSQL)");
+    missing.push_back(profile == Profile::kTrafficManager
+                          ? "database.url (the shared PostgreSQL: counters of an hour or longer)"
+                          : "database.url (the shared PostgreSQL)");
   if (profile == Profile::kGateway && c.gateway.control_plane_url.empty())
     missing.push_back("gateway.control_plane_url");
   if (missing.empty()) return;

@@ -1,13 +1,13 @@
 #pragma once
-// What a node runs, by profile: the reference's all-in-one node, control plane, key manager
-// and universal gateway (docs/deployment.md).
+// What a node runs, by profile: the reference's all-in-one node, control plane, key manager,
+// universal gateway and traffic manager (docs/deployment.md).
 #include <string_view>
 
 #include "common/config.h"
 
 namespace portico {
 
-enum class Profile { kAllInOne, kControlPlane, kKeyManager, kGateway };
+enum class Profile { kAllInOne, kControlPlane, kKeyManager, kGateway, kTrafficManager };
 
 struct ProfileParts {
   bool database = false;        // opens and migrates the database
@@ -15,6 +15,7 @@ struct ProfileParts {
   bool control_plane = false;   // publisher, developer portal, admin, analytics
   bool server = false;          // the control plane's listener (9443)
   bool remote_gateway = false;  // a gateway that reaches the control plane over HTTPS
+  bool quota_leases = false;    // the traffic manager: cluster-wide quota (docs/throttling.md)
 };
 
 // Throws ConfigError naming the accepted profiles.

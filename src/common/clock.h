@@ -13,6 +13,13 @@ inline std::int64_t unix_now() {
       .count();
 }
 
+// Wall-clock time in milliseconds since the Unix epoch (throttling windows).
+inline std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // ISO 8601 in UTC, "2026-11-23T05:00:00Z": the time format of the REST APIs' documents.
 inline std::string iso_time(std::int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);

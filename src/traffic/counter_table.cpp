@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <optional>
+#include <random>
 
 namespace portico::traffic {
 namespace {
@@ -76,10 +77,23 @@ struct Window {
 }  // namespace
 
 CounterTable::CounterTable(std::size_t slots, std::int64_t reclaim_grace_ms)
-    : reclaim_grace_ms_(std::max<std::int64_t>(reclaim_grace_ms, 0)) {
+    : home_seed_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)),
+      reclaim_grace_ms_(std::max<std::int64_t>(reclaim_grace_ms, 0)) {
   std::size_t capacity = std::bit_ceil(std::max<std::size_t>(slots, 16));
   slots_ = std::make_unique<Slot[]>(capacity);
   mask_ = capacity - 1;
+}
+
+// murmur3's finalizer over key and seed: every bit of both reaches the low bits that pick
+// the slot, so a client who can compute keys still cannot tell which of them share a chain.
+std::size_t CounterTable::home_of(std::uint64_t key) const {
+  std::uint64_t x = key ^ home_seed_;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return static_cast<std::size_t>(x) & mask_;
 }
 
 // Over since at least the grace: its count no longer matters to anyone. Decided from the
@@ -115,7 +129,7 @@ bool CounterTable::take_over(Slot& slot, std::uint64_t observed_state, std::uint
 // stay short under churn; with neither within kMaxProbe the table is full.
 std::size_t CounterTable::find_or_claim(std::uint64_t key, std::int64_t window_ms,
                                         std::int64_t now_ms) {
-  const std::size_t home = static_cast<std::size_t>(key) & mask_;
+  const std::size_t home = home_of(key);
   const std::size_t reach = std::min(kMaxProbe, mask_ + 1);
   for (int restart = 0; restart < kMaxRestarts; ++restart) {
     Slot* reusable = nullptr;
@@ -157,7 +171,7 @@ std::size_t CounterTable::find_or_claim(std::uint64_t key, std::int64_t window_m
 }
 
 std::size_t CounterTable::find(std::uint64_t key) const {
-  const std::size_t home = static_cast<std::size_t>(key) & mask_;
+  const std::size_t home = home_of(key);
   const std::size_t reach = std::min(kMaxProbe, mask_ + 1);
   for (std::size_t i = 0; i < reach; ++i) {
     const std::size_t index = (home + i) & mask_;
@@ -258,6 +272,36 @@ std::int64_t CounterTable::count(std::uint64_t key, std::int64_t window_ms,
   std::uint64_t state = slots_[index].state.load(std::memory_order_acquire);
   if (state == kLocked || state == kEmpty) return 0;
   return Window(window_ms, now_ms).relation(tag_of(state)) == 0 ? count_of(state) : 0;
+}
+
+std::vector<CounterTable::OpenWindow> CounterTable::current_windows(std::int64_t min_window_ms,
+                                                                    std::int64_t now_ms) const {
+  std::vector<OpenWindow> out;
+  for (std::size_t index = 0; index <= mask_; ++index) {
+    const Slot& slot = slots_[index];
+    std::uint64_t state = slot.state.load(std::memory_order_acquire);
+    std::uint64_t key = 0;
+    std::int64_t window_ms = 0;
+    // Key and window length belong to a state only if it did not change meanwhile; a slot
+    // counting fast may take a few reads (and is skipped if it never settles: the next
+    // snapshot has it).
+    bool consistent = false;
+    for (int attempt = 0; attempt < kMaxRestarts && !consistent; ++attempt) {
+      if (state == kEmpty || state == kLocked) break;
+      key = slot.key.load(std::memory_order_acquire);
+      window_ms = slot.window_ms.load(std::memory_order_acquire);
+      std::uint64_t again = slot.state.load(std::memory_order_acquire);
+      consistent = again == state;
+      state = again;
+    }
+    if (!consistent || count_of(state) == 0) continue;
+    if (window_ms < min_window_ms || window_ms <= 0) continue;
+    const Window window(window_ms, now_ms);
+    std::int64_t relation = window.relation(tag_of(state));
+    if (relation < 0) continue;  // over: nobody counts in it any more
+    out.push_back({key, window_ms, window.index + relation, count_of(state)});
+  }
+  return out;
 }
 
 }  // namespace portico::traffic

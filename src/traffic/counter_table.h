@@ -10,6 +10,10 @@
 // three stores. Whether a slot is stale follows from its state and window length alone, so the
 // CAS that locks it also proves it is still stale.
 //
+// A key's home slot (where its probe chain starts) mixes in a seed random per table: keys are
+// stable hashes that anyone can compute, and clients choose part of what they hash (users,
+// IPs), so without it they could aim many keys at one chain.
+//
 // Windows are aligned to the Unix epoch: index = floor(now_ms / window_ms), as the
 // reference's timeBatch(<unit>, 0). The state keeps the index modulo 2^24 - 1 as a tag (plus
 // one, so that no state is 0) and a 40-bit count (requests or bytes, saturating at
@@ -18,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace portico::traffic {
 
@@ -70,6 +75,19 @@ class CounterTable {
   // The count of `key`'s window at `now_ms`; 0 when it has none. Never claims a slot.
   std::int64_t count(std::uint64_t key, std::int64_t window_ms, std::int64_t now_ms) const;
 
+  // One window's count, as current_windows() reads it.
+  struct OpenWindow {
+    std::uint64_t key = 0;
+    std::int64_t window_ms = 0;
+    std::int64_t window_index = 0;  // floor(start / window_ms)
+    std::int64_t count = 0;
+  };
+
+  // The counts above 0 of every key whose window is at least `min_window_ms` long and is
+  // current at `now_ms` (or just ahead of it, opened by a thread with a later clock). A
+  // snapshot taken slot by slot while others count on; locked slots are skipped.
+  std::vector<OpenWindow> current_windows(std::int64_t min_window_ms, std::int64_t now_ms) const;
+
   std::size_t capacity() const { return mask_ + 1; }
   // Operations let through uncounted (no slot, or a slot that stayed locked).
   std::uint64_t untracked() const { return untracked_.load(std::memory_order_relaxed); }
@@ -85,6 +103,7 @@ class CounterTable {
 
   static constexpr std::size_t kNotFound = ~std::size_t{0};
 
+  std::size_t home_of(std::uint64_t key) const;
   std::size_t find_or_claim(std::uint64_t key, std::int64_t window_ms, std::int64_t now_ms);
   std::size_t find(std::uint64_t key) const;
   bool take_over(Slot& slot, std::uint64_t observed_state, std::uint64_t key,
@@ -95,6 +114,7 @@ class CounterTable {
 
   std::unique_ptr<Slot[]> slots_;
   std::size_t mask_;
+  std::uint64_t home_seed_;
   std::int64_t reclaim_grace_ms_;
   std::atomic<std::uint64_t> untracked_{0};
   std::atomic<std::uint64_t> in_use_{0};

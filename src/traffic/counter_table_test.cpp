@@ -125,6 +125,43 @@ TEST(CounterTable, SlotsWhoseWindowEndedAreReusedAfterTheGrace) {
   EXPECT_EQ(table.acquire(3, kMinute, kT0 + 3 * kMinute, 1, 1).result, Result::kAdmitted);
 }
 
+TEST(CounterTable, KeysAlikeInTheirLowBitsDoNotShareOneProbeChain) {
+  // Keys are stable hashes anyone can compute; were the home slot the key's low bits, these
+  // would all start one chain and all but kMaxProbe of them go untracked.
+  CounterTable table(1024);
+  for (std::uint64_t i = 1; i <= 2 * CounterTable::kMaxProbe; ++i) {
+    ASSERT_EQ(table.acquire(i << 20, kMinute, kT0, 1, 1).result, Result::kAdmitted) << i;
+  }
+  EXPECT_EQ(table.untracked(), 0u);
+}
+
+TEST(CounterTable, CurrentWindowsListsLongWindowsThatAreStillOpen) {
+  constexpr std::int64_t kHour = 60 * kMinute;
+  constexpr std::int64_t kDay = 24 * kHour;
+  const std::int64_t now = 20000 * kDay + 5 * kHour;
+  CounterTable table(1024);
+  table.add(1, kDay, now, 7);
+  table.add(2, kHour, now, 3);
+  table.add(3, kMinute, now, 4);        // too short
+  table.add(4, kHour, now - kHour, 5);  // the previous hour: over
+  table.add(5, kDay, now, 2);
+  table.release(table.acquire(5, kDay, now, 10, 0).ticket);
+  CounterTable::Ticket taken = table.acquire(6, kDay, now, 10, 1).ticket;
+  table.release(taken);  // back to 0: nothing to keep
+
+  auto windows = table.current_windows(kHour, now);
+  std::map<std::uint64_t, CounterTable::OpenWindow> by_key;
+  for (const auto& w : windows) by_key[w.key] = w;
+  ASSERT_EQ(by_key.size(), 3u);
+  EXPECT_EQ(by_key[1].window_ms, kDay);
+  EXPECT_EQ(by_key[1].window_index, 20000);
+  EXPECT_EQ(by_key[1].count, 7);
+  EXPECT_EQ(by_key[2].window_ms, kHour);
+  EXPECT_EQ(by_key[2].window_index, 20000 * 24 + 5);
+  EXPECT_EQ(by_key[2].count, 3);
+  EXPECT_EQ(by_key[5].count, 2);
+}
+
 TEST(CounterTable, ConcurrentThreadsAdmitExactlyTheLimit) {
   CounterTable table(1024);
   constexpr int kThreads = 4;

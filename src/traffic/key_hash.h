@@ -1,6 +1,12 @@
 #pragma once
 // Internal to src/traffic: counter keys as 64-bit hashes of the pieces that identify a
 // counter, built on the request path without building a key string.
+//
+// Keys are stable: every gateway, every restart and every traffic manager computes the same
+// key for the same counter, so that counts can be persisted and shared across the cluster (on
+// the wire and in storage as 16 lowercase hex digits). Keeping clients from aiming keys at one
+// probe chain is the counter table's business: it mixes a random seed of its own into the
+// home slot, not into the key.
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -8,11 +14,8 @@
 
 namespace portico::traffic {
 
-// The seed of counter keys: a constant, so that every gateway, every restart and the traffic
-// managers name a counter alike (cluster-wide throttling leases quota by key). Clients cannot
-// aim keys at one probe chain all the same: the counter table mixes a random per-table seed
-// into the home slot, not into the key.
-inline constexpr std::uint64_t kCounterKeySeed = 0x706f727469636f31ULL;
+// The seed of every counter key. A constant, never random: see above.
+inline constexpr std::uint64_t kCounterKeySeed = 0x706f727469636f31ULL;  // "portico1"
 
 // A seeded streaming hash. Pieces are length-prefixed, so ("ab", "c") and ("a", "bc") differ.
 // Never returns 0 (an empty slot).

@@ -342,6 +342,24 @@ ThrottlerStats Throttler::stats() const {
   return s;
 }
 
+std::vector<WindowCount> Throttler::long_windows(std::int64_t now_ms) const {
+  std::vector<WindowCount> out;
+  for (const auto& w : counters_->current_windows(kLongWindowMs, now_ms)) {
+    out.push_back({w.key, w.window_ms, w.window_index, w.count, 0});
+  }
+  return out;
+}
+
+std::size_t Throttler::restore(const std::vector<WindowCount>& windows, std::int64_t now_ms) {
+  std::size_t restored = 0;
+  for (const WindowCount& w : windows) {
+    if (w.window_ms <= 0 || w.count <= 0 || now_ms / w.window_ms != w.window) continue;
+    counters_->add(w.key, w.window_ms, now_ms, w.count);
+    ++restored;
+  }
+  return restored;
+}
+
 ThrottleDecision decide_before_authentication(const PolicySet& policies, std::string_view client_ip,
                                               std::string_view api_context_version) {
   // Application and user conditions stay empty here: they are decided after authentication.

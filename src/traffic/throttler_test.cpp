@@ -672,5 +672,87 @@ TEST(Throttler, FourThreadsGetExactlyTheLimitAtEveryLevel) {
   }
 }
 
+// --- long windows: export and restore ---------------------------------------------------------
+
+namespace persistence {
+
+constexpr std::int64_t kDay = 86'400'000;
+
+// A subscription of 5 requests a day (stop on quota reach) and an application tier of 100 a
+// minute, both counting base_request().
+struct DayAndMinute {
+  std::shared_ptr<const PolicySet> policies =
+      Policies{.subscription = policy("Day", count_limit(5, "day"), R"("stopOnQuotaReach":true)"),
+               .application = policy("Minute", count_limit(100))}
+          .build();
+  ThrottleRequest request = [] {
+    auto r = base_request();
+    r.subscription_policy = "Day";
+    r.application_policy = "Minute";
+    return r;
+  }();
+};
+
+TEST(Throttler, TwoThrottlersNameTheSameCounterWithTheSameKey) {
+  DayAndMinute s;
+  Throttler a, b;
+  EXPECT_EQ(allowed(a, *s.policies, s.request, 2), 2);
+  EXPECT_EQ(allowed(b, *s.policies, s.request, 1), 1);
+  auto from_a = a.long_windows(kT0);
+  auto from_b = b.long_windows(kT0);
+  ASSERT_EQ(from_a.size(), 1u);
+  ASSERT_EQ(from_b.size(), 1u);
+  EXPECT_EQ(from_a[0].key, from_b[0].key);
+  EXPECT_EQ(from_a[0].count, 2);
+  EXPECT_EQ(from_b[0].count, 1);
+}
+
+TEST(Throttler, LongWindowsExportOnlyWindowsOfAnHourOrLonger) {
+  DayAndMinute s;
+  Throttler t;
+  EXPECT_EQ(allowed(t, *s.policies, s.request, 3), 3);
+  auto windows = t.long_windows(kT0);
+  ASSERT_EQ(windows.size(), 1u);  // the day, not the minute
+  EXPECT_EQ(windows[0].window_ms, kDay);
+  EXPECT_EQ(windows[0].window, kT0 / kDay);
+  EXPECT_EQ(windows[0].count, 3);
+  EXPECT_TRUE(t.long_windows(kT0 - kT0 % kDay + kDay).empty());  // the next day
+}
+
+TEST(Throttler, ARestoredCountIsSpentFromWhereItWas) {
+  DayAndMinute s;
+  Throttler before;
+  EXPECT_EQ(allowed(before, *s.policies, s.request, 3), 3);
+  Throttler after;
+  EXPECT_EQ(after.restore(before.long_windows(kT0), kT0 + 1000), 1u);
+  s.request.now_ms = kT0 + 2000;
+  EXPECT_EQ(allowed(after, *s.policies, s.request, 5), 2);
+  EXPECT_EQ(after.decide(*s.policies, s.request).code, 900804);
+}
+
+TEST(Throttler, CountsOfWindowsThatEndedAreNotRestored) {
+  DayAndMinute s;
+  Throttler before;
+  EXPECT_EQ(allowed(before, *s.policies, s.request, 5), 5);
+  Throttler after;
+  const std::int64_t next_day = kT0 - kT0 % kDay + kDay;
+  EXPECT_EQ(after.restore(before.long_windows(kT0), next_day), 0u);
+  s.request.now_ms = next_day;
+  EXPECT_EQ(allowed(after, *s.policies, s.request, 6), 5);
+}
+
+TEST(Throttler, CounterKeysAreSixteenLowercaseHexDigits) {
+  EXPECT_EQ(format_counter_key(0x9f86d081884c7d65ULL), "9f86d081884c7d65");
+  EXPECT_EQ(format_counter_key(1), "0000000000000001");
+  EXPECT_EQ(parse_counter_key("9f86d081884c7d65"), 0x9f86d081884c7d65ULL);
+  EXPECT_EQ(parse_counter_key("ffffffffffffffff"), ~std::uint64_t{0});
+  EXPECT_EQ(parse_counter_key("9F86D081884C7D65"), std::nullopt);
+  EXPECT_EQ(parse_counter_key("9f86d081884c7d6"), std::nullopt);
+  EXPECT_EQ(parse_counter_key("9f86d081884c7d651"), std::nullopt);
+  EXPECT_EQ(parse_counter_key("+f86d081884c7d65"), std::nullopt);
+}
+
+}  // namespace persistence
+
 }  // namespace
 }  // namespace portico::traffic

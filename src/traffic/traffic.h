@@ -243,6 +243,27 @@ struct ThrottlerStats {
   std::uint64_t bandwidth_dropped = 0;  // bandwidth counters beyond kMaxBandwidthCounters
 };
 
+// Windows this long or longer are "long": their counts outlive a process (persisted by an
+// all-in-one node, kept by the traffic managers), because losing an hour's or a day's count
+// to a restart would hand every caller a fresh quota.
+inline constexpr std::int64_t kLongWindowMs = 3'600'000;
+
+// One counter's count in one window. Counter keys are stable hashes: every process computes
+// the same key for the same counter (API, subscription, application and user, policy, group,
+// limit kind, window length).
+struct WindowCount {
+  std::uint64_t key = 0;
+  std::int64_t window_ms = 0;
+  std::int64_t window = 0;  // floor(now_ms / window_ms): windows aligned to the Unix epoch
+  std::int64_t count = 0;   // requests, or bytes
+  std::int64_t limit = 0;   // 0: unknown (the counters keep no limits)
+};
+
+// A counter key as it goes on the wire and into storage: 16 lowercase hex digits.
+std::string format_counter_key(std::uint64_t key);
+// nullopt unless `text` is exactly 16 lowercase hex digits.
+std::optional<std::uint64_t> parse_counter_key(std::string_view text);
+
 // The decision engine and its counters. One per process (per node); shared by every thread.
 class Throttler {
  public:
@@ -264,6 +285,14 @@ class Throttler {
   void record_bytes(const ThrottleDecision& decision, std::int64_t bytes, std::int64_t now_ms);
 
   ThrottlerStats stats() const;
+
+  // The counts of long windows (kLongWindowMs or longer) current at `now_ms`, for whoever
+  // persists them. A snapshot read while requests count on; allocates.
+  std::vector<WindowCount> long_windows(std::int64_t now_ms) const;
+  // Adds persisted counts to the counters. Counts of windows that are not current at `now_ms`
+  // (ended, or not begun) are skipped. Call before serving, so that no window is counted from
+  // zero first; returns how many counts were added.
+  std::size_t restore(const std::vector<WindowCount>& windows, std::int64_t now_ms);
 
   // What this node admitted in `key`'s window at `now_ms` (the lease agent's view of use).
   std::int64_t admitted(std::uint64_t key, std::int64_t window_ms, std::int64_t now_ms) const;
