@@ -12,6 +12,7 @@
 #include "app/database_outbox.h"
 #include "app/default_admin.h"
 #include "app/profile.h"
+#include "app/quota_windows_flusher.h"
 #include "common/crypto.h"
 #include "common/key_encryption.h"
 #include "common/log.h"
@@ -46,6 +47,8 @@ struct Node::Impl {
   std::unique_ptr<http::Server> server;
   std::unique_ptr<gateway::Gateway> gateway;
   std::unique_ptr<trafficmanager::TrafficManager> traffic_manager;
+  // All-in-one: the in-process gateway's day and month counts, kept in the database.
+  std::unique_ptr<QuotaWindowsFlusher> quota_windows;
 };
 
 namespace {
@@ -307,6 +310,12 @@ void Node::start() {
     if (parts.remote_gateway) options.traffic = traffic_lease_options(c);
     impl_->gateway = std::make_unique<gateway::Gateway>(
         std::move(options), std::move(control_plane), impl_->bus.get(), impl_->recorder.get());
+    if (in_process_gateway) {
+      impl_->quota_windows = std::make_unique<QuotaWindowsFlusher>(
+          *impl_->db, impl_->gateway->throttler(), std::chrono::seconds(c.traffic.flush_seconds));
+      impl_->quota_windows->restore();  // before the gateway serves: no quota starts afresh
+      impl_->quota_windows->start();
+    }
     impl_->gateway->start();
   }
   if (!parts.server) {
@@ -353,6 +362,7 @@ void Node::run_until_signalled() {
         deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{}));
   };
   if (impl_->gateway) impl_->gateway->stop(left());
+  if (impl_->quota_windows) impl_->quota_windows->stop();  // the last counts, once served
   if (impl_->server) impl_->server->stop(left());
   if (impl_->key_manager) {
     impl_->key_manager->stop_hashing();

@@ -291,4 +291,8 @@ int Gateway::admin_port() const {
   return impl_->admin_server ? impl_->admin_server->http_port() : -1;
 }
 
+traffic::Throttler& Gateway::throttler() {
+  return impl_->throttler;
+}
+
 }  // namespace portico::gateway

@@ -18,6 +18,10 @@ namespace portico::analytics {
 class Recorder;
 }
 
+namespace portico::traffic {
+class Throttler;
+}
+
 namespace portico::gateway {
 
 // Cluster-wide throttling (docs/throttling.md "Gateway leases"): quota leased from traffic
@@ -93,6 +97,11 @@ class Gateway {
   int http_port() const;
   int https_port() const;
   int admin_port() const;
+
+  // The gateway's throttling counters, from construction on. The gateway has no database by
+  // design; a node that has one (all-in-one) keeps their long windows for it: it restores
+  // them before start() and flushes them while the gateway serves.
+  traffic::Throttler& throttler();
 
  private:
   struct Impl;
