@@ -63,8 +63,6 @@ struct Admin::Impl {
   void add_oauth_client_routes(http::Router& router);
   void add_internal_routes(http::Router& router);
   void add_gateway_credential_routes(http::Router& router);
-  // The live per-gateway credential a request's HTTP Basic names, if any.
-  std::optional<store::GatewayCredentialRecord> gateway_credential(const http::Request& request);
 
   void publish(std::string_view type, const boost::json::object& payload);
   // The caller, who must hold `scope` or apim:admin: the reference's Admin API lists both

@@ -17,8 +17,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t kMaxName = 100;
-constexpr std::size_t kMaxHeader = 4096;
-constexpr std::string_view kUsernamePrefix = "gw-";
 
 json::object credential_json(const store::GatewayCredentialRecord& r) {
   return json::object{{"id", r.id},
@@ -30,26 +28,6 @@ json::object credential_json(const store::GatewayCredentialRecord& r) {
 }
 
 }  // namespace
-
-std::optional<store::GatewayCredentialRecord> Admin::Impl::gateway_credential(
-    const http::Request& request) {
-  auto header = request.headers.get("Authorization");
-  constexpr std::string_view kBasic = "Basic ";
-  if (!header || header->size() <= kBasic.size() || header->size() > kMaxHeader ||
-      header->substr(0, kBasic.size()) != kBasic)
-    return std::nullopt;
-  auto decoded = crypto::base64_decode(header->substr(kBasic.size()));
-  if (!decoded) return std::nullopt;
-  auto colon = decoded->find(':');
-  if (colon == std::string::npos || !decoded->starts_with(kUsernamePrefix)) return std::nullopt;
-  auto record = gateway_credentials.find_by_username(decoded->substr(0, colon));
-  // The secret is random (32 bytes): a fast hash suffices, and comparing hashes leaks nothing
-  // about the secret through timing.
-  if (!record || record->revoked_time != 0 ||
-      record->secret_hash != crypto::sha256_hex(decoded->substr(colon + 1)))
-    return std::nullopt;
-  return record;
-}
 
 void Admin::Impl::add_gateway_credential_routes(http::Router& router) {
   const std::string base = std::string(kAdminBase) + "/gateway-credentials";
@@ -74,7 +52,7 @@ void Admin::Impl::add_gateway_credential_routes(http::Router& router) {
                std::string password = crypto::random_token(32);
                store::GatewayCredentialRecord record{
                    crypto::uuid_v4(),
-                   std::string(kUsernamePrefix) + crypto::random_token(9),
+                   std::string(keymanager::kGatewayCredentialPrefix) + crypto::random_token(9),
                    crypto::sha256_hex(password),
                    name,
                    environment,

@@ -144,25 +144,19 @@ const std::string& item_id(const http::Request& request, const std::string& name
 void Admin::Impl::add_internal_routes(http::Router& router) {
   const std::string base(kInternalBase);
 
-  // The comparison is the Key Manager's (introspection checks the same credential); an
-  // empty configured password refuses everyone.
-  // A gateway's own credential (gateway_credentials.cpp) is accepted too: the caller is then
-  // that credential, else nullopt (the shared one).
+  // The check is the Key Manager's (introspection accepts the same credentials): the shared
+  // [internal_api] one or a live gateway credential (gateway_credentials.cpp). The caller is
+  // then that gateway credential, else nullopt (the shared one).
   auto authenticate = [this](const http::Request& request) {
-    std::optional<store::GatewayCredentialRecord> own;
-    bool ok = keymanager::is_internal_credential(request, config.internal_api);
-    if (!ok) {
-      own = gateway_credential(request);
-      ok = own.has_value();
-    }
-    if (!ok) {
+    auto caller = key_manager.authenticate_gateway(request);
+    if (!caller) {
       ApiError e(401, 900901, "Invalid Credentials",
                  "The internal data API needs the gateway credential of [internal_api] or a "
                  "live gateway credential");
       e.headers["WWW-Authenticate"] = "Basic realm=\"portico-internal\"";
       throw e;
     }
-    return own;
+    return caller->own;
   };
 
   // The environment a runtime-artifact read names: 400 without one, 404 for an unknown one.

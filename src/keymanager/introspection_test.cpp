@@ -1,5 +1,6 @@
-// Who may call POST /oauth2/introspect: a gateway with the [internal_api] credential, a
-// confidential client (of its own tokens only, RFC 7662 §4), an administrator; nobody else.
+// Who may call POST /oauth2/introspect: a gateway with the [internal_api] credential or a live
+// one of its own, a confidential client (of its own tokens only, RFC 7662 §4), an
+// administrator; nobody else.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -119,6 +120,52 @@ TEST_F(IntrospectionTest, AnAdministratorStillMayIntrospect) {
 
 TEST_F(IntrospectionTest, AnOrdinaryUserMayNot) {
   EXPECT_EQ(introspect("alice", "wonderland").status, 401);
+}
+
+// A per-gateway credential as admin's gateway-credentials API stores it: the secret's SHA-256.
+store::GatewayCredentialRecord gateway_credential(store::Database& db, const std::string& username,
+                                                  const std::string& secret) {
+  store::GatewayCredentialRecord record{crypto::uuid_v4(), username, crypto::sha256_hex(secret),
+                                        "gw-eu-1",         "cloud",  1};
+  store::GatewayCredentialsRepository(db).create(record);
+  return record;
+}
+
+TEST_F(IntrospectionTest, ALiveGatewayCredentialMayIntrospect) {
+  gateway_credential(*db_, "gw-abc", "0123456789");
+  auto response = introspect("gw-abc", "0123456789");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(active(response));
+}
+
+TEST_F(IntrospectionTest, ARevokedOrWrongGatewayCredentialIsRefused) {
+  auto record = gateway_credential(*db_, "gw-abc", "0123456789");
+  EXPECT_EQ(introspect("gw-abc", "0123456789x").status, 401);
+  EXPECT_EQ(introspect("gw-abd", "0123456789").status, 401);
+  ASSERT_TRUE(store::GatewayCredentialsRepository(*db_).revoke(record.id, 2));
+  auto response = introspect("gw-abc", "0123456789");
+  EXPECT_EQ(response.status, 401);
+  EXPECT_EQ(boost::json::parse(response.body).at("error").as_string(), "invalid_client");
+}
+
+TEST_F(IntrospectionTest, TheGatewayCallerNamesItsOwnCredentialOrNone) {
+  auto record = gateway_credential(*db_, "gw-abc", "0123456789");
+  auto request = [](std::string_view pair) {
+    http::Request r;
+    r.headers.set("Authorization", "Basic " + crypto::base64_encode(std::string(pair)));
+    return r;
+  };
+  auto shared = km_->authenticate_gateway(request("gateway:s3cret:with%25+chars"));
+  ASSERT_TRUE(shared);
+  EXPECT_FALSE(shared->own);
+  auto own = km_->authenticate_gateway(request("gw-abc:0123456789"));
+  ASSERT_TRUE(own && own->own);
+  EXPECT_EQ(own->own->id, record.id);
+  EXPECT_EQ(own->own->environment, "cloud");
+  // Names without the prefix are never looked up: users and clients are someone else.
+  EXPECT_FALSE(km_->authenticate_gateway(request("alice:wonderland")));
+  EXPECT_FALSE(km_->authenticate_gateway(request("gw-abc")));
+  EXPECT_FALSE(km_->authenticate_gateway(http::Request{}));
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ KeyManager::KeyManager(const Config& config, store::Database& db, events::EventB
             KeyEncryption(config.security.key_encryption_key)),
       api_scopes_(db, std::chrono::seconds(config.oauth.lookup_cache_seconds)),
       tokens_(config, db, keys_, clients_, users_, bus),
+      gateway_credentials_(db),
       purger_(db, std::chrono::seconds(config.oauth.purge_interval_seconds),
               throttle_.policy().lockout_max) {
   tokens_.set_api_scope_lookup(

@@ -3,6 +3,7 @@
 // JWKS, metadata, client registration) and the internal user store. Other components use
 // this header only: to authenticate REST callers and to register clients for applications.
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include "keymanager/token_service.h"
 #include "keymanager/users.h"
 #include "store/database.h"
+#include "store/gateway_credentials_repository.h"
 
 namespace portico::keymanager {
 
@@ -38,6 +40,15 @@ struct Principal {
 // empty configured password refuses everyone. The comparison's time tells nothing of the
 // credential, its length included.
 bool is_internal_credential(const http::Request& request, const InternalApiConfig& expected);
+
+// User names of per-gateway credentials (admin's gateway-credentials API) start with this.
+inline constexpr std::string_view kGatewayCredentialPrefix = "gw-";
+
+// A gateway, known by the HTTP Basic credential of its request.
+struct GatewayCaller {
+  // Its own credential (admin's gateway-credentials); nullopt for the shared [internal_api] one.
+  std::optional<store::GatewayCredentialRecord> own;
+};
 
 class KeyManager {
  public:
@@ -60,6 +71,10 @@ class KeyManager {
   Principal authenticate(const http::Request& request);
   // As authenticate(), then ApiError 403 unless the caller holds `scope`.
   Principal authorize(const http::Request& request, std::string_view scope);
+  // The gateway whose credential the request carries: the shared [internal_api] one or a live
+  // per-gateway credential; nullopt for anyone else. The internal data API and introspection
+  // both ask this.
+  std::optional<GatewayCaller> authenticate_gateway(const http::Request& request);
 
   Users& users() { return users_; }
   Clients& clients() { return clients_; }
@@ -86,6 +101,7 @@ class KeyManager {
   KeyRing keys_;
   ApiScopes api_scopes_;
   TokenService tokens_;
+  store::GatewayCredentialsRepository gateway_credentials_;
   Purger purger_;  // last: its thread stops before the rest goes
 };
 

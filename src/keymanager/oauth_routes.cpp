@@ -153,11 +153,12 @@ void add_oauth_routes(KeyManager& km, http::Router& router) {
 
   router.add("POST", "/oauth2/introspect", http::BodyType::form, [&km](http::Request& request) {
     return guarded([&] {
-      // RFC 7662 §2.1: the caller must be authorized: a gateway with the [internal_api]
-      // credential (checked first: it costs no argon2id), a registered confidential client,
-      // or an administrator. RFC 7662 §4: a client learns only of its own tokens.
+      // RFC 7662 §2.1: the caller must be authorized: a gateway with the shared
+      // [internal_api] credential or a live one of its own (checked first: they cost no
+      // argon2id), a registered confidential client, or an administrator. RFC 7662 §4: a
+      // client learns only of its own tokens.
       std::optional<std::string> only_client;
-      bool allowed = is_internal_credential(request, km.config().internal_api);
+      bool allowed = km.authenticate_gateway(request).has_value();
       if (!allowed) {
         auto basic = basic_credentials(request);
         if (!basic) throw OAuthError::invalid_client("client authentication is required");
