@@ -3,7 +3,8 @@ per-minute rollups to the control plane, POST /internal/data/v1/analytics/batche
 internal-API credential, and the control plane's analytics query API counts them with the
 calls of its own gateway. Here an all-in-one node receives batches exactly as a separate
 gateway sends them: each stored once by (nodeId, batchId), a bad one refused whole, none
-without the credential; then /api/am/analytics/v1 shows the calls, by gateway too."""
+without the shared credential or a gateway's own live one; then /api/am/analytics/v1 shows
+the calls, by gateway too."""
 
 from __future__ import annotations
 
@@ -133,3 +134,24 @@ def test_only_the_internal_credential_may_send_batches(cp):
     assert api_requests(cp, api) == 0
     assert send(cp, body).status_code == 200
     assert api_requests(cp, api) == 2
+
+
+def test_a_gateway_sends_batches_with_its_own_credential_until_it_is_revoked(cp):
+    created = cp.post("/api/am/admin/v4/gateway-credentials", auth=cp.admin_auth,
+                      json={"name": "gw-analytics-1", "environment": "Default"})
+    assert created.status_code == 201, created.text
+    credential = created.json()
+    own = (credential["username"], credential["password"])
+    api = "Own" + uuid.uuid4().hex[:6]
+    accepted = send(cp, batch("gw-own", rollup(api, 3)), auth=own)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["duplicate"] is False
+    assert api_requests(cp, api) == 3
+    revoked = cp.request("DELETE", cp.https_url +
+                         f"/api/am/admin/v4/gateway-credentials/{credential['id']}",
+                         auth=cp.admin_auth)
+    assert revoked.status_code == 200, revoked.text
+    refused = send(cp, batch("gw-own", rollup(api, 5)), auth=own)
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["code"] == 900901
+    assert api_requests(cp, api) == 3

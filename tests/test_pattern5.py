@@ -202,6 +202,44 @@ def test_the_event_stream_serves_server_sent_events_from_a_position(cluster):
     assert bad.status_code == 400
 
 
+def set_keys(config: "os.PathLike", section: str, keys: dict[str, int]) -> None:
+    """Sets `keys` at the top of `section` of a node's portico.toml (appended when absent)."""
+    lines = [f"{name} = {value}" for name, value in keys.items()]
+    text = open(config).read().splitlines()
+    header = f"[{section}]"
+    if header in text:
+        at = text.index(header) + 1
+        text[at:at] = lines
+    else:
+        text += ["", header, *lines]
+    with open(config, "w") as out:
+        out.write("\n".join(text) + "\n")
+
+
+def test_the_event_stream_stays_open_through_nginx_past_the_read_timeout(cluster):
+    """The control plane's read timeout bounds receiving a request, not how long its event
+    stream lasts: through nginx, heartbeats keep coming well past it on one connection.
+    It restarts cp1 with a 2 s read timeout and 1 s heartbeats; later tests do not mind."""
+    cluster.stop("cp1")
+    config = cluster.directory / "nodes" / "cp1" / "portico.toml"
+    set_keys(config, "server", {"read_timeout_seconds": 2})
+    set_keys(config, "events", {"heartbeat_seconds": 1})
+    cluster.start("cp1")
+    credential = tuple(cluster.endpoints["PORTICO_INTERNAL_API"].split(":", 1))
+    heartbeats = 0
+    with requests.get(cluster.front.https_url + "/internal/data/v1/events", auth=credential,
+                      stream=True, timeout=10, verify=cluster.endpoints["PORTICO_CA"]) as response:
+        assert response.status_code == 200
+        try:
+            for line in response.iter_lines(decode_unicode=True):
+                heartbeats += line == ": keep-alive"
+                if heartbeats == 6:
+                    break
+        except requests.exceptions.ChunkedEncodingError as broken:
+            pytest.fail(f"the stream broke after {heartbeats} heartbeats: {broken}")
+    assert heartbeats == 6
+
+
 def test_a_revoked_gateway_credential_stops_its_stream_and_its_pulls(cluster):
     front = cluster.front
     created = front.post("/api/am/admin/v4/gateway-credentials", auth=front.admin_auth,

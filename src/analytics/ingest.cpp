@@ -17,11 +17,12 @@ namespace json = boost::json;
 void register_ingest_route(http::Router& router, keymanager::KeyManager& km, store::Database& db) {
   router.add(
       "POST", "/internal/data/v1/analytics/batches", guarded([&km, &db](http::Request& request) {
-        // The internal data API's check and answer (src/admin/internal_api.cpp).
-        if (!keymanager::is_internal_credential(request, km.config().internal_api)) {
+        // The internal data API's check and answer (src/admin/internal_api.cpp): the shared
+        // credential or a gateway's own live one.
+        if (!km.authenticate_gateway(request)) {
           ApiError e(401, 900901, "Invalid Credentials",
-                     "The internal data API needs the gateway credential of "
-                     "[internal_api]");
+                     "The internal data API needs the gateway credential of [internal_api] or a "
+                     "live gateway credential");
           e.headers["WWW-Authenticate"] = "Basic realm=\"portico-internal\"";
           throw e;
         }

@@ -84,7 +84,7 @@ class BodyStreamTest : public ::testing::Test {
     ServerOptions options;
     options.host = "127.0.0.1";
     options.http_port = 0;
-    options.read_timeout = 10s;
+    options.read_timeout = read_timeout_;
     server_ = std::make_unique<Server>(options, router);
     server_->start();
   }
@@ -92,8 +92,15 @@ class BodyStreamTest : public ::testing::Test {
     if (server_) server_->stop(1s);
   }
 
+  std::chrono::seconds read_timeout_ = 10s;
   std::shared_ptr<TestStream> stream_ = std::make_shared<TestStream>();
   std::unique_ptr<Server> server_;
+};
+
+// The shortest read timeout the configuration allows: a stream must outlive it.
+class ShortReadTimeoutTest : public BodyStreamTest {
+ protected:
+  ShortReadTimeoutTest() { read_timeout_ = 1s; }
 };
 
 constexpr std::string_view kGet = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -127,6 +134,19 @@ TEST_F(BodyStreamTest, AnIdleStreamCarriesHeartbeats) {
   PlainConnection client(server_->http_port());
   ASSERT_TRUE(client.send(kGet));
   EXPECT_TRUE(client.read_until("8\r\n: beat\n\n\r\n"));
+}
+
+TEST_F(ShortReadTimeoutTest, AStreamOutlivesTheRequestsReadTimeout) {
+  // The read timeout bounds receiving a request, not how long its response may stream: 25
+  // heartbeats 100 ms apart take well past it, and the connection stays open throughout.
+  stream_->heartbeat_ = 100ms;
+  PlainConnection client(server_->http_port());
+  ASSERT_TRUE(client.send(kGet));
+  std::string beats;
+  for (int i = 0; i < 25; ++i) beats += "8\r\n: beat\n\n\r\n";
+  EXPECT_TRUE(client.read_until(beats));
+  stream_->push("still here");
+  EXPECT_TRUE(client.read_until("a\r\nstill here\r\n"));
 }
 
 TEST_F(BodyStreamTest, AClientLeavingStopsTheStream) {

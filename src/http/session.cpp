@@ -388,8 +388,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // ---- a streamed body (http::BodyStream) --------------------------------------------------
   // The head, then each piece as a chunk (HTTP/1.0: until the connection closes). Waiting for
-  // the next piece holds no operation but a read that notices the client leaving; each write
-  // is bounded by the read timeout, so a client that stops reading is dropped.
+  // the next piece holds no operation but a read, without a deadline, that notices the client
+  // leaving; each write is bounded by the read timeout, so a client that stops reading is
+  // dropped.
 
   void start_stream(Response response) {
     body_stream_ = std::move(response.stream);
@@ -414,6 +415,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         if (auto self = weak.lock()) self->pump_stream();
       });
     });
+    // The request's read deadline is still set, and tcp_stream arms it for every read started
+    // while it is: the read that watches for the client leaving would time out read_timeout
+    // after the request began and end a healthy stream. Only writes are bounded from here on.
+    lowest().expires_never();
     watch_for_close();
     write_stream(std::move(head));
   }
