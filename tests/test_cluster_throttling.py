@@ -211,7 +211,7 @@ def metric(cluster: Cluster, name: str, gateway: str) -> float:
 
 
 def wait_for_fallback(cluster: Cluster, names: list[str], on: bool) -> None:
-    wait_for(lambda: all(metric(cluster, "portico_traffic_fallback", n) == (1 if on else 0)
+    wait_for(lambda: all(metric(cluster, "portico_gateway_throttle_fallback", n) == (1 if on else 0)
                          for n in names), timeout=PROPAGATION_SECONDS, interval=0.2)
 
 
@@ -319,6 +319,11 @@ def test_a_day_quota_spent_stays_spent_across_a_redis_restart_that_lost_its_data
     cluster.stop("redis", signal.SIGKILL)
     shutil.rmtree(cluster.directory / "redis")  # its append-only file: every counter is gone
     cluster.start("redis")
+    throttled = requests.get(
+        f"https://localhost:{cluster.endpoints['PORTICO_NODE_tm1_HTTPS']}"
+        "/internal/traffic/v1/throttled", verify=cluster.endpoints["PORTICO_CA"],
+        auth=tuple(cluster.endpoints["PORTICO_INTERNAL_API"].split(":", 1)), timeout=5).json()
+    assert any(t["window_ms"] == 86_400_000 for t in throttled["throttled"]), throttled
     # A gateway started now knows nothing of the counter: what it learns comes from the
     # traffic managers, which have it from PostgreSQL.
     cluster.stop("gw2")
@@ -326,8 +331,3 @@ def test_a_day_quota_spent_stays_spent_across_a_redis_restart_that_lost_its_data
     answer = calls(cluster, "gw2", who, 1)[0]
     assert answer.status_code == 429, answer.text
     assert error_code(answer) == 900804
-    throttled = requests.get(
-        f"https://localhost:{cluster.endpoints['PORTICO_NODE_tm1_HTTPS']}"
-        "/internal/traffic/v1/throttled", verify=cluster.endpoints["PORTICO_CA"],
-        auth=tuple(cluster.endpoints["PORTICO_INTERNAL_API"].split(":", 1)), timeout=5).json()
-    assert any(t["window_ms"] == 86_400_000 for t in throttled["throttled"]), throttled

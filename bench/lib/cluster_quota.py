@@ -20,7 +20,7 @@ import wrk
 
 DEV = "/api/am/devportal/v3"
 ADMIN = "/api/am/admin/v4"
-LEASE_CALLS_METRIC = "portico_traffic_lease_calls_total"
+LEASE_CALLS_METRIC = "portico_gateway_lease_calls_total"
 WINDOW_SECONDS = 10
 LIMIT = 300  # requests a window
 WINDOWS_PER_RUN = 3

@@ -122,6 +122,10 @@ struct Gateway::Impl {
         return http::Response::error(503, 503, "Service Unavailable",
                                      "No configuration snapshot is loaded yet");
       }
+      if (lease_agent && !lease_agent->settled()) {
+        return http::Response::error(503, 503, "Service Unavailable",
+                                     "The spent cluster-wide quotas are not known yet");
+      }
       return http::Response::json(200, R"({"status":"ready","snapshotVersion":)" +
                                            std::to_string(store.snapshot()->version) + "}");
     });

@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
-#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "events/event_types.h"
 
@@ -23,25 +22,9 @@ constexpr std::string_view kLeasesPath = "/internal/traffic/v1/leases";
 constexpr std::string_view kThrottledPath = "/internal/traffic/v1/throttled";
 constexpr std::size_t kMaxCountersPerCall = 1000;
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string key_hex(std::uint64_t key) {
-  char digits[17];
-  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(key));
-  return std::string(digits, 16);
-}
-
 std::optional<std::uint64_t> parse_key(const json::value* v) {
-  if (v == nullptr || !v->is_string() || v->as_string().size() != 16) return std::nullopt;
-  std::string_view text = v->as_string();
-  std::uint64_t key = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), key, 16);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return key;
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return traffic::parse_counter_key(v->as_string());
 }
 
 std::int64_t int_of(const json::object& o, std::string_view name) {
@@ -57,7 +40,7 @@ std::string lease_body(const std::string& gateway, const traffic::LeaseAsk* asks
   counters.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     const traffic::LeaseAsk& a = asks[i];
-    counters.push_back(json::object{{"key", key_hex(a.key)},
+    counters.push_back(json::object{{"key", traffic::format_counter_key(a.key)},
                                     {"window_ms", a.window_ms},
                                     {"window", a.window},
                                     {"limit", a.limit},
@@ -94,6 +77,8 @@ struct LeaseAgent::Impl {
   std::size_t current = 0;  // the manager that answered last: asked first
   int failures_in_a_row = 0;
   std::atomic<bool> circuit_open{false};
+  // The throttled list was read once, or the circuit opened trying: see settled().
+  std::atomic<bool> settled{false};
   std::atomic<std::uint64_t> calls_ok{0};
   std::atomic<std::uint64_t> calls_failed{0};
 
@@ -141,7 +126,7 @@ struct LeaseAgent::Impl {
       answers.push_back(a);
     }
     if (std::int64_t members = int_of(o, "members"); members > 0) ledger.set_members(members);
-    ledger.apply(std::vector<traffic::LeaseAsk>(asks, asks + n), answers, unix_ms());
+    ledger.apply(std::vector<traffic::LeaseAsk>(asks, asks + n), answers, unix_now_ms());
     return true;
   }
 
@@ -201,7 +186,7 @@ struct LeaseAgent::Impl {
       // An open circuit's probe is a full scan: it carries what was admitted meanwhile.
       bool full_scan = circuit_open || now >= next_scan;
       if (full_scan) next_scan = now + scan_every;
-      auto asks = ledger.collect(throttler, unix_ms(), full_scan);
+      auto asks = ledger.collect(throttler, unix_now_ms(), full_scan);
       if (asks.empty() && now < next_heartbeat && !circuit_open && !throttled_list_due) continue;
       bool ok = send(asks);
       next_heartbeat = Clock::now() + heartbeat;
@@ -213,7 +198,10 @@ struct LeaseAgent::Impl {
           ledger.set_fallback(false);
           throttled_list_due = true;
         }
-        if (throttled_list_due && read_throttled()) throttled_list_due = false;
+        if (throttled_list_due && read_throttled()) {
+          throttled_list_due = false;
+          settled = true;
+        }
         continue;
       }
       ++failures_in_a_row;
@@ -223,6 +211,7 @@ struct LeaseAgent::Impl {
                        "traffic.mode");
         }
         circuit_open = true;
+        settled = true;  // traffic.mode decides from now on: nothing left to wait for
         ledger.set_fallback(true);
         retry_at = Clock::now() + reset;
       }
@@ -257,6 +246,10 @@ void LeaseAgent::on_event(const events::Event& event) {
   if (ec) return;
   if (auto s = parse_spent(payload))
     impl_->ledger.mark_spent(s->key, s->window_ms, s->window, s->until);
+}
+
+bool LeaseAgent::settled() const {
+  return impl_->settled.load();
 }
 
 LeaseAgent::Stats LeaseAgent::stats() const {

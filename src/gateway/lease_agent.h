@@ -40,6 +40,11 @@ class LeaseAgent {
   // An event of the gateway's bus; acts on throttle.exhausted only. Quick: any thread.
   void on_event(const events::Event& event);
 
+  // Whether the gateway may serve: it has read which counters are spent (so that a gateway
+  // started after a quota ran out does not admit its first call on credit), or found no
+  // traffic manager (then traffic.mode decides).
+  bool settled() const;
+
   struct Stats {
     std::uint64_t calls_ok = 0;
     std::uint64_t calls_failed = 0;

@@ -71,7 +71,11 @@ std::string LeaseService::lease(const LeaseRequest& request, std::int64_t now_ms
   std::optional<ScriptResult> result;
   {
     auto redis = redis_.acquire();
-    result = script_.run(*redis, keys_, request.gateway, now_ms, membership_ttl_ms_, counters);
+    // A pooled connection Redis closed meanwhile (a restart) fails at once: one more try, on
+    // a fresh connection. Should the failed try have run after all (its reply lost), its grants
+    // count twice: fewer admitted in that window, never more.
+    for (int attempt = 0; attempt < 2 && !result; ++attempt)
+      result = script_.run(*redis, keys_, request.gateway, now_ms, membership_ttl_ms_, counters);
     if (!result) {
       spdlog::warn("traffic manager: Redis cannot be reached: {}", redis->last_error());
       throw_unavailable();
@@ -96,7 +100,8 @@ std::string LeaseService::throttled(std::int64_t now_ms) {
   events::Reply members, spent;
   {
     auto redis = redis_.acquire();
-    if (!redis->ensure_connected()) throw_unavailable();
+    // A pooled connection Redis closed meanwhile fails once; the next command reconnects.
+    if (!redis->command({"PING"}) && !redis->ensure_connected()) throw_unavailable();
     redis->command({"ZREMRANGEBYSCORE", keys_.members, "-inf", now});
     members = redis->command({"ZCARD", keys_.members});
     redis->command({"ZREMRANGEBYSCORE", keys_.throttled, "-inf", now});
