@@ -28,7 +28,7 @@ struct Entry {
   std::int64_t limit = 0;
   std::int64_t window = 0;  // the window the grant fields below refer to
   std::int64_t granted = 0;
-  std::int64_t credit = 0;  // 1 once the window's first request was admitted on no word
+  std::int64_t credit = 0;  // credit_for(limit) once the window's first request came on no word
   std::int64_t overdraft_reported = 0;
   std::int64_t spent_until = 0;  // unix ms; refused without asking before then
   bool answered = false;         // a traffic manager said something about this window
@@ -147,9 +147,12 @@ QuotaLedger::Allowance QuotaLedger::allowance(std::uint64_t key, std::int64_t wi
       else
         out.tokens = std::max(out.tokens, local_share(limit));
     } else if (!e.answered && e.credit == 0) {
-      // The window's first request on no word: admitted on credit, reported as overdraft.
-      e.credit = 1;
-      ++out.tokens;
+      // The window's first requests on no word: admitted on credit, reported as overdraft.
+      // The credit is 1 % of the limit shared by the members (at least 1), so that a busy
+      // counter does not refuse the requests of a lease's round trip at every window's start;
+      // all gateways' credits together stay within 1 % of the limit.
+      e.credit = credit_for(limit);
+      out.tokens += e.credit;
       impl.ask_soon(shard, key, e);
       wake_agent = true;
     }
@@ -168,6 +171,10 @@ void QuotaLedger::want_more(std::uint64_t key, std::int64_t now_ms) {
     impl_->ask_soon(shard, key, it->second);
   }
   wake();
+}
+
+std::int64_t QuotaLedger::credit_for(std::int64_t limit) const {
+  return std::max<std::int64_t>(1, limit / (100 * impl_->members.load(std::memory_order_relaxed)));
 }
 
 std::int64_t QuotaLedger::local_share(std::int64_t limit) const {
@@ -210,7 +217,8 @@ std::vector<LeaseAsk> QuotaLedger::collect(const Throttler& throttler, std::int6
       // The credit counts as used from the moment it is given: the agent may look before the
       // request it admitted reaches the counter, and an unreported credit would let the
       // traffic managers grant the whole limit besides.
-      std::int64_t used = std::max(throttler.admitted(key, e.window_ms, now_ms), e.credit);
+      std::int64_t used = std::max(throttler.admitted(key, e.window_ms, now_ms),
+                                   std::min<std::int64_t>(e.credit, 1));
       std::int64_t covered = e.granted + e.overdraft_reported;
       LeaseAsk ask{
           key, e.window_ms, e.window, e.limit, std::max<std::int64_t>(0, used - covered), 0, 0};
@@ -255,7 +263,12 @@ void QuotaLedger::apply(const std::vector<LeaseAsk>& asks, const std::vector<Lea
       e.answered = true;
       e.granted += std::clamp<std::int64_t>(answer->granted, 0, kMaxTokens);
       if (answer->granted > 0) e.last_grant = answer->granted;
-      e.spent_until = answer->until > now_ms ? answer->until : 0;
+      // Spent is raised by any answer, cleared only by a grant: an answer computed before a
+      // throttle.exhausted event arrived must not undo it.
+      if (answer->until > now_ms)
+        e.spent_until = std::max(e.spent_until, answer->until);
+      else if (answer->granted > 0)
+        e.spent_until = 0;
     }
     if (e.ask_pending) {
       shard.wanting.push_back(ask.key);

@@ -79,6 +79,18 @@ TEST(QuotaLedger, FirstRequestOfAWindowIsAdmittedOnCreditAndReportedAsOverdraft)
   EXPECT_EQ(asks[0].give_back, 0);
 }
 
+TEST(QuotaLedger, ABusyCountersCreditIsOnePercentOfItsLimitOverTheMembers) {
+  // 30,000 a minute over 3 gateways: each admits 100 before its first grant, so that the
+  // requests of a lease's round trip at a window's start are not refused; the three credits
+  // together are 1 % of the limit, all reported as overdraft.
+  Cluster c({}, 30000);
+  c.ledger.set_members(3);
+  EXPECT_EQ(c.admitted(150), 100);
+  auto asks = c.collect();
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_EQ(asks[0].overdraft, 100);
+}
+
 TEST(QuotaLedger, AGrantAdmitsThatManyMore) {
   Cluster c;
   c.call();

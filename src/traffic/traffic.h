@@ -370,6 +370,9 @@ class QuotaLedger {
   void count_refused_spent() { refused_spent_.fetch_add(1, std::memory_order_relaxed); }
   // Burst control and backend max TPS: limit / members, at least 1.
   std::int64_t local_share(std::int64_t limit) const;
+  // What a gateway admits of a counter-window before its first grant: limit / (100 × members),
+  // at least 1.
+  std::int64_t credit_for(std::int64_t limit) const;
 
   // ---- the lease agent's thread ----
   // The asks due now: counters that want more, overdraft not yet reported, idle leases to give
