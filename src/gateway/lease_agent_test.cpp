@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "events/event_types.h"
@@ -20,17 +21,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::off); }
-};
-const auto* const kQuietLogs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// Logs are quiet: the other tests of this binary register that environment.
 
 // A traffic manager of one counter pool: grants what is asked while its limit lasts.
 class FakeTrafficManager {
@@ -175,7 +166,7 @@ struct LeasingGateway {
     r.api_id = "api-1";
     r.api_context_version = "/pets/1.0.0";
     r.api_policy = "Api";
-    r.now_ms = unix_ms();
+    r.now_ms = unix_now_ms();
     return throttler.decide(*policies, r);
   }
   int admitted(int attempts) {
