@@ -211,8 +211,11 @@ def metric(cluster: Cluster, name: str, gateway: str) -> float:
 
 
 def wait_for_fallback(cluster: Cluster, names: list[str], on: bool) -> None:
+    """Until the gateways' metrics say they count per gateway (on) or cluster-wide again."""
     wait_for(lambda: all(metric(cluster, "portico_gateway_throttle_fallback", n) == (1 if on else 0)
-                         for n in names), timeout=PROPAGATION_SECONDS, interval=0.2)
+                         and metric(cluster, "portico_gateway_throttle_cluster_wide", n) ==
+                         (0 if on else 1) for n in names),
+             timeout=PROPAGATION_SECONDS, interval=0.2)
 
 
 def clear_of_the_hour(margin: float = 120.0) -> None:

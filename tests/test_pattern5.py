@@ -11,6 +11,7 @@ revoked token); after a cut link, for the gateways' reconnection backoff (at mos
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import tomllib
@@ -131,6 +132,20 @@ def test_cloud_gateways_have_neither_database_nor_redis(cluster):
     environments = cluster.front.get("/api/am/admin/v4/environments",
                                      auth=cluster.front.admin_auth)
     assert "cloud" in [e["name"] for e in environments.json()["list"]]
+
+
+def test_cloud_gateways_say_in_their_metrics_that_they_count_quotas_per_gateway(cluster):
+    # They reach no traffic manager (only the control plane's HTTPS URL): their limits are
+    # their own, and their metrics say so.
+    for name in GATEWAYS:
+        url = f"http://127.0.0.1:{cluster.endpoints[f'PORTICO_NODE_{name}_ADMIN']}/metrics"
+        command = ["curl", "-sS", "--max-time", "5", url]
+        if cluster.in_namespaces:  # the admin port listens on the namespace's loopback
+            command = ["ip", "netns", "exec", cluster.endpoints[f"PORTICO_NODE_{name}_NETNS"],
+                       *command]
+        metrics = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^portico_gateway_throttle_cluster_wide(\{[^}]*\})? 0$", metrics,
+                         re.M), metrics[-2000:]
 
 
 def test_an_api_published_to_the_cloud_answers_on_every_cloud_gateway(cluster, story):

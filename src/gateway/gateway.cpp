@@ -140,6 +140,14 @@ struct Gateway::Impl {
       if (miss_lookup) gateway_metrics += miss_lookup->metrics_text();
       if (loader) gateway_metrics += loader->metrics_text();
       if (lease_agent) gateway_metrics += lease_agent->metrics_text();
+      // Whether quotas are the cluster's now: 0 without traffic managers (each gateway counts
+      // its own) and while none answers (traffic.mode decides).
+      gateway_metrics +=
+          "# HELP portico_gateway_throttle_cluster_wide Whether quotas are counted cluster-wide "
+          "(leased from the traffic managers) or per gateway.\n"
+          "# TYPE portico_gateway_throttle_cluster_wide gauge\n"
+          "portico_gateway_throttle_cluster_wide " +
+          std::string(lease_agent && !lease_agent->stats().circuit_open ? "1" : "0") + "\n";
       response.body += recorder ? recorder->with_node_label(gateway_metrics) : gateway_metrics;
       return response;
     });
