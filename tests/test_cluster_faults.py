@@ -24,6 +24,7 @@ from cluster_support import Cluster, local_cluster, start_cluster
 from gateway_support import Backend, Caller, error_code, publish_api, wait_for
 from portal_support import portal_sign_in
 from portico_node import psql
+from snapshot_file_support import read_snapshot
 
 PATTERN = "3-distributed"
 GATEWAYS = ["gw1", "gw2", "gw3"]
@@ -201,7 +202,8 @@ def test_with_the_control_planes_and_database_down_gateways_serve_from_memory_an
     # gateway.snapshot_write_seconds).
     snapshot_file = cluster.directory / "nodes" / "gw1" / "data" / "gateway-snapshot-Default.json"
     application_id = story["caller"].app["applicationId"]
-    wait_for(lambda: snapshot_file.exists() and application_id in snapshot_file.read_text(),
+    wait_for(lambda: snapshot_file.exists() and any(
+        app["id"] == application_id for app in read_snapshot(snapshot_file)[1]["applications"]),
              timeout=PROPAGATION_SECONDS, interval=0.2)
     for name in ("cp1", "cp2", "postgresql"):
         cluster.stop(name)

@@ -1,6 +1,7 @@
 """The gateway's snapshot file: what a gateway restarted while the control plane is down serves
 from. It carries the cluster id, the issuer, the key manager's JWKS and a checksum; a file
-whose checksum does not match is ignored (with an error in the log), never served."""
+whose checksum does not match is ignored (with an error in the log), never served. Changes
+after its first write go to its journal, replayed at start-up."""
 
 import hashlib
 import json
@@ -9,6 +10,7 @@ import requests
 
 from gateway_support import (Caller, backend_fixture, publish_api, publisher, wait_for,
                              wait_for_status)
+from snapshot_file_support import read_snapshot
 
 upstream = backend_fixture("snapshot-file-backend")
 
@@ -22,17 +24,20 @@ def read_snapshot_file(node):
     return json.loads(header), body
 
 
+def deployed_apis(node):
+    """The ids of the APIs in the file with its journal replayed."""
+    _, content = read_snapshot(snapshot_file(node))
+    return {artifact["apiId"] for artifact in content["runtimeArtifacts"]}
+
+
 def test_the_file_carries_cluster_jwks_and_a_checksum(node, upstream):
     api = publish_api(node, upstream.url)
     caller = Caller(node)
     caller.subscribe(api)
     wait_for_status(node, "GET", api["context"] + "/1.0.0/x", 200, caller.token())
 
-    def written():
-        header, body = read_snapshot_file(node)
-        return (header, body) if api["context"] in body else None
-
-    header, body = wait_for(written, timeout=30)
+    wait_for(lambda: api["id"] in deployed_apis(node), timeout=30)
+    header, body = read_snapshot_file(node)
     assert header["format"] == 2
     assert header["checksum"] == hashlib.sha256(body.encode()).hexdigest()
     content = json.loads(body)
@@ -66,11 +71,11 @@ def test_the_last_api_undeployed_leaves_the_gateway_and_its_file(launcher, upstr
     caller.subscribe(api)
     path = api["context"] + "/1.0.0/x"
     wait_for_status(node, "GET", path, 200, caller.token())
-    wait_for(lambda: api["context"] in read_snapshot_file(node)[1], timeout=30)
+    wait_for(lambda: api["id"] in deployed_apis(node), timeout=30)
     [revision] = publisher(node, "GET", f"/apis/{api['id']}/revisions").json()["list"]
     undeployed = publisher(node, "POST", f"/apis/{api['id']}/undeploy-revision",
                            params={"revisionId": revision["id"]}, json=[{"name": "Default"}])
     assert undeployed.status_code == 201, undeployed.text
     wait_for_status(node, "GET", path, 404, caller.token())
-    wait_for(lambda: api["context"] not in read_snapshot_file(node)[1], timeout=30)
+    wait_for(lambda: api["id"] not in deployed_apis(node), timeout=30)
     assert "snapshot pull refused" not in node.log_tail(400)

@@ -90,3 +90,20 @@ def lower_priority(pid, nice=19):
             except OSError:
                 pass
     return reached
+
+
+
+def pin(pids, cpus):
+    """Pins every thread of `pids` and of their child processes to `cpus`. Threads and
+    children they start later (PostgreSQL's backends) inherit it."""
+    for pid in pids:
+        for p in descendants(pid):
+            try:
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    os.sched_setaffinity(int(task), set(cpus))
+                except OSError:
+                    pass

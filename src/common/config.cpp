@@ -333,8 +333,8 @@ const std::vector<KeySpec>& key_specs() {
                         "(the safety net for lost events); 0 disables."));
     s.push_back(int_key("gateway", "snapshot_write_seconds", &Config::gateway,
                         &GatewayConfig::snapshot_write_seconds, 0, 3600,
-                        "The snapshot file (last-known configuration) is rewritten at most this "
-                        "often; 0: after every change."));
+                        "Changes reach the snapshot file (last-known configuration) or its "
+                        "journal at most this often; 0: after every change."));
     s.push_back(int_key("gateway", "miss_lookup_cache_seconds", &Config::gateway,
                         &GatewayConfig::miss_lookup_cache_seconds, 0, 3600,
                         "An API key, token's application or subscription the gateway does not "

@@ -94,7 +94,7 @@ struct GatewayConfig {
   std::string key_manager_url;        // JWKS, introspection; empty: control_plane_url
   std::string node_id;                // in metrics and analytics; empty: the host name
   int resync_seconds = 300;           // full re-pull even without events
-  int snapshot_write_seconds = 5;     // the snapshot file is rewritten at most this often
+  int snapshot_write_seconds = 5;     // changes reach the snapshot file at most this often
   int miss_lookup_cache_seconds = 5;  // an unknown credential asked once per this long
   bool force_snapshot = false;        // accept a pull from another cluster or one emptying it
   // Per environment (docs/deployment.md): where this gateway's analytics batches go.

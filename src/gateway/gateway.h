@@ -66,7 +66,7 @@ struct GatewayOptions {
   // once; one it does not know either is refused without asking for this long.
   std::int64_t miss_lookup_cache_seconds = 5;
   int resync_seconds = 300;        // full re-pull even without events; 0: never
-  int snapshot_write_seconds = 5;  // the snapshot file is rewritten at most this often
+  int snapshot_write_seconds = 5;  // changes reach the snapshot file at most this often
   bool force_snapshot = false;     // accept a pull from another cluster or one emptying it
   // Checked on the resolved address of every new backend connection; null: any address.
   std::shared_ptr<const BackendAddressPolicy> backend_policy;

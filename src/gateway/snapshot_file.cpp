@@ -8,8 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common/crypto.h"
+#include "gateway/source_index.h"
 
 namespace portico::gateway {
 namespace {
@@ -17,6 +20,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kFormat = 2;
+constexpr int kJournalFormat = 1;
+constexpr std::size_t kChecksumDigits = 64;  // SHA-256 in hex
 
 // The names the lists carry in the file.
 const std::pair<std::string_view, json::array SnapshotSources::*> kFileKeys[] = {
@@ -35,20 +40,112 @@ std::string string_of(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+json::object position_json(const events::LogPosition& position) {
+  return json::object{{"epoch", position.epoch}, {"sequence", position.sequence}};
+}
+
+events::LogPosition position_of(const json::value* value, events::LogPosition fallback) {
+  if (value == nullptr || !value->is_object()) return fallback;
+  events::LogPosition position;
+  position.epoch = string_of(value->get_object(), "epoch");
+  if (auto* seq = value->get_object().if_contains("sequence")) {
+    if (seq->is_uint64()) position.sequence = seq->get_uint64();
+    if (seq->is_int64() && seq->get_int64() >= 0)
+      position.sequence = static_cast<std::uint64_t>(seq->get_int64());
+  }
+  return position;
+}
+
+std::optional<std::string> read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
+}
+
+// Applies the journal `text` to `file`, parsed from the snapshot file the journal must
+// follow. Returns the reason it stopped before the end, "" when it did not.
+std::string replay_journal(std::string_view text, SnapshotFile& file) {
+  auto newline = text.find('\n');
+  if (newline == std::string_view::npos) return "it has no header line";
+  boost::system::error_code ec;
+  json::value header = json::parse(text.substr(0, newline), ec);
+  const json::object* h = !ec ? header.if_object() : nullptr;
+  const json::value* format = h ? h->if_contains("format") : nullptr;
+  if (format == nullptr || !format->is_int64() || format->get_int64() != kJournalFormat)
+    return "it has an unknown format";
+  if (string_of(*h, "base") != file.checksum) return "it follows another snapshot file";
+  text.remove_prefix(newline + 1);
+  if (text.empty()) return "";
+  SourceIndex index;
+  index.reset(std::move(file.sources));
+  std::string stopped;
+  for (std::size_t line = 1; !text.empty(); ++line) {
+    newline = text.find('\n');
+    if (newline == std::string_view::npos) {
+      stopped = "record " + std::to_string(line) + " is torn";
+      break;
+    }
+    std::string_view entry = text.substr(0, newline);
+    text.remove_prefix(newline + 1);
+    std::string_view body =
+        entry.size() > kChecksumDigits + 1 ? entry.substr(kChecksumDigits + 1) : "";
+    if (entry.size() <= kChecksumDigits + 1 || entry[kChecksumDigits] != ' ' ||
+        entry.substr(0, kChecksumDigits) != crypto::sha256_hex(body)) {
+      stopped = "record " + std::to_string(line) + " does not match its checksum";
+      break;
+    }
+    json::value record = json::parse(body, ec);
+    const json::object* r = !ec ? record.if_object() : nullptr;
+    const json::value* changes = r ? r->if_contains("changes") : nullptr;
+    if (changes == nullptr || !changes->is_array()) {
+      stopped = "record " + std::to_string(line) + " is not a journal record";
+      break;
+    }
+    for (const auto& change : changes->get_array()) index.apply(change);
+    file.position = position_of(r->if_contains("position"), file.position);
+    if (auto* jwks = r->if_contains("jwks"); jwks != nullptr && jwks->is_string())
+      file.jwks = std::string(jwks->get_string());
+    if (auto* revoked = r->if_contains("revokedTokens"); revoked != nullptr && revoked->is_array())
+      file.revoked = revoked->get_array();
+  }
+  file.sources = index.sources();
+  return stopped;
+}
+
+// Writes all of `content` to `fd`; false with the reason in `error`.
+bool write_all(int fd, const std::string& name, const std::string& content, std::string* error) {
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = "cannot write " + name + ": " + std::strerror(errno);
+      return false;
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
 
-std::string serialize_snapshot_file(const SnapshotFile& file) {
+std::string serialize_snapshot_file(const SnapshotFile& file, std::string* checksum) {
   json::object doc;
   doc["environment"] = file.environment;
   doc["clusterId"] = file.cluster_id;
   doc["issuer"] = file.issuer;
   doc["jwks"] = file.jwks;
-  doc["position"] =
-      json::object{{"epoch", file.position.epoch}, {"sequence", file.position.sequence}};
+  doc["position"] = position_json(file.position);
   for (const auto& [key, member] : kFileKeys) doc[key] = file.sources.*member;
   doc["revokedTokens"] = file.revoked;
   std::string body = json::serialize(doc);
-  json::object header{{"format", kFormat}, {"checksum", crypto::sha256_hex(body)}};
+  std::string sum = crypto::sha256_hex(body);
+  json::object header{{"format", kFormat}, {"checksum", sum}};
+  if (checksum != nullptr) *checksum = std::move(sum);
   return json::serialize(header) + "\n" + body;
 }
 
@@ -66,7 +163,8 @@ std::optional<SnapshotFile> parse_snapshot_file(std::string_view text, std::stri
   if (format == nullptr || !format->is_int64() || format->get_int64() != kFormat)
     return fail("it has an unknown format");
   std::string_view body = text.substr(newline + 1);
-  if (string_of(header.get_object(), "checksum") != crypto::sha256_hex(body))
+  std::string checksum = crypto::sha256_hex(body);
+  if (string_of(header.get_object(), "checksum") != checksum)
     return fail("its checksum does not match its content");
   json::value doc = json::parse(body, ec);
   if (ec || !doc.is_object()) return fail("its content is not a JSON object");
@@ -76,21 +174,65 @@ std::optional<SnapshotFile> parse_snapshot_file(std::string_view text, std::stri
   file.cluster_id = string_of(o, "clusterId");
   file.issuer = string_of(o, "issuer");
   file.jwks = string_of(o, "jwks");
-  if (auto* p = o.if_contains("position"); p != nullptr && p->is_object()) {
-    file.position.epoch = string_of(p->get_object(), "epoch");
-    if (auto* seq = p->get_object().if_contains("sequence")) {
-      if (seq->is_uint64()) file.position.sequence = seq->get_uint64();
-      if (seq->is_int64() && seq->get_int64() >= 0)
-        file.position.sequence = static_cast<std::uint64_t>(seq->get_int64());
-    }
-  }
+  file.position = position_of(o.if_contains("position"), {});
   file.sources.environment = file.environment;
   for (const auto& [key, member] : kFileKeys)
     if (auto* list = o.if_contains(key); list != nullptr && list->is_array())
       file.sources.*member = list->get_array();
   if (auto* list = o.if_contains("revokedTokens"); list != nullptr && list->is_array())
     file.revoked = list->get_array();
+  file.checksum = std::move(checksum);
   return file;
+}
+
+std::optional<SnapshotFile> read_snapshot_file(const std::string& path, std::string* error,
+                                               std::string* journal_warning) {
+  auto text = read_whole(path);
+  if (!text) {
+    *error = "it cannot be read";
+    return std::nullopt;
+  }
+  auto file = parse_snapshot_file(*text, error);
+  if (!file) return std::nullopt;
+  text.reset();
+  // No journal: the file was written whole and nothing came after it.
+  if (auto journal = read_whole(journal_path(path))) {
+    std::string stopped = replay_journal(*journal, *file);
+    if (!stopped.empty() && journal_warning != nullptr) *journal_warning = std::move(stopped);
+  }
+  return file;
+}
+
+std::string journal_path(const std::string& snapshot_path) {
+  return snapshot_path + ".journal";
+}
+
+std::string journal_header(std::string_view base_checksum) {
+  return json::serialize(json::object{{"format", kJournalFormat}, {"base", base_checksum}}) + "\n";
+}
+
+std::string journal_line(const events::LogPosition& position, json::array changes,
+                         const std::string* jwks, const json::array* revoked) {
+  json::object record{{"position", position_json(position)}, {"changes", std::move(changes)}};
+  if (jwks != nullptr) record["jwks"] = *jwks;
+  if (revoked != nullptr) record["revokedTokens"] = *revoked;
+  std::string body = json::serialize(record);
+  return crypto::sha256_hex(body) + " " + body + "\n";
+}
+
+bool append_to_file(const std::string& path, const std::string& content, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  bool written = write_all(fd, path, content, error);
+  if (written && ::fsync(fd) != 0) {
+    *error = "cannot flush " + path + ": " + std::strerror(errno);
+    written = false;
+  }
+  ::close(fd);
+  return written;
 }
 
 bool write_file_atomically(const std::string& path, const std::string& content,
@@ -101,19 +243,10 @@ bool write_file_atomically(const std::string& path, const std::string& content,
     *error = "cannot create " + temp + ": " + std::strerror(errno);
     return false;
   }
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = "cannot write " + temp + ": " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return false;
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
+  if (!write_all(fd, temp, content, error)) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return false;
   }
   // The data must be on disk before the rename makes it the snapshot file.
   if (::fsync(fd) != 0 || ::close(fd) != 0) {

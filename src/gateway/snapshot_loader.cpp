@@ -6,12 +6,10 @@
 #include <condition_variable>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <iterator>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "common/log.h"
@@ -99,7 +97,6 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // destructor once no work is under way.
   SourceIndex file_sources;
   std::unique_ptr<SnapshotFileWriter> writer;  // null without a snapshot file
-  bool file_dirty = false;  // file_sources changed since the file was last written
   // The cluster the current configuration came from (the snapshot file's, then each accepted
   // pull's); "" while unknown. Worker thread only.
   std::string cluster_id;
@@ -429,7 +426,6 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     if (!publish(sources, revoked, "the control plane")) return false;
     if (!pulled_cluster->empty()) cluster_id = *pulled_cluster;
     file_sources.reset(std::move(sources));
-    file_dirty = true;
     save_file();
     return true;
   }
@@ -442,11 +438,11 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     return out;
   }
 
-  // Writes file_sources to the snapshot file when they changed, at most every
+  // Writes what changed in file_sources to the snapshot file, at most every
   // snapshot_write_seconds: a write asked for sooner is held back until then. The worker, or
   // the destructor once no work is under way.
   void save_file() {
-    if (!writer || !file_dirty) return;
+    if (!writer || !file_sources.has_changes()) return;
     auto now = Clock::now();
     auto interval = std::chrono::seconds(std::max(0, options.snapshot_write_seconds));
     if (last_file_write && now < *last_file_write + interval) {
@@ -470,30 +466,30 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(revoked_mutex);
       file.revoked = revoked_now();
     }
-    file_dirty = false;
     last_file_write = now;
-    writer->submit(std::move(file), file_sources);
+    auto changed = file_sources.take_changes();
+    writer->submit(std::move(file), file_sources, std::move(changed));
   }
 
   // Reads and checks the snapshot file into `file_on_disk`; logs why when it cannot.
   void read_file() {
     const std::string& path = options.snapshot_file;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!std::filesystem::exists(path)) {
       spdlog::warn(
           "no snapshot file at {}: the gateway has no configuration until the control "
           "plane answers",
           path);
       return;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string error;
-    auto file = parse_snapshot_file(text.str(), &error);
+    std::string error, journal_warning;
+    auto file = read_snapshot_file(path, &error, &journal_warning);
     if (!file) {
       spdlog::error("snapshot file {} ignored: {}", path, error);
       return;
     }
+    if (!journal_warning.empty())
+      spdlog::warn("snapshot journal {} replayed up to where {}", journal_path(path),
+                   journal_warning);
     if (file->environment != options.environment) {
       spdlog::error("snapshot file {} belongs to environment '{}'; ignored", path,
                     file->environment);
@@ -505,11 +501,17 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // Serves the file read at start-up: its configuration, revocations and JWKS.
   bool publish_file() {
     SnapshotFile& file = *file_on_disk;
-    std::error_code time_error;
-    auto written = std::filesystem::last_write_time(options.snapshot_file, time_error);
-    auto age = time_error ? std::chrono::seconds(0)
-                          : std::chrono::duration_cast<std::chrono::seconds>(
-                                std::filesystem::file_time_type::clock::now() - written);
+    // Written when the file or its journal last was.
+    auto written = std::filesystem::file_time_type::min();
+    for (const auto& path : {options.snapshot_file, journal_path(options.snapshot_file)}) {
+      std::error_code time_error;
+      auto time = std::filesystem::last_write_time(path, time_error);
+      if (!time_error) written = std::max(written, time);
+    }
+    auto age = written == std::filesystem::file_time_type::min()
+                   ? std::chrono::seconds(0)
+                   : std::chrono::duration_cast<std::chrono::seconds>(
+                         std::filesystem::file_time_type::clock::now() - written);
     spdlog::warn("serving the last-known configuration from {} (written {} s ago)",
                  options.snapshot_file, age.count());
     if (!file.issuer.empty() && !options.issuer.empty() && file.issuer != options.issuer)
@@ -519,6 +521,7 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
     if (!publish(file.sources, file.revoked, "the snapshot file")) return false;
     cluster_id = file.cluster_id;
     file_sources.reset(file.sources);
+    file_sources.take_changes();  // the file holds them
     std::lock_guard lock(mutex);
     position = file.position;
     return true;
@@ -539,7 +542,6 @@ struct SnapshotLoader::Impl : std::enable_shared_from_this<Impl> {
   // Publishes a patched snapshot and records it for the file.
   void publish_patch(std::shared_ptr<const Snapshot> next) {
     store.publish(std::move(next));
-    file_dirty = true;
     {
       std::lock_guard lock(mutex);
       ++stats.patches_applied;

@@ -28,7 +28,7 @@ struct LoaderOptions {
   std::string snapshot_file;       // last-known configuration (JSON); "" keeps none
   int debounce_ms = 100;           // events within this window share one re-pull
   int resync_seconds = 300;        // full re-pull even without events; 0 disables it
-  int snapshot_write_seconds = 5;  // the snapshot file is rewritten at most this often
+  int snapshot_write_seconds = 5;  // changes reach the snapshot file at most this often
   // Accept a pull from another cluster id, or one without any API while the gateway has
   // some (gateway.force_snapshot). Off: such a pull is refused, logged and counted.
   bool force_snapshot = false;

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <filesystem>
@@ -189,6 +190,18 @@ std::string read_text(const std::filesystem::path& path) {
 
 class LoaderTest : public ::testing::Test {
  protected:
+  // The snapshot file with its journal replayed, as a restarted gateway reads it.
+  std::optional<SnapshotFile> on_disk() {
+    std::string error;
+    return read_snapshot_file((dir_ / "snapshot.json").string(), &error);
+  }
+  // Whether the file, read so, has an API at `context`.
+  bool file_has_context(std::string_view context) {
+    auto file = on_disk();
+    return file &&
+           json::serialize(file->sources.runtime_artifacts).find(context) != std::string::npos;
+  }
+
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("portico-loader-" + std::to_string(::getpid()) + "-" +
@@ -472,8 +485,7 @@ TEST_F(LoaderTest, AnApiEventReReadsThatApiAloneAndPatchesItIn) {
   EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);  // no full pull
   EXPECT_GE(cp_.page_calls("runtime-artifacts/fresh"), 1);
   // The snapshot file follows the patch.
-  EXPECT_TRUE(eventually(
-      [&] { return read_text(dir_ / "snapshot.json").find("/fresh") != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return file_has_context("/fresh"); }));
 
   // Undeployed: the per-item read answers 404 and the API leaves the snapshot and the file.
   apis.pop_back();
@@ -484,8 +496,7 @@ TEST_F(LoaderTest, AnApiEventReReadsThatApiAloneAndPatchesItIn) {
   EXPECT_EQ(store_.snapshot()->by_context.count("/fresh/1.0.0"), 0u);
   EXPECT_EQ(store_.snapshot()->apis.size(), 5u);
   EXPECT_EQ(cp_.page_calls("runtime-artifacts"), 0);
-  EXPECT_TRUE(eventually(
-      [&] { return read_text(dir_ / "snapshot.json").find("/fresh") == std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return on_disk() && !file_has_context("/fresh"); }));
 }
 
 TEST_F(LoaderTest, APolicyEventReReadsThePolicyListsAlone) {
@@ -518,12 +529,10 @@ TEST_F(LoaderTest, AnApplicationPatchReachesTheSnapshotFileWithoutAFullPull) {
   loader.on_event(events::Event{1, "subscription.created",
                                 R"({"subscription_id":"s-new","application_id":"app3"})", 0});
   ASSERT_TRUE(eventually([&] {
-    std::string error;
-    auto file = parse_snapshot_file(read_text(dir_ / "snapshot.json"), &error);
+    auto file = on_disk();
     return file && file->sources.subscriptions.size() == 8;
   }));
-  std::string error;
-  auto file = parse_snapshot_file(read_text(dir_ / "snapshot.json"), &error);
+  auto file = on_disk();
   ASSERT_TRUE(file);
   EXPECT_EQ(file->sources.applications.size(), 7u);
   EXPECT_EQ(file->sources.key_mappings.size(), 7u);
@@ -755,7 +764,7 @@ TEST_F(LoaderTest, TheFileIsRewrittenAtMostEverySnapshotWriteSeconds) {
   ASSERT_TRUE(loader.refresh_now());
   EXPECT_EQ(store_.snapshot()->apis.size(), 2u);
   // Served at once, written later: the file still holds the first pull.
-  EXPECT_EQ(read_text(dir_ / "snapshot.json").find("/new"), std::string::npos);
+  EXPECT_FALSE(file_has_context("/new"));
 }
 
 TEST_F(LoaderTest, AWriteHeldBackIsMadeWhenTheLoaderStops) {
@@ -766,7 +775,7 @@ TEST_F(LoaderTest, AWriteHeldBackIsMadeWhenTheLoaderStops) {
   cp_.set("runtime-artifacts", json::array{artifact("api0", "/ctx0"), artifact("new", "/new")});
   ASSERT_TRUE(loader.refresh_now());
   loader_.reset();  // SIGTERM: the gateway stops well within the hour
-  EXPECT_NE(read_text(dir_ / "snapshot.json").find("/new"), std::string::npos);
+  EXPECT_TRUE(file_has_context("/new"));
 }
 
 TEST_F(LoaderTest, ASubscriptionEventReReadsItsApplicationWithoutAFullPull) {
@@ -817,6 +826,117 @@ TEST_F(LoaderTest, APullALogResetAsksForFirstStillHonoursTheFile) {
   EXPECT_TRUE(loader.load_initial());
   EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);  // the file's, not the other cluster's
   EXPECT_GE(loader.stats().snapshots_refused, 1u);
+}
+
+// After the first whole write, a change goes to the journal beside the file: the file's bytes
+// stay as they were, and a gateway restarted while the control plane is down serves the file
+// with the journal replayed, revocations included.
+TEST_F(LoaderTest, AChangeAfterTheFirstWriteGoesToTheJournalAndARestartReplaysIt) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  ASSERT_TRUE(eventually([&] { return on_disk().has_value(); }));
+  std::string whole = read_text(dir_ / "snapshot.json");
+  std::string journal = read_text(dir_ / "snapshot.json.journal");
+  EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 1);  // its header alone
+  loader.on_event(
+      events::Event{1, "token.revoked",
+                    R"({"jti":"j-new","expires_at":)" + std::to_string(now() + 600) + "}", now()});
+  subscribe_app3_to_api4("s-new");
+  loader.on_event(events::Event{2, "subscription.created",
+                                R"({"subscription_id":"s-new","application_id":"app3"})", 0});
+  ASSERT_TRUE(eventually([&] {
+    auto file = on_disk();
+    return file && file->sources.subscriptions.size() == 8;
+  }));
+  EXPECT_EQ(read_text(dir_ / "snapshot.json"), whole);
+  journal = read_text(dir_ / "snapshot.json.journal");
+  EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 2);
+  EXPECT_NE(journal.find("s-new"), std::string::npos);
+  EXPECT_EQ(journal.find("/ctx4"), std::string::npos);  // the change alone, not the APIs
+
+  loader_.reset();
+  cp_.set_unreachable(true);
+  SnapshotStore restarted;
+  SnapshotLoader again(options(), cp_, worker_, restarted);
+  EXPECT_TRUE(again.load_initial());
+  EXPECT_TRUE(again.stats().loaded_from_file);
+  EXPECT_NE(restarted.snapshot()->find_subscription("app3", "api4"), nullptr);
+  EXPECT_EQ(restarted.snapshot()->apis.size(), 5u);
+  EXPECT_TRUE(restarted.revoked()->contains("j-new"));
+  EXPECT_TRUE(restarted.revoked()->contains("j-old"));
+  EXPECT_EQ(again.position().sequence, 2u);
+}
+
+// A crash in the middle of an append leaves a torn last record: the records before it stand,
+// the torn one is dropped; a journal whose header names another file is ignored as a whole.
+TEST_F(LoaderTest, ATornJournalRecordIsDroppedAndAJournalOfAnotherFileIgnored) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  subscribe_app3_to_api4("s-first");
+  loader.on_event(events::Event{1, "subscription.created", R"({"application_id":"app3"})", 0});
+  ASSERT_TRUE(eventually([&] {
+    auto file = on_disk();
+    return file &&
+           json::serialize(file->sources.subscriptions).find("s-first") != std::string::npos;
+  }));
+  json::array apis;
+  for (int i = 0; i < 5; ++i)
+    apis.push_back(artifact("api" + std::to_string(i), "/ctx" + std::to_string(i)));
+  apis.push_back(artifact("late", "/late"));
+  cp_.set("runtime-artifacts", apis);
+  loader.on_event({2, "api.deployed", R"({"api_id":"late","environment":"Default"})", now()});
+  ASSERT_TRUE(eventually([&] { return file_has_context("/late"); }));
+  loader_.reset();
+
+  auto journal_path = dir_ / "snapshot.json.journal";
+  std::string journal = read_text(journal_path);
+  auto write_journal = [&](const std::string& text) {
+    std::ofstream out(journal_path, std::ios::binary | std::ios::trunc);
+    out << text;
+  };
+  cp_.set_unreachable(true);
+  auto restart = [&] {
+    SnapshotStore restarted;
+    SnapshotLoader again(options(), cp_, worker_, restarted);
+    EXPECT_TRUE(again.load_initial());
+    return restarted.snapshot();
+  };
+  write_journal(journal.substr(0, journal.size() - 5));  // the last record torn
+  auto served = restart();
+  EXPECT_NE(served->find_subscription("app3", "api4"), nullptr);
+  EXPECT_EQ(served->apis.count("late"), 0u);
+
+  std::string other = journal;
+  other.replace(other.find("\"base\":\"") + 8, 4, "0000");
+  write_journal(other);
+  served = restart();
+  EXPECT_EQ(served->find_subscription("app3", "api4"), nullptr);
+  EXPECT_EQ(served->apis.count("late"), 0u);
+  EXPECT_EQ(served->apis.size(), 5u);  // the file itself still serves
+}
+
+// A resync that finds what the gateway already has writes nothing.
+TEST_F(LoaderTest, AResyncThatChangesNothingLeavesTheFileAndJournalAlone) {
+  auto& loader = make_loader(options());
+  ASSERT_TRUE(loader.load_initial());
+  ASSERT_TRUE(loader.refresh_now());
+  std::string whole = read_text(dir_ / "snapshot.json");
+  std::string journal = read_text(dir_ / "snapshot.json.journal");
+  ASSERT_TRUE(loader.refresh_now());
+  EXPECT_EQ(read_text(dir_ / "snapshot.json"), whole);
+  EXPECT_EQ(read_text(dir_ / "snapshot.json.journal"), journal);
+  // One API changed on the control plane: the resync journals that API alone.
+  json::array apis;
+  for (int i = 0; i < 5; ++i)
+    apis.push_back(
+        artifact("api" + std::to_string(i), i == 2 ? "/moved" : "/ctx" + std::to_string(i)));
+  cp_.set("runtime-artifacts", apis);
+  ASSERT_TRUE(loader.refresh_now());
+  EXPECT_EQ(read_text(dir_ / "snapshot.json"), whole);
+  journal = read_text(dir_ / "snapshot.json.journal");
+  EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 2);
+  EXPECT_NE(journal.find("/moved"), std::string::npos);
+  EXPECT_TRUE(file_has_context("/moved"));
 }
 
 }  // namespace
