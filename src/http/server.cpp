@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/scheduling.h"
 #include "http/session.h"
 
 namespace portico::http {
@@ -224,7 +225,8 @@ void Server::start() {
   for (auto& worker : impl.workers) contexts.push_back(&worker->io);
   for (net::io_context* io : contexts) {
     impl.work_guards.push_back(net::make_work_guard(*io));
-    impl.threads.emplace_back([io] {
+    impl.threads.emplace_back([io, slice = options.io_slice] {
+      if (slice.count() > 0) scheduling::request_slice(slice);
       for (;;) {
         try {
           io->run();
