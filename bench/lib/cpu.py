@@ -79,31 +79,31 @@ def lower_priority(pid, nice=19):
                 f.write(str(nice))
         except OSError:
             pass
+    for task in threads_of([pid]):
         try:
-            tasks = os.listdir(f"/proc/{p}/task")
+            os.setpriority(os.PRIO_PROCESS, task, nice)
+            reached += 1
         except OSError:
-            continue
-        for task in tasks:
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(task), nice)
-                reached += 1
-            except OSError:
-                pass
+            pass
     return reached
 
 
-
-def pin(pids, cpus):
-    """Pins every thread of `pids` and of their child processes to `cpus`. Threads and
-    children they start later (PostgreSQL's backends) inherit it."""
+def threads_of(pids):
+    """The thread ids of `pids` and of their child processes."""
     for pid in pids:
         for p in descendants(pid):
             try:
                 tasks = os.listdir(f"/proc/{p}/task")
             except OSError:
                 continue
-            for task in tasks:
-                try:
-                    os.sched_setaffinity(int(task), set(cpus))
-                except OSError:
-                    pass
+            yield from (int(task) for task in tasks)
+
+
+def pin(pids, cpus):
+    """Pins every thread of `pids` and of their child processes to `cpus`. Threads and
+    children they start later (PostgreSQL's backends) inherit it."""
+    for task in threads_of(pids):
+        try:
+            os.sched_setaffinity(task, set(cpus))
+        except OSError:
+            pass

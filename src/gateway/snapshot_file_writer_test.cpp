@@ -29,37 +29,49 @@ class SnapshotFileWriterTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  SnapshotFile header() const {
-    SnapshotFile h;
-    h.environment = "Default";
-    h.cluster_id = "cluster-a";
-    return h;
-  }
   // An API whose artifact is about `bytes` long.
   static json::object big_api(const std::string& id, std::size_t bytes, char fill) {
     return json::object{{"apiId", id}, {"description", std::string(bytes, fill)}};
   }
+  // The configuration as a full pull reads it.
+  void load(json::array artifacts) {
+    SnapshotSources pulled;
+    pulled.environment = "Default";
+    pulled.runtime_artifacts = std::move(artifacts);
+    sources_.reset(std::move(pulled));
+  }
+  // What changed in sources_ since the last submit, as the loader hands it over.
+  void submit(SnapshotFileWriter& writer) {
+    SnapshotFile header;
+    header.environment = "Default";
+    header.cluster_id = "cluster-a";
+    writer.submit(std::move(header), sources_, sources_.take_changes());
+  }
+  // The file with its journal replayed.
+  SnapshotFile on_disk() {
+    std::string error;
+    auto file = read_snapshot_file(path_, &error);
+    EXPECT_TRUE(file) << error;
+    return file ? *file : SnapshotFile{};
+  }
 
   std::filesystem::path dir_;
   std::string path_;
+  SourceIndex sources_;
 };
 
 TEST_F(SnapshotFileWriterTest, TheJournalIsFoldedIntoTheFileOnceItOutgrowsIt) {
   SnapshotFileWriter writer(path_);
-  SourceIndex sources;
-  SnapshotSources first;
-  first.environment = "Default";
-  first.runtime_artifacts = {big_api("api1", 1000, 'a')};
-  sources.reset(std::move(first));
-  writer.submit(header(), sources, sources.take_changes());
+  load({big_api("api1", 1000, 'a')});
+  submit(writer);
   writer.flush();
   std::string whole = read_text(path_);
   // Changes of 400 KB each: the first three go to the journal (1 MiB is the least a journal
   // may hold), the fourth finds it past that and rewrites the file whole.
   const char fills[] = {'b', 'c', 'd', 'e'};
   for (int i = 0; i < 4; ++i) {
-    sources.set_artifact("api1", big_api("api1", 400 * 1024, fills[i]));
-    writer.submit(header(), sources, sources.take_changes());
+    sources_.set_artifact("api1", big_api("api1", 400 * 1024, fills[i]));
+    submit(writer);
     writer.flush();
     if (i < 3) {
       EXPECT_EQ(read_text(path_), whole) << i;
@@ -68,58 +80,42 @@ TEST_F(SnapshotFileWriterTest, TheJournalIsFoldedIntoTheFileOnceItOutgrowsIt) {
   }
   EXPECT_NE(read_text(path_), whole);
   EXPECT_LT(std::filesystem::file_size(path_ + ".journal"), 200u);  // a fresh header
-  std::string error;
-  auto file = read_snapshot_file(path_, &error);
-  ASSERT_TRUE(file) << error;
-  ASSERT_EQ(file->sources.runtime_artifacts.size(), 1u);
-  EXPECT_EQ(file->sources.runtime_artifacts[0].at("description").as_string().front(), 'e');
+  auto file = on_disk();
+  ASSERT_EQ(file.sources.runtime_artifacts.size(), 1u);
+  EXPECT_EQ(file.sources.runtime_artifacts[0].at("description").as_string().front(), 'e');
 }
 
 TEST_F(SnapshotFileWriterTest, WritesAskedForBeforeOneStartsKeepEveryChange) {
-  SourceIndex sources;
-  SnapshotSources first;
-  first.environment = "Default";
-  first.runtime_artifacts = {big_api("api1", 10, 'a'), big_api("api2", 10, 'a')};
-  sources.reset(std::move(first));
+  load({big_api("api1", 10, 'a'), big_api("api2", 10, 'a')});
   {
     SnapshotFileWriter writer(path_);
-    writer.submit(header(), sources, sources.take_changes());
+    submit(writer);
     writer.flush();
     // Two submits in a row: the second may replace the first before it starts, and must
     // still journal both changes.
-    sources.set_artifact("api1", big_api("api1", 10, 'x'));
-    writer.submit(header(), sources, sources.take_changes());
-    sources.set_artifact("api2", big_api("api2", 10, 'y'));
-    writer.submit(header(), sources, sources.take_changes());
+    sources_.set_artifact("api1", big_api("api1", 10, 'x'));
+    submit(writer);
+    sources_.set_artifact("api2", big_api("api2", 10, 'y'));
+    submit(writer);
   }  // the destructor writes what is pending
-  std::string error;
-  auto file = read_snapshot_file(path_, &error);
-  ASSERT_TRUE(file) << error;
-  std::string lists = json::serialize(file->sources.runtime_artifacts);
+  std::string lists = json::serialize(on_disk().sources.runtime_artifacts);
   EXPECT_NE(lists.find("xxxxxxxxxx"), std::string::npos);
   EXPECT_NE(lists.find("yyyyyyyyyy"), std::string::npos);
 }
 
 TEST_F(SnapshotFileWriterTest, AJournalRemovedUnderTheWriterMakesTheNextWriteWhole) {
   SnapshotFileWriter writer(path_);
-  SourceIndex sources;
-  SnapshotSources first;
-  first.environment = "Default";
-  first.runtime_artifacts = {big_api("api1", 10, 'a')};
-  sources.reset(std::move(first));
-  writer.submit(header(), sources, sources.take_changes());
+  load({big_api("api1", 10, 'a')});
+  submit(writer);
   writer.flush();
   std::filesystem::remove(path_ + ".journal");
-  sources.set_artifact("api1", big_api("api1", 10, 'b'));
-  writer.submit(header(), sources, sources.take_changes());  // fails: no journal to append to
+  sources_.set_artifact("api1", big_api("api1", 10, 'b'));
+  submit(writer);  // fails: no journal to append to
   writer.flush();
-  sources.set_artifact("api1", big_api("api1", 10, 'c'));
-  writer.submit(header(), sources, sources.take_changes());  // whole again
+  sources_.set_artifact("api1", big_api("api1", 10, 'c'));
+  submit(writer);  // whole again
   writer.flush();
-  std::string error;
-  auto file = read_snapshot_file(path_, &error);
-  ASSERT_TRUE(file) << error;
-  EXPECT_EQ(file->sources.runtime_artifacts[0].at("description").as_string(), "cccccccccc");
+  EXPECT_EQ(on_disk().sources.runtime_artifacts.at(0).at("description").as_string(), "cccccccccc");
   EXPECT_TRUE(std::filesystem::exists(path_ + ".journal"));
 }
 

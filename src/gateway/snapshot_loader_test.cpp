@@ -195,6 +195,17 @@ class LoaderTest : public ::testing::Test {
     std::string error;
     return read_snapshot_file((dir_ / "snapshot.json").string(), &error);
   }
+  // How many subscriptions the file, read so, holds.
+  std::size_t file_subscriptions() {
+    auto file = on_disk();
+    return file ? file->sources.subscriptions.size() : 0;
+  }
+  // app3 subscribes to api4 on the control plane (as "s-new"), and the loader hears of it.
+  void announce_new_subscription(SnapshotLoader& loader, std::uint64_t sequence) {
+    subscribe_app3_to_api4("s-new");
+    loader.on_event(events::Event{sequence, "subscription.created",
+                                  R"({"subscription_id":"s-new","application_id":"app3"})", 0});
+  }
   // Whether the file, read so, has an API at `context`.
   bool file_has_context(std::string_view context) {
     auto file = on_disk();
@@ -525,13 +536,8 @@ TEST_F(LoaderTest, AnApplicationPatchReachesTheSnapshotFileWithoutAFullPull) {
   auto& loader = make_loader(o);
   ASSERT_TRUE(loader.load_initial());
   cp_.reset_counts();
-  subscribe_app3_to_api4("s-new");
-  loader.on_event(events::Event{1, "subscription.created",
-                                R"({"subscription_id":"s-new","application_id":"app3"})", 0});
-  ASSERT_TRUE(eventually([&] {
-    auto file = on_disk();
-    return file && file->sources.subscriptions.size() == 8;
-  }));
+  announce_new_subscription(loader, 1);
+  ASSERT_TRUE(eventually([&] { return file_subscriptions() == 8; }));
   auto file = on_disk();
   ASSERT_TRUE(file);
   EXPECT_EQ(file->sources.applications.size(), 7u);
@@ -834,20 +840,15 @@ TEST_F(LoaderTest, APullALogResetAsksForFirstStillHonoursTheFile) {
 TEST_F(LoaderTest, AChangeAfterTheFirstWriteGoesToTheJournalAndARestartReplaysIt) {
   auto& loader = make_loader(options());
   ASSERT_TRUE(loader.load_initial());
-  ASSERT_TRUE(eventually([&] { return on_disk().has_value(); }));
+  ASSERT_TRUE(loader.refresh_now());  // returns once the first, whole, write is on disk
   std::string whole = read_text(dir_ / "snapshot.json");
   std::string journal = read_text(dir_ / "snapshot.json.journal");
   EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 1);  // its header alone
   loader.on_event(
       events::Event{1, "token.revoked",
                     R"({"jti":"j-new","expires_at":)" + std::to_string(now() + 600) + "}", now()});
-  subscribe_app3_to_api4("s-new");
-  loader.on_event(events::Event{2, "subscription.created",
-                                R"({"subscription_id":"s-new","application_id":"app3"})", 0});
-  ASSERT_TRUE(eventually([&] {
-    auto file = on_disk();
-    return file && file->sources.subscriptions.size() == 8;
-  }));
+  announce_new_subscription(loader, 2);
+  ASSERT_TRUE(eventually([&] { return file_subscriptions() == 8; }));
   EXPECT_EQ(read_text(dir_ / "snapshot.json"), whole);
   journal = read_text(dir_ / "snapshot.json.journal");
   EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 2);
@@ -872,6 +873,7 @@ TEST_F(LoaderTest, AChangeAfterTheFirstWriteGoesToTheJournalAndARestartReplaysIt
 TEST_F(LoaderTest, ATornJournalRecordIsDroppedAndAJournalOfAnotherFileIgnored) {
   auto& loader = make_loader(options());
   ASSERT_TRUE(loader.load_initial());
+  ASSERT_TRUE(loader.refresh_now());  // the first write, whole, is on disk: the rest journals
   subscribe_app3_to_api4("s-first");
   loader.on_event(events::Event{1, "subscription.created", R"({"application_id":"app3"})", 0});
   ASSERT_TRUE(eventually([&] {
