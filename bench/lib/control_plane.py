@@ -65,7 +65,8 @@ def clone_in_sql(url, api_id, app_id):
         created_time, updated_time)
       SELECT 'api-' || g, 'benchapi' || g, version, '/benchapi' || g, provider, lifecycle_status,
         visibility, is_default_version, description || ' number ' || g,
-        replace(replace(document, '{api_id}', 'api-' || g), '"benchapi', '"benchapi' || g),
+        replace(replace(replace(document, '{api_id}', 'api-' || g), '"benchapi', '"benchapi' || g),
+          '"/benchapi"', '"/benchapi' || g || '"'),
         openapi, thumbnail_type, thumbnail, created_time + g, updated_time + g
       FROM apis t, generate_series(1, {APIS - 1}) g WHERE t.id = '{api_id}';
       INSERT INTO api_tags (api_id, tag) SELECT 'api-' || g, 'bench' FROM generate_series(1, {APIS - 1}) g;
@@ -74,7 +75,8 @@ def clone_in_sql(url, api_id, app_id):
           (SELECT policy FROM api_subscription_policies WHERE api_id = '{api_id}') p;
       INSERT INTO api_revisions (id, api_id, revision_number, description, document, openapi, created_time)
         SELECT 'rev-' || g, 'api-' || g, revision_number, description,
-          replace(document, '{api_id}', 'api-' || g), openapi, created_time
+          replace(replace(document, '{api_id}', 'api-' || g), '"/benchapi"', '"/benchapi' || g || '"'),
+          openapi, created_time
         FROM api_revisions t, generate_series(1, {APIS - 1}) g WHERE t.api_id = '{api_id}';
       INSERT INTO api_deployments (api_id, revision_id, environment, vhost, display_on_devportal, deployed_time)
         SELECT 'api-' || g, 'rev-' || g, environment, vhost, display_on_devportal, deployed_time

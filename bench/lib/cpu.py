@@ -107,3 +107,14 @@ def pin(pids, cpus):
             os.sched_setaffinity(task, set(cpus))
         except OSError:
             pass
+
+
+def realtime(pids, on):
+    """Every thread of `pids` and of their child processes at SCHED_FIFO 50 (`on`), or back
+    to SCHED_OTHER."""
+    policy, param = (os.SCHED_FIFO, 50) if on else (os.SCHED_OTHER, 0)
+    for task in threads_of(pids):
+        try:
+            os.sched_setscheduler(task, policy, os.sched_param(param))
+        except OSError:
+            pass

@@ -160,7 +160,6 @@ gateway::GatewayOptions gateway_options(const Config& c, const TlsFiles& tls) {
   o.tls_key_pem = tls.key_pem;
   o.threads = g.threads > 0 ? g.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  o.io_slice = std::chrono::microseconds(g.io_slice_us);
   o.max_body_bytes = g.max_body_bytes;
   o.read_timeout = std::chrono::seconds(g.read_timeout_seconds);
   o.idle_timeout = std::chrono::seconds(g.idle_timeout_seconds);

@@ -274,11 +274,6 @@ const std::vector<KeySpec>& key_specs() {
                            {}, "Address the admin port listens on."));
     s.push_back(int_key("gateway", "threads", &Config::gateway, &GatewayConfig::threads, 0, 256,
                         "Gateway I/O threads; 0 means one per core."));
-    s.push_back(int_key("gateway", "io_slice_us", &Config::gateway, &GatewayConfig::io_slice_us, 0,
-                        100000,
-                        "Time slice the I/O threads ask the kernel for (Linux 6.12+; older ones "
-                        "ignore it): shorter than other threads', so a request arriving while "
-                        "another thread holds the CPU preempts it; 0: the kernel's default."));
     s.push_back(int_key("gateway", "max_body_bytes", &Config::gateway,
                         &GatewayConfig::max_body_bytes, 0, std::int64_t{1} << 50,
                         "Largest request body proxied (413 beyond); 0: no limit, bodies stream."));

@@ -77,7 +77,6 @@ struct GatewayConfig {
   int admin_port = 9280;
   std::string admin_host = "127.0.0.1";
   int threads = 0;                  // 0: one per core
-  int io_slice_us = 100;            // the I/O threads' time slice; 0: the kernel's
   std::int64_t max_body_bytes = 0;  // 0: no limit (bodies stream)
   int read_timeout_seconds = 60;
   int idle_timeout_seconds = 60;

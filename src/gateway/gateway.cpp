@@ -254,7 +254,6 @@ void Gateway::start() {
                                                : std::numeric_limits<std::size_t>::max();
   server.read_timeout = o.read_timeout;
   server.idle_timeout = o.idle_timeout;
-  server.io_slice = o.io_slice;
   impl.server =
       std::make_unique<http::Server>(server, std::make_shared<ProxySessionStarter>(*impl.shared));
 

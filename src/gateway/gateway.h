@@ -48,7 +48,6 @@ struct GatewayOptions {
   std::string tls_key_file;
   std::string tls_key_pem;  // when set, used instead of tls_key_file
   int threads = 1;
-  std::chrono::microseconds io_slice{0};            // the I/O threads' time slice; 0: the kernel's
   std::int64_t max_body_bytes = 0;                  // 0: no limit (bodies stream)
   std::chrono::seconds read_timeout{60};            // client: head and body inactivity
   std::chrono::seconds idle_timeout{60};            // client keep-alive

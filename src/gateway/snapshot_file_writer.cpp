@@ -1,17 +1,34 @@
 #include "gateway/snapshot_file_writer.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "common/log.h"
-#include "common/scheduling.h"
 
 namespace portico::gateway {
 namespace {
 
+// Where SCHED_IDLE is refused, nice 10: about a tenth of the CPU share of a thread at 0
+// while the I/O threads are busy.
+constexpr int kWriterNice = 10;
+
 // The journal is folded into a whole write once it exceeds half the file, or this (a small
 // configuration's journal may outgrow its file a little: replaying it costs nothing).
 constexpr std::size_t kMinJournalBytes = 1 << 20;
+
+// SCHED_IDLE: the thread runs only on CPU time no other thread wants, and a waking I/O thread
+// takes the CPU from it at once. Lowering a thread's own policy needs no privilege.
+void lower_priority() {
+  sched_param none{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) == 0) return;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice) != 0)
+    spdlog::debug("snapshot file writer: priority not lowered");
+}
 
 }  // namespace
 
@@ -43,7 +60,7 @@ void SnapshotFileWriter::flush() {
 }
 
 void SnapshotFileWriter::run() {
-  scheduling::run_in_idle_time();  // this thread only: the rest keeps its priority
+  lower_priority();  // this thread only: the rest of the process keeps its priority
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return pending_ || stopping_; });

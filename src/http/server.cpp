@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "common/log.h"
-#include "common/scheduling.h"
 #include "http/session.h"
 
 namespace portico::http {
@@ -225,8 +224,7 @@ void Server::start() {
   for (auto& worker : impl.workers) contexts.push_back(&worker->io);
   for (net::io_context* io : contexts) {
     impl.work_guards.push_back(net::make_work_guard(*io));
-    impl.threads.emplace_back([io, slice = options.io_slice] {
-      if (slice.count() > 0) scheduling::request_slice(slice);
+    impl.threads.emplace_back([io] {
       for (;;) {
         try {
           io->run();

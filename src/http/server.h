@@ -23,9 +23,6 @@ struct ServerOptions {
   std::size_t max_header_count = 100;             // more → 431
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
-  // The time slice the I/O threads ask the kernel for (scheduling::request_slice); 0: the
-  // kernel's default.
-  std::chrono::microseconds io_slice{0};
 };
 
 namespace detail {
