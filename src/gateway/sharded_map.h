@@ -1,8 +1,15 @@
 #pragma once
-// A string-keyed map that a snapshot can copy for the price of its shard pointers and then
-// change in time proportional to the change: copies share every shard, and a write clones only
-// the shard it touches (copy on write). With 100,000 subscriptions in 1,024 shards, patching
-// one application copies about a hundred entries instead of all of them.
+// A string-keyed map that a snapshot can copy for the price of a few pointers and then change
+// in time proportional to the change: copies share every shard, and a write clones only the
+// shard it touches (copy on write). With 100,000 subscriptions in 1,024 shards, patching one
+// application copies about a hundred entries instead of all of them.
+//
+// The shards sit in 32 groups of 32, each group shared the same way: copying a map copies 32
+// pointers, not 1,024, and a write clones the group of its shard as well. A gateway copies
+// its snapshot's six maps for every change it patches in, and releases the old ones: with
+// flat arrays that was 6,144 reference counts touched twice, each on a cache line of its
+// own, about a millisecond of a CPU per change (10 changes a second: a p99 request waiting
+// behind it).
 //
 // Not thread-safe for writes: a map is written only while one owner builds it (before it is
 // published inside an immutable Snapshot); published maps are only read, from any thread.
@@ -31,7 +38,10 @@ class ShardedMap {
   static constexpr std::size_t kShards = 1024;
 
   const Value* find(std::string_view key) const {
-    const auto& shard = shards_[shard_of(key)];
+    std::size_t index = shard_of(key);
+    const auto& group = groups_[index / kGroupShards];
+    if (!group) return nullptr;
+    const auto& shard = (*group)[index % kGroupShards];
     if (!shard) return nullptr;
     auto it = shard->find(key);
     return it == shard->end() ? nullptr : &it->second;
@@ -73,13 +83,17 @@ class ShardedMap {
   // Calls fn(key, value) for every entry, in no particular order.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const auto& shard : shards_)
-      if (shard)
-        for (const auto& [key, value] : *shard) fn(key, value);
+    for (const auto& group : groups_)
+      if (group)
+        for (const auto& shard : *group)
+          if (shard)
+            for (const auto& [key, value] : *shard) fn(key, value);
   }
 
  private:
   using Shard = StringMap<Value>;
+  static constexpr std::size_t kGroupShards = 32;
+  using Group = std::array<std::shared_ptr<Shard>, kGroupShards>;
 
   // Mixed so that the shard index and the shard's own buckets do not use the same bits.
   static std::size_t shard_of(std::string_view key) {
@@ -89,11 +103,17 @@ class ShardedMap {
     return (h >> 32) % kShards;
   }
 
-  // The shard of `key`, owned by this map alone (cloned when another copy shares it). A
-  // use_count of 1 is exact here: the only other holders are published snapshots, which
-  // never hand out their shards.
+  // The shard of `key`, owned by this map alone, in a group owned by this map alone (each
+  // cloned when another copy shares it). A use_count of 1 is exact here: the only other
+  // holders are published snapshots, which never hand out their groups or shards.
   Shard& writable(std::string_view key) {
-    auto& shard = shards_[shard_of(key)];
+    std::size_t index = shard_of(key);
+    auto& group = groups_[index / kGroupShards];
+    if (!group)
+      group = std::make_shared<Group>();
+    else if (group.use_count() > 1)
+      group = std::make_shared<Group>(*group);
+    auto& shard = (*group)[index % kGroupShards];
     if (!shard)
       shard = std::make_shared<Shard>();
     else if (shard.use_count() > 1)
@@ -101,7 +121,7 @@ class ShardedMap {
     return *shard;
   }
 
-  std::array<std::shared_ptr<Shard>, kShards> shards_;
+  std::array<std::shared_ptr<Group>, kShards / kGroupShards> groups_;
   std::size_t size_ = 0;
 };
 

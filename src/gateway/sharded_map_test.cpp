@@ -41,6 +41,31 @@ TEST(ShardedMap, ACopyChangesWithoutChangingTheOriginal) {
   EXPECT_EQ(&copy.at("k4000"), &original.at("k4000"));
 }
 
+// Copies of copies, each changed in turn: every one keeps its own entries (the groups and
+// shards a write clones are the writer's alone).
+TEST(ShardedMap, CopiesOfCopiesChangeIndependently) {
+  ShardedMap<int> first;
+  for (int i = 0; i < 5000; ++i) first["k" + std::to_string(i)] = i;
+  ShardedMap<int> second = first;
+  for (int i = 0; i < 5000; i += 7) second["k" + std::to_string(i)] = -i;
+  ShardedMap<int> third = second;
+  for (int i = 0; i < 5000; i += 3) third.erase("k" + std::to_string(i));
+  second["only-second"] = 1;
+  for (int i = 0; i < 5000; ++i) {
+    std::string key = "k" + std::to_string(i);
+    EXPECT_EQ(first.at(key), i);
+    EXPECT_EQ(second.at(key), i % 7 == 0 ? -i : i);
+    if (i % 3 == 0)
+      EXPECT_EQ(third.find(key), nullptr);
+    else
+      EXPECT_EQ(third.at(key), i % 7 == 0 ? -i : i);
+  }
+  EXPECT_EQ(first.size(), 5000u);
+  EXPECT_EQ(second.size(), 5001u);
+  EXPECT_EQ(third.size(), 5000u - 1667u);
+  EXPECT_EQ(third.count("only-second"), 0u);
+}
+
 TEST(ShardedMap, VisitsEveryEntryOnce) {
   ShardedMap<int> map;
   for (int i = 0; i < 3000; ++i) map["k" + std::to_string(i)] = i;
