@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "store/database.h"
+#include "store/one_time_statement.h"
 
 namespace portico::analytics {
 namespace {
@@ -162,10 +163,11 @@ bool AnalyticsRepository::add_batch(const std::string& batch_id, const RollupMap
   return add_once(
       db_, rollups,
       [&](soci::session& sql) {
-        soci::statement st =
-            (sql.prepare << "INSERT INTO analytics_batches (batch_id, applied_at) VALUES (:id, "
-                            ":now) ON CONFLICT (batch_id) DO NOTHING",
-             soci::use(batch_id), soci::use(now));
+        soci::statement st = store::one_time_statement(
+            sql,
+            "INSERT INTO analytics_batches (batch_id, applied_at) VALUES (:id, "
+            ":now) ON CONFLICT (batch_id) DO NOTHING",
+            soci::use(batch_id), soci::use(now));
         st.execute(true);
         return st.get_affected_rows() > 0;
       },
@@ -182,11 +184,12 @@ bool AnalyticsRepository::add_received_batch(const std::string& node_id,
   return add_once(
       db_, rollups,
       [&](soci::session& sql) {
-        soci::statement st =
-            (sql.prepare << "INSERT INTO analytics_received_batches (node_id, batch_id, "
-                            "received_at) VALUES (:node, :id, :now) ON CONFLICT (node_id, "
-                            "batch_id) DO NOTHING",
-             soci::use(node_id), soci::use(batch_id), soci::use(now));
+        soci::statement st = store::one_time_statement(
+            sql,
+            "INSERT INTO analytics_received_batches (node_id, batch_id, "
+            "received_at) VALUES (:node, :id, :now) ON CONFLICT (node_id, "
+            "batch_id) DO NOTHING",
+            soci::use(node_id), soci::use(batch_id), soci::use(now));
         st.execute(true);
         return st.get_affected_rows() > 0;
       },
@@ -235,9 +238,7 @@ std::vector<RollupGroup> AnalyticsRepository::query(const RollupQuery& q) {
       if (q.application_id) st.exchange(soci::use(*q.application_id, "application_id"));
       if (q.application_owner) st.exchange(soci::use(*q.application_owner, "owner"));
       if (q.node_id) st.exchange(soci::use(*q.node_id, "node_id"));
-      st.alloc();
-      st.prepare(text);
-      st.define_and_bind();
+      store::prepare_one_time(st, text);
       st.execute();
       while (st.fetch()) {
         RollupGroup g;

@@ -138,16 +138,18 @@ class Drainer final : public Worker {
         if (!pause(options_.retry)) return;
         continue;
       }
-      std::size_t waiting = 0;
+      bool delivered = true;
       try {
         // Events were dropped: no consumer may trust its position any more.
         new_epoch_owed = outbox_.take_overflow() || new_epoch_owed;
         if (new_epoch_owed) new_epoch_owed = !start_new_epoch();
+        // A batch short of full emptied the outbox (rows another node is draining are not
+        // ours to wait for): no second read to find it empty, and no count of what is left.
         std::size_t moved = 0;
         do {
-          moved = outbox_.drain(options_.batch, [&](const auto& batch) { return append(batch); });
-        } while (moved > 0 && !stopping());
-        waiting = outbox_.size();
+          moved = outbox_.drain(options_.batch,
+                                [&](const auto& batch) { return delivered = append(batch); });
+        } while (delivered && moved == options_.batch && !stopping());
         outbox_failing_ = false;
       } catch (const std::exception& e) {
         // A database outbox while the database is away: its events wait in it meanwhile.
@@ -157,8 +159,8 @@ class Drainer final : public Worker {
         continue;
       }
       if (redis_.ensure_connected() && !reachable.exchange(true))
-        spdlog::info("event log: Redis reachable; {} events waiting", waiting);
-      if (!pause(waiting > 0 ? options_.retry : options_.block)) return;
+        spdlog::info("event log: Redis reachable; {} events waiting", outbox_.size());
+      if (!pause(delivered ? options_.block : options_.retry)) return;
     }
   }
 

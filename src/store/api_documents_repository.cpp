@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 
 void ApiDocumentsRepository::create(const ApiDocumentRecord& d) {
@@ -23,11 +25,12 @@ std::vector<ApiDocumentRecord> ApiDocumentsRepository::list(const std::string& a
   std::vector<ApiDocumentRecord> out;
   db_.with_session([&](soci::session& sql) {
     ApiDocumentRecord d;
-    soci::statement st =
-        (sql.prepare << "SELECT id, api_id, name, document, created_time FROM api_documents "
-                        "WHERE api_id = :api ORDER BY created_time, id LIMIT :limit OFFSET :off",
-         soci::into(d.id), soci::into(d.api_id), soci::into(d.name), soci::into(d.document),
-         soci::into(d.created_time), soci::use(api_id), soci::use(limit), soci::use(offset));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, api_id, name, document, created_time FROM api_documents "
+        "WHERE api_id = :api ORDER BY created_time, id LIMIT :limit OFFSET :off",
+        soci::into(d.id), soci::into(d.api_id), soci::into(d.name), soci::into(d.document),
+        soci::into(d.created_time), soci::use(api_id), soci::use(limit), soci::use(offset));
     st.execute();
     while (st.fetch()) out.push_back(d);
   });
@@ -65,10 +68,11 @@ bool ApiDocumentsRepository::update(const ApiDocumentRecord& d) {
            ":id",
         soci::into(taken), soci::use(d.api_id), soci::use(d.name), soci::use(d.id);
     if (taken > 0) throw ConflictError("a document of that name exists");
-    soci::statement st =
-        (sql.prepare << "UPDATE api_documents SET name = :name, document = :doc "
-                        "WHERE api_id = :api AND id = :id",
-         soci::use(d.name), soci::use(d.document), soci::use(d.api_id), soci::use(d.id));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE api_documents SET name = :name, document = :doc "
+        "WHERE api_id = :api AND id = :id",
+        soci::use(d.name), soci::use(d.document), soci::use(d.api_id), soci::use(d.id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -79,10 +83,11 @@ bool ApiDocumentsRepository::set_content(const std::string& api_id, const std::s
                                          const std::string& document, const std::string& content) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE api_documents SET document = :doc, content = "
-                        ":content WHERE api_id = :api AND id = :id",
-         soci::use(document), soci::use(content), soci::use(api_id), soci::use(id));
+    soci::statement st = one_time_statement(sql,
+                                            "UPDATE api_documents SET document = :doc, content = "
+                                            ":content WHERE api_id = :api AND id = :id",
+                                            soci::use(document), soci::use(content),
+                                            soci::use(api_id), soci::use(id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -93,8 +98,8 @@ bool ApiDocumentsRepository::remove(const std::string& api_id, const std::string
   bool removed = false;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st =
-        (sql.prepare << "DELETE FROM api_documents WHERE api_id = :api AND id = :id",
-         soci::use(api_id), soci::use(id));
+        one_time_statement(sql, "DELETE FROM api_documents WHERE api_id = :api AND id = :id",
+                           soci::use(api_id), soci::use(id));
     st.execute(true);
     removed = st.get_affected_rows() > 0;
   });

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 
 void ApiFeedbackRepository::put_rating(const RatingRecord& r) {
@@ -20,9 +22,9 @@ std::optional<RatingRecord> ApiFeedbackRepository::find_rating(const std::string
   std::optional<RatingRecord> found;
   db_.with_session([&](soci::session& sql) {
     long long value = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT rating FROM api_ratings WHERE api_id = :api AND username = :user",
-         soci::into(value), soci::use(api_id), soci::use(username));
+    soci::statement st = one_time_statement(
+        sql, "SELECT rating FROM api_ratings WHERE api_id = :api AND username = :user",
+        soci::into(value), soci::use(api_id), soci::use(username));
     if (st.execute(true)) found = RatingRecord{api_id, username, static_cast<int>(value)};
   });
   return found;
@@ -32,8 +34,8 @@ bool ApiFeedbackRepository::remove_rating(const std::string& api_id, const std::
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st =
-        (sql.prepare << "DELETE FROM api_ratings WHERE api_id = :api AND username = :user",
-         soci::use(api_id), soci::use(username));
+        one_time_statement(sql, "DELETE FROM api_ratings WHERE api_id = :api AND username = :user",
+                           soci::use(api_id), soci::use(username));
     st.execute(true);
     changed = st.get_affected_rows();
   });
@@ -47,10 +49,11 @@ std::vector<RatingRecord> ApiFeedbackRepository::ratings(const std::string& api_
   db_.with_session([&](soci::session& sql) {
     std::string user;
     long long value = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT username, rating FROM api_ratings WHERE api_id = :api "
-                        "ORDER BY username LIMIT :limit OFFSET :offset",
-         soci::into(user), soci::into(value), soci::use(api_id), soci::use(lim), soci::use(off));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT username, rating FROM api_ratings WHERE api_id = :api "
+        "ORDER BY username LIMIT :limit OFFSET :offset",
+        soci::into(user), soci::into(value), soci::use(api_id), soci::use(lim), soci::use(off));
     st.execute();
     while (st.fetch()) out.push_back(RatingRecord{api_id, user, static_cast<int>(value)});
   });
@@ -82,10 +85,8 @@ std::map<std::string, std::pair<std::int64_t, double>> ApiFeedbackRepository::ra
       list += (i ? ", :i" : ":i") + std::to_string(i);
       st.exchange(soci::use(api_ids[i]));
     }
-    st.alloc();
-    st.prepare("SELECT api_id, COUNT(*), SUM(rating) FROM api_ratings WHERE api_id IN (" + list +
-               ") GROUP BY api_id");
-    st.define_and_bind();
+    prepare_one_time(st, "SELECT api_id, COUNT(*), SUM(rating) FROM api_ratings WHERE api_id IN (" +
+                             list + ") GROUP BY api_id");
     st.execute();
     while (st.fetch())
       out[api] = {count, count ? static_cast<double>(sum) / static_cast<double>(count) : 0.0};
@@ -109,11 +110,12 @@ std::optional<CommentRecord> ApiFeedbackRepository::find_comment(const std::stri
   db_.with_session([&](soci::session& sql) {
     CommentRecord c;
     long long created = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT id, api_id, username, content, created_time FROM api_comments "
-                        "WHERE id = :id AND api_id = :api",
-         soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
-         soci::into(created), soci::use(id), soci::use(api_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, api_id, username, content, created_time FROM api_comments "
+        "WHERE id = :id AND api_id = :api",
+        soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
+        soci::into(created), soci::use(id), soci::use(api_id));
     if (st.execute(true)) {
       c.created_time = created;
       found = c;
@@ -130,12 +132,13 @@ std::vector<CommentRecord> ApiFeedbackRepository::comments(const std::string& ap
   db_.with_session([&](soci::session& sql) {
     CommentRecord c;
     long long created = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT id, api_id, username, content, created_time FROM api_comments "
-                        "WHERE api_id = :api ORDER BY created_time DESC, id LIMIT :limit "
-                        "OFFSET :offset",
-         soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
-         soci::into(created), soci::use(api_id), soci::use(lim), soci::use(off));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, api_id, username, content, created_time FROM api_comments "
+        "WHERE api_id = :api ORDER BY created_time DESC, id LIMIT :limit "
+        "OFFSET :offset",
+        soci::into(c.id), soci::into(c.api_id), soci::into(c.username), soci::into(c.content),
+        soci::into(created), soci::use(api_id), soci::use(lim), soci::use(off));
     st.execute();
     while (st.fetch()) {
       c.created_time = created;
@@ -157,7 +160,8 @@ std::int64_t ApiFeedbackRepository::count_comments(const std::string& api_id) {
 bool ApiFeedbackRepository::remove_comment(const std::string& id) {
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM api_comments WHERE id = :id", soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "DELETE FROM api_comments WHERE id = :id", soci::use(id));
     st.execute(true);
     changed = st.get_affected_rows();
   });

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 
 RevisionCreateResult ApiRevisionsRepository::create(ApiRevisionRecord& r,
@@ -36,11 +38,12 @@ std::vector<ApiRevisionRecord> ApiRevisionsRepository::list(const std::string& a
   std::vector<ApiRevisionRecord> out;
   db_.with_session([&](soci::session& sql) {
     ApiRevisionRecord r;
-    soci::statement st =
-        (sql.prepare << "SELECT id, api_id, revision_number, description, created_time FROM "
-                        "api_revisions WHERE api_id = :id ORDER BY revision_number",
-         soci::into(r.id), soci::into(r.api_id), soci::into(r.revision_number),
-         soci::into(r.description), soci::into(r.created_time), soci::use(api_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, api_id, revision_number, description, created_time FROM "
+        "api_revisions WHERE api_id = :id ORDER BY revision_number",
+        soci::into(r.id), soci::into(r.api_id), soci::into(r.revision_number),
+        soci::into(r.description), soci::into(r.created_time), soci::use(api_id));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -89,12 +92,13 @@ std::vector<ApiDeploymentRecord> ApiRevisionsRepository::deployments(const std::
   db_.with_session([&](soci::session& sql) {
     ApiDeploymentRecord d;
     std::int64_t display = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT api_id, revision_id, environment, vhost, display_on_devportal, "
-                        "deployed_time FROM api_deployments WHERE api_id = :id ORDER BY "
-                        "environment",
-         soci::into(d.api_id), soci::into(d.revision_id), soci::into(d.environment),
-         soci::into(d.vhost), soci::into(display), soci::into(d.deployed_time), soci::use(api_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT api_id, revision_id, environment, vhost, display_on_devportal, "
+        "deployed_time FROM api_deployments WHERE api_id = :id ORDER BY "
+        "environment",
+        soci::into(d.api_id), soci::into(d.revision_id), soci::into(d.environment),
+        soci::into(d.vhost), soci::into(display), soci::into(d.deployed_time), soci::use(api_id));
     st.execute();
     while (st.fetch()) {
       d.display_on_devportal = display != 0;
@@ -125,9 +129,11 @@ std::vector<std::string> ApiRevisionsRepository::undeploy(
   std::vector<std::string> removed;
   db_.in_transaction([&](soci::session& sql) {
     for (const auto& env : environments) {
-      soci::statement st = (sql.prepare << "DELETE FROM api_deployments WHERE api_id = :api AND "
-                                           "revision_id = :rev AND environment = :env",
-                            soci::use(api_id), soci::use(revision_id), soci::use(env));
+      soci::statement st =
+          one_time_statement(sql,
+                             "DELETE FROM api_deployments WHERE api_id = :api AND "
+                             "revision_id = :rev AND environment = :env",
+                             soci::use(api_id), soci::use(revision_id), soci::use(env));
       st.execute(true);
       if (st.get_affected_rows() > 0) removed.push_back(env);
     }

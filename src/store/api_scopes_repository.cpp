@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "store/cluster_lock.h"
+#include "store/one_time_statement.h"
 
 namespace portico::store {
 namespace {
@@ -113,9 +114,10 @@ std::vector<std::vector<std::string>> ApiScopesRepository::definitions(const std
   std::vector<std::vector<std::string>> out;
   db_.with_session([&](soci::session& sql) {
     std::string roles;
-    soci::statement st = (sql.prepare << "SELECT roles FROM api_scopes WHERE name = :name "
-                                         "ORDER BY api_id",
-                          soci::use(scope), soci::into(roles));
+    soci::statement st = one_time_statement(sql,
+                                            "SELECT roles FROM api_scopes WHERE name = :name "
+                                            "ORDER BY api_id",
+                                            soci::use(scope), soci::into(roles));
     st.execute();
     while (st.fetch()) out.push_back(split_roles(roles));
   });

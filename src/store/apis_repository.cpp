@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -46,7 +48,7 @@ std::vector<std::string> read_column(soci::session& sql, const std::string& quer
                                      const std::string& id) {
   std::vector<std::string> out;
   std::string value;
-  soci::statement st = (sql.prepare << query, soci::into(value), soci::use(id));
+  soci::statement st = one_time_statement(sql, query, soci::into(value), soci::use(id));
   st.execute();
   while (st.fetch()) out.push_back(value);
   return out;
@@ -90,17 +92,18 @@ bool ApisRepository::update(const ApiRecord& api, const std::string& expected_do
   std::int64_t is_default = api.is_default_version ? 1 : 0;
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE apis SET name = :name, version = :version, context = :context, "
-                        "provider = :provider, lifecycle_status = :status, visibility = "
-                        ":visibility, is_default_version = :is_default, description = "
-                        ":description, document = :document, openapi = :openapi, updated_time = "
-                        ":updated WHERE id = :id AND (:e1 = '' OR document = :e2)",
-         soci::use(api.name), soci::use(api.version), soci::use(api.context),
-         soci::use(api.provider), soci::use(api.lifecycle_status), soci::use(api.visibility),
-         soci::use(is_default), soci::use(api.description), soci::use(api.document),
-         soci::use(api.openapi), soci::use(api.updated_time), soci::use(api.id),
-         soci::use(expected_document), soci::use(expected_document));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE apis SET name = :name, version = :version, context = :context, "
+        "provider = :provider, lifecycle_status = :status, visibility = "
+        ":visibility, is_default_version = :is_default, description = "
+        ":description, document = :document, openapi = :openapi, updated_time = "
+        ":updated WHERE id = :id AND (:e1 = '' OR document = :e2)",
+        soci::use(api.name), soci::use(api.version), soci::use(api.context),
+        soci::use(api.provider), soci::use(api.lifecycle_status), soci::use(api.visibility),
+        soci::use(is_default), soci::use(api.description), soci::use(api.document),
+        soci::use(api.openapi), soci::use(api.updated_time), soci::use(api.id),
+        soci::use(expected_document), soci::use(expected_document));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
     if (updated) write_children(sql, api);
@@ -175,9 +178,7 @@ ApiPage ApisRepository::search(const ApiQuery& q) {
       soci::statement st(sql);
       st.exchange(soci::into(page.total));
       for (const auto& value : values) st.exchange(soci::use(value));
-      st.alloc();
-      st.prepare("SELECT COUNT(*) FROM apis a" + where);
-      st.define_and_bind();
+      prepare_one_time(st, "SELECT COUNT(*) FROM apis a" + where);
       st.execute(true);
     }
     // The page's ids first (sort keys only, no documents dragged through the sort), then
@@ -198,13 +199,12 @@ ApiPage ApisRepository::search(const ApiQuery& q) {
     for (const auto& value : values) st.exchange(soci::use(value));
     st.exchange(soci::use(limit));
     st.exchange(soci::use(offset));
-    st.alloc();
-    st.prepare(
+    prepare_one_time(
+        st,
         "SELECT a.id, a.name, a.version, a.context, a.provider, a.lifecycle_status, "
         "a.visibility, a.is_default_version, a.description, a.document, a.created_time, "
         "a.updated_time FROM apis a WHERE a.id IN (SELECT a.id FROM apis a" +
-        where + order + " LIMIT :limit OFFSET :offset)" + order);
-    st.define_and_bind();
+            where + order + " LIMIT :limit OFFSET :offset)" + order);
     st.execute();
     while (st.fetch()) {
       r.is_default_version = is_default != 0;
@@ -244,9 +244,10 @@ std::vector<std::pair<std::string, std::string>> ApisRepository::versions_of(
   std::vector<std::pair<std::string, std::string>> out;
   db_.with_session([&](soci::session& sql) {
     std::string id, status;
-    soci::statement st = (sql.prepare << "SELECT id, lifecycle_status FROM apis WHERE name = "
-                                         ":name ORDER BY created_time",
-                          soci::into(id), soci::into(status), soci::use(name));
+    soci::statement st = one_time_statement(sql,
+                                            "SELECT id, lifecycle_status FROM apis WHERE name = "
+                                            ":name ORDER BY created_time",
+                                            soci::into(id), soci::into(status), soci::use(name));
     st.execute();
     while (st.fetch()) out.emplace_back(id, status);
   });
@@ -259,13 +260,14 @@ bool ApisRepository::change_lifecycle(const std::vector<LifecycleChange>& change
   try {
     db_.in_transaction([&](soci::session& sql) {
       for (const auto& c : changes) {
-        soci::statement st =
-            (sql.prepare << "UPDATE apis SET lifecycle_status = :status, document = :document, "
-                            "updated_time = :updated WHERE id = :id AND lifecycle_status = "
-                            ":expected AND (:e1 = '' OR document = :e2)",
-             soci::use(c.new_state), soci::use(c.document), soci::use(c.event.updated_time),
-             soci::use(c.api_id), soci::use(c.expected_state), soci::use(c.expected_document),
-             soci::use(c.expected_document));
+        soci::statement st = one_time_statement(
+            sql,
+            "UPDATE apis SET lifecycle_status = :status, document = :document, "
+            "updated_time = :updated WHERE id = :id AND lifecycle_status = "
+            ":expected AND (:e1 = '' OR document = :e2)",
+            soci::use(c.new_state), soci::use(c.document), soci::use(c.event.updated_time),
+            soci::use(c.api_id), soci::use(c.expected_state), soci::use(c.expected_document),
+            soci::use(c.expected_document));
         st.execute(true);
         if (st.get_affected_rows() == 0) throw Stale{};
         std::int64_t sequence = 0;
@@ -291,11 +293,12 @@ std::vector<LifecycleEvent> ApisRepository::lifecycle_history(const std::string&
   db_.with_session([&](soci::session& sql) {
     LifecycleEvent e;
     soci::statement st =
-        (sql.prepare << "SELECT id, api_id, previous_state, post_state, username, updated_time "
-                        "FROM api_lifecycle_history WHERE api_id = :id ORDER BY sequence",
-         soci::into(e.id), soci::into(e.api_id), soci::into(e.previous_state),
-         soci::into(e.post_state), soci::into(e.username), soci::into(e.updated_time),
-         soci::use(api_id));
+        one_time_statement(sql,
+                           "SELECT id, api_id, previous_state, post_state, username, updated_time "
+                           "FROM api_lifecycle_history WHERE api_id = :id ORDER BY sequence",
+                           soci::into(e.id), soci::into(e.api_id), soci::into(e.previous_state),
+                           soci::into(e.post_state), soci::into(e.username),
+                           soci::into(e.updated_time), soci::use(api_id));
     st.execute();
     while (st.fetch()) out.push_back(e);
   });
@@ -307,12 +310,13 @@ bool ApisRepository::set_thumbnail(const std::string& api_id, const std::string&
                                    const std::string& expected_document) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE apis SET thumbnail_type = :type, thumbnail = "
-                        ":data, document = :doc WHERE id = :id AND (:e1 = '' "
-                        "OR document = :e2)",
-         soci::use(type), soci::use(base64_data), soci::use(document), soci::use(api_id),
-         soci::use(expected_document), soci::use(expected_document));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE apis SET thumbnail_type = :type, thumbnail = "
+        ":data, document = :doc WHERE id = :id AND (:e1 = '' "
+        "OR document = :e2)",
+        soci::use(type), soci::use(base64_data), soci::use(document), soci::use(api_id),
+        soci::use(expected_document), soci::use(expected_document));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -335,8 +339,8 @@ std::vector<std::pair<std::string, std::string>> ApisRepository::all_documents()
   std::vector<std::pair<std::string, std::string>> out;
   db_.with_session([&](soci::session& sql) {
     std::string id, document;
-    soci::statement st =
-        (sql.prepare << "SELECT id, document FROM apis", soci::into(id), soci::into(document));
+    soci::statement st = one_time_statement(sql, "SELECT id, document FROM apis", soci::into(id),
+                                            soci::into(document));
     st.execute();
     while (st.fetch()) out.emplace_back(id, document);
   });
@@ -387,10 +391,8 @@ std::vector<ApiSubscription> ApisRepository::subscriptions(const std::string& ap
     if (!api_id.empty()) st.exchange(soci::use(api_id));
     st.exchange(soci::use(limit));
     st.exchange(soci::use(offset));
-    st.alloc();
-    st.prepare(std::string(kSubscriptionColumns) + "WHERE s.id IN (" + page_ids + walk +
-               " LIMIT :limit OFFSET :offset)" + kOrder);
-    st.define_and_bind();
+    prepare_one_time(st, std::string(kSubscriptionColumns) + "WHERE s.id IN (" + page_ids + walk +
+                             " LIMIT :limit OFFSET :offset)" + kOrder);
     st.execute();
     while (st.fetch()) out.push_back(s);
   });
@@ -415,9 +417,11 @@ bool ApisRepository::set_subscription_status(const std::string& id, const std::s
                                              std::int64_t updated_time) {
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE subscriptions SET status = :status, "
-                                         "updated_time = :time WHERE id = :id",
-                          soci::use(status), soci::use(updated_time), soci::use(id));
+    soci::statement st =
+        one_time_statement(sql,
+                           "UPDATE subscriptions SET status = :status, "
+                           "updated_time = :time WHERE id = :id",
+                           soci::use(status), soci::use(updated_time), soci::use(id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -49,12 +51,12 @@ std::optional<ApplicationRecord> ApplicationsRepository::find(const std::string&
   std::optional<ApplicationRecord> found;
   db_.with_session([&](soci::session& sql) {
     ApplicationRow row;
-    soci::statement st =
-        (sql.prepare << std::string(kSelectApplication) + "WHERE id = :id",
-         soci::into(row.record.id), soci::into(row.record.name), soci::into(row.record.owner),
-         soci::into(row.record.throttling_policy), soci::into(row.record.token_type),
-         soci::into(row.record.status), soci::into(row.record.document), soci::into(row.created),
-         soci::into(row.updated), soci::use(id));
+    soci::statement st = one_time_statement(
+        sql, std::string(kSelectApplication) + "WHERE id = :id", soci::into(row.record.id),
+        soci::into(row.record.name), soci::into(row.record.owner),
+        soci::into(row.record.throttling_policy), soci::into(row.record.token_type),
+        soci::into(row.record.status), soci::into(row.record.document), soci::into(row.created),
+        soci::into(row.updated), soci::use(id));
     if (st.execute(true)) found = finish(row);
   });
   return found;
@@ -76,15 +78,16 @@ std::vector<ApplicationRecord> ApplicationsRepository::list_owned(const std::str
   std::string pattern = like_pattern(name_filter);
   db_.with_session([&](soci::session& sql) {
     ApplicationRow row;
-    soci::statement st =
-        (sql.prepare << std::string(kSelectApplication) +
-                            "WHERE owner = :owner AND name LIKE :pattern ESCAPE '\\' "
-                            "ORDER BY name, id LIMIT :limit OFFSET :offset",
-         soci::into(row.record.id), soci::into(row.record.name), soci::into(row.record.owner),
-         soci::into(row.record.throttling_policy), soci::into(row.record.token_type),
-         soci::into(row.record.status), soci::into(row.record.document), soci::into(row.created),
-         soci::into(row.updated), soci::use(owner), soci::use(pattern), soci::use(lim),
-         soci::use(off));
+    soci::statement st = one_time_statement(
+        sql,
+        std::string(kSelectApplication) +
+            "WHERE owner = :owner AND name LIKE :pattern ESCAPE '\\' "
+            "ORDER BY name, id LIMIT :limit OFFSET :offset",
+        soci::into(row.record.id), soci::into(row.record.name), soci::into(row.record.owner),
+        soci::into(row.record.throttling_policy), soci::into(row.record.token_type),
+        soci::into(row.record.status), soci::into(row.record.document), soci::into(row.created),
+        soci::into(row.updated), soci::use(owner), soci::use(pattern), soci::use(lim),
+        soci::use(off));
     st.execute();
     while (st.fetch()) out.push_back(finish(row));
   });
@@ -107,12 +110,13 @@ bool ApplicationsRepository::update(const ApplicationRecord& a) {
   long long updated = a.updated_time;
   int changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE applications SET name = :name, throttling_policy = :policy, "
-                        "token_type = :type, document = :document, updated_time = :updated "
-                        "WHERE id = :id",
-         soci::use(a.name), soci::use(a.throttling_policy), soci::use(a.token_type),
-         soci::use(a.document), soci::use(updated), soci::use(a.id));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE applications SET name = :name, throttling_policy = :policy, "
+        "token_type = :type, document = :document, updated_time = :updated "
+        "WHERE id = :id",
+        soci::use(a.name), soci::use(a.throttling_policy), soci::use(a.token_type),
+        soci::use(a.document), soci::use(updated), soci::use(a.id));
     st.execute(true);
     changed = static_cast<int>(st.get_affected_rows());
   });
@@ -125,7 +129,8 @@ bool ApplicationsRepository::remove(const std::string& id) {
     // Explicit rather than ON DELETE CASCADE alone, so both backends behave the same.
     sql << "DELETE FROM subscriptions WHERE application_id = :id", soci::use(id);
     sql << "DELETE FROM application_key_mappings WHERE application_id = :id", soci::use(id);
-    soci::statement st = (sql.prepare << "DELETE FROM applications WHERE id = :id", soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "DELETE FROM applications WHERE id = :id", soci::use(id));
     st.execute(true);
     changed = static_cast<int>(st.get_affected_rows());
   });
@@ -148,13 +153,14 @@ std::vector<KeyMappingRecord> ApplicationsRepository::key_mappings(
   db_.with_session([&](soci::session& sql) {
     KeyMappingRecord row;
     long long created = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT id, application_id, key_type, client_id, document, created_time "
-                        "FROM application_key_mappings WHERE application_id = :app "
-                        "ORDER BY key_type",
-         soci::into(row.id), soci::into(row.application_id), soci::into(row.key_type),
-         soci::into(row.client_id), soci::into(row.document), soci::into(created),
-         soci::use(application_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, application_id, key_type, client_id, document, created_time "
+        "FROM application_key_mappings WHERE application_id = :app "
+        "ORDER BY key_type",
+        soci::into(row.id), soci::into(row.application_id), soci::into(row.key_type),
+        soci::into(row.client_id), soci::into(row.document), soci::into(created),
+        soci::use(application_id));
     st.execute();
     while (st.fetch()) {
       row.created_time = created;
@@ -175,8 +181,8 @@ std::optional<KeyMappingRecord> ApplicationsRepository::find_key_mapping(
 bool ApplicationsRepository::remove_key_mapping(const std::string& key_mapping_id) {
   int changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM application_key_mappings WHERE id = :id",
-                          soci::use(key_mapping_id));
+    soci::statement st = one_time_statement(
+        sql, "DELETE FROM application_key_mappings WHERE id = :id", soci::use(key_mapping_id));
     st.execute(true);
     changed = static_cast<int>(st.get_affected_rows());
   });

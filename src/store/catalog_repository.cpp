@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -67,7 +69,7 @@ std::vector<std::string> strings(Database& db, const std::string& query, const s
   std::vector<std::string> out;
   db.with_session([&](soci::session& sql) {
     std::string value;
-    soci::statement st = (sql.prepare << query, soci::into(value), soci::use(param));
+    soci::statement st = one_time_statement(sql, query, soci::into(value), soci::use(param));
     st.execute();
     while (st.fetch()) out.push_back(value);
   });
@@ -89,10 +91,8 @@ std::map<std::string, std::vector<std::string>> values_by_api(
       list += (i ? ", :i" : ":i") + std::to_string(i);
       st.exchange(soci::use(api_ids[i]));
     }
-    st.alloc();
-    st.prepare("SELECT api_id, " + column + " FROM " + table + " WHERE api_id IN (" + list +
-               ") ORDER BY api_id, " + column);
-    st.define_and_bind();
+    prepare_one_time(st, "SELECT api_id, " + column + " FROM " + table + " WHERE api_id IN (" +
+                             list + ") ORDER BY api_id, " + column);
     st.execute();
     while (st.fetch()) out[api].push_back(value);
   });
@@ -108,9 +108,7 @@ std::optional<CatalogApi> CatalogRepository::find(const std::string& id) {
     soci::statement st(sql);
     r.into(st);
     st.exchange(soci::use(id));
-    st.alloc();
-    st.prepare(std::string(kSelectApi) + "WHERE id = :id");
-    st.define_and_bind();
+    prepare_one_time(st, std::string(kSelectApi) + "WHERE id = :id");
     if (st.execute(true)) found = r.finish();
   });
   return found;
@@ -128,9 +126,7 @@ std::vector<CatalogApi> CatalogRepository::find_all(const std::vector<std::strin
       list += (i ? ", :i" : ":i") + std::to_string(i);
       st.exchange(soci::use(ids[i]));
     }
-    st.alloc();
-    st.prepare(std::string(kSelectApi) + "WHERE id IN (" + list + ") ORDER BY id");
-    st.define_and_bind();
+    prepare_one_time(st, std::string(kSelectApi) + "WHERE id IN (" + list + ") ORDER BY id");
     st.execute();
     while (st.fetch()) out.push_back(r.finish());
   });
@@ -207,9 +203,7 @@ std::vector<CatalogApi> CatalogRepository::search_page(const CatalogSearch& s, s
       st.exchange(soci::use(lim));
       st.exchange(soci::use(off));
     }
-    st.alloc();
-    st.prepare(text);
-    st.define_and_bind();
+    prepare_one_time(st, text);
     st.execute();
     while (st.fetch()) out.push_back(r.finish());
   });
@@ -224,9 +218,7 @@ std::int64_t CatalogRepository::count(const CatalogSearch& s) {
     soci::statement st(sql);
     st.exchange(soci::into(n));
     for (const auto& value : q.values) st.exchange(soci::use(value));
-    st.alloc();
-    st.prepare("SELECT COUNT(*) FROM apis " + q.where);
-    st.define_and_bind();
+    prepare_one_time(st, "SELECT COUNT(*) FROM apis " + q.where);
     st.execute(true);
   });
   return n;
@@ -240,8 +232,8 @@ std::vector<std::pair<std::string, std::string>> CatalogRepository::all_tags() {
   std::vector<std::pair<std::string, std::string>> out;
   db_.with_session([&](soci::session& sql) {
     std::string api, tag;
-    soci::statement st = (sql.prepare << "SELECT api_id, tag FROM api_tags ORDER BY tag",
-                          soci::into(api), soci::into(tag));
+    soci::statement st = one_time_statement(sql, "SELECT api_id, tag FROM api_tags ORDER BY tag",
+                                            soci::into(api), soci::into(tag));
     st.execute();
     while (st.fetch()) out.emplace_back(api, tag);
   });
@@ -269,10 +261,11 @@ std::vector<CatalogDeployment> CatalogRepository::deployments(const std::string&
   db_.with_session([&](soci::session& sql) {
     CatalogDeployment d;
     long long display = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT environment, vhost, display_on_devportal FROM api_deployments "
-                        "WHERE api_id = :id ORDER BY environment",
-         soci::into(d.environment), soci::into(d.vhost), soci::into(display), soci::use(api_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT environment, vhost, display_on_devportal FROM api_deployments "
+        "WHERE api_id = :id ORDER BY environment",
+        soci::into(d.environment), soci::into(d.vhost), soci::into(display), soci::use(api_id));
     st.execute();
     while (st.fetch()) {
       d.display_on_devportal = display != 0;
@@ -294,8 +287,8 @@ std::optional<std::pair<std::string, std::string>> CatalogRepository::thumbnail(
   db_.with_session([&](soci::session& sql) {
     std::string type, data;
     soci::statement st =
-        (sql.prepare << "SELECT thumbnail_type, thumbnail FROM apis WHERE id = :id",
-         soci::into(type), soci::into(data), soci::use(api_id));
+        one_time_statement(sql, "SELECT thumbnail_type, thumbnail FROM apis WHERE id = :id",
+                           soci::into(type), soci::into(data), soci::use(api_id));
     if (st.execute(true) && !data.empty()) out.emplace(type, data);
   });
   return out;
@@ -306,11 +299,12 @@ std::vector<CatalogDocument> CatalogRepository::documents(const std::string& api
   db_.with_session([&](soci::session& sql) {
     CatalogDocument d;
     long long created = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT id, api_id, name, document, content, created_time FROM "
-                        "api_documents WHERE api_id = :id ORDER BY name",
-         soci::into(d.id), soci::into(d.api_id), soci::into(d.name), soci::into(d.document),
-         soci::into(d.content), soci::into(created), soci::use(api_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, api_id, name, document, content, created_time FROM "
+        "api_documents WHERE api_id = :id ORDER BY name",
+        soci::into(d.id), soci::into(d.api_id), soci::into(d.name), soci::into(d.document),
+        soci::into(d.content), soci::into(created), soci::use(api_id));
     st.execute();
     while (st.fetch()) {
       d.created_time = created;

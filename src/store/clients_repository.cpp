@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -96,18 +98,18 @@ bool ClientsRepository::update(const ClientRecord& c) {
   ClientRow row(c);
   bool updated = false;
   db_.with_session([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE oauth_clients SET secret_hash = :secret_hash, name = :name, "
-                        "owner = :owner, grant_types = :grant_types, redirect_uris = "
-                        ":redirect_uris, token_type = :token_type, public_client = "
-                        ":public_client, application_id = :application_id, application_name = "
-                        ":application_name, application_tier = :application_tier, key_type = "
-                        ":key_type, access_token_lifetime = :lifetime WHERE client_id = :id",
-         soci::use(c.secret_hash), soci::use(c.name), soci::use(c.owner),
-         soci::use(row.grant_types), soci::use(row.redirect_uris), soci::use(c.token_type),
-         soci::use(row.public_client), soci::use(c.application_id), soci::use(c.application_name),
-         soci::use(c.application_tier), soci::use(c.key_type), soci::use(c.access_token_lifetime),
-         soci::use(c.client_id));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE oauth_clients SET secret_hash = :secret_hash, name = :name, "
+        "owner = :owner, grant_types = :grant_types, redirect_uris = "
+        ":redirect_uris, token_type = :token_type, public_client = "
+        ":public_client, application_id = :application_id, application_name = "
+        ":application_name, application_tier = :application_tier, key_type = "
+        ":key_type, access_token_lifetime = :lifetime WHERE client_id = :id",
+        soci::use(c.secret_hash), soci::use(c.name), soci::use(c.owner), soci::use(row.grant_types),
+        soci::use(row.redirect_uris), soci::use(c.token_type), soci::use(row.public_client),
+        soci::use(c.application_id), soci::use(c.application_name), soci::use(c.application_tier),
+        soci::use(c.key_type), soci::use(c.access_token_lifetime), soci::use(c.client_id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -119,8 +121,8 @@ bool ClientsRepository::set_trusted(const std::string& client_id, bool trusted) 
   bool updated = false;
   db_.with_session([&](soci::session& sql) {
     soci::statement st =
-        (sql.prepare << "UPDATE oauth_clients SET trusted = :t WHERE client_id = :id",
-         soci::use(value), soci::use(client_id));
+        one_time_statement(sql, "UPDATE oauth_clients SET trusted = :t WHERE client_id = :id",
+                           soci::use(value), soci::use(client_id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -130,8 +132,8 @@ bool ClientsRepository::set_trusted(const std::string& client_id, bool trusted) 
 bool ClientsRepository::remove(const std::string& client_id) {
   bool removed = false;
   db_.with_session([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "DELETE FROM oauth_clients WHERE client_id = :id", soci::use(client_id));
+    soci::statement st = one_time_statement(sql, "DELETE FROM oauth_clients WHERE client_id = :id",
+                                            soci::use(client_id));
     st.execute(true);
     removed = st.get_affected_rows() > 0;
   });

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -28,17 +30,17 @@ std::vector<DenyPolicyRecord> query(Database& db, const std::string* after, int 
       while (st.fetch()) out.push_back(row.get());
     };
     if (after == nullptr) {
-      soci::statement st = (sql.prepare << std::string(kSelect) + " ORDER BY created_time, id",
-                            soci::into(row.record.id), soci::into(row.record.condition_type),
-                            soci::into(row.record.condition_value), soci::into(row.enabled),
-                            soci::into(row.record.created_time));
+      soci::statement st = one_time_statement(
+          sql, std::string(kSelect) + " ORDER BY created_time, id", soci::into(row.record.id),
+          soci::into(row.record.condition_type), soci::into(row.record.condition_value),
+          soci::into(row.enabled), soci::into(row.record.created_time));
       fetch(st);
     } else {
-      soci::statement st =
-          (sql.prepare << std::string(kSelect) + " WHERE id > :after ORDER BY id LIMIT :limit",
-           soci::into(row.record.id), soci::into(row.record.condition_type),
-           soci::into(row.record.condition_value), soci::into(row.enabled),
-           soci::into(row.record.created_time), soci::use(*after), soci::use(limit));
+      soci::statement st = one_time_statement(
+          sql, std::string(kSelect) + " WHERE id > :after ORDER BY id LIMIT :limit",
+          soci::into(row.record.id), soci::into(row.record.condition_type),
+          soci::into(row.record.condition_value), soci::into(row.enabled),
+          soci::into(row.record.created_time), soci::use(*after), soci::use(limit));
       fetch(st);
     }
   });
@@ -83,8 +85,9 @@ bool DenyPoliciesRepository::set_enabled(const std::string& id, bool enabled) {
   long long value = enabled ? 1 : 0;
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE deny_policies SET enabled = :e WHERE id = :id",
-                          soci::use(value), soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "UPDATE deny_policies SET enabled = :e WHERE id = :id",
+                           soci::use(value), soci::use(id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });
@@ -94,7 +97,8 @@ bool DenyPoliciesRepository::set_enabled(const std::string& id, bool enabled) {
 bool DenyPoliciesRepository::remove(const std::string& id) {
   bool removed = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM deny_policies WHERE id = :id", soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "DELETE FROM deny_policies WHERE id = :id", soci::use(id));
     st.execute(true);
     removed = st.get_affected_rows() > 0;
   });

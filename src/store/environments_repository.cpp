@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -55,8 +57,9 @@ std::vector<EnvironmentRecord> EnvironmentsRepository::list() {
   std::vector<EnvironmentRecord> out;
   db_.with_session([&](soci::session& sql) {
     EnvironmentRecord r;
-    soci::statement st = (sql.prepare << std::string(kSelect) + " ORDER BY name", soci::into(r.id),
-                          soci::into(r.name), soci::into(r.document), soci::into(r.created_time));
+    soci::statement st =
+        one_time_statement(sql, std::string(kSelect) + " ORDER BY name", soci::into(r.id),
+                           soci::into(r.name), soci::into(r.document), soci::into(r.created_time));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -69,10 +72,10 @@ std::vector<EnvironmentRecord> EnvironmentsRepository::list_after(const std::str
   if (limit <= 0) return out;
   db_.with_session([&](soci::session& sql) {
     EnvironmentRecord r;
-    soci::statement st =
-        (sql.prepare << std::string(kSelect) + " WHERE id > :after ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.name), soci::into(r.document), soci::into(r.created_time),
-         soci::use(after), soci::use(limit));
+    soci::statement st = one_time_statement(
+        sql, std::string(kSelect) + " WHERE id > :after ORDER BY id LIMIT :limit", soci::into(r.id),
+        soci::into(r.name), soci::into(r.document), soci::into(r.created_time), soci::use(after),
+        soci::use(limit));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -83,8 +86,8 @@ bool EnvironmentsRepository::update_document(const std::string& id, const std::s
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st =
-        (sql.prepare << "UPDATE gateway_environments SET document = :d WHERE id = :id",
-         soci::use(document), soci::use(id));
+        one_time_statement(sql, "UPDATE gateway_environments SET document = :d WHERE id = :id",
+                           soci::use(document), soci::use(id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

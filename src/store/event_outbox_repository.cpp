@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 
 void EventOutboxRepository::append(const std::string& type, const std::string& payload,
@@ -24,11 +26,12 @@ std::size_t EventOutboxRepository::drain(
       std::vector<OutboxRow> rows;
       OutboxRow row;
       soci::statement st =
-          (sql.prepare << "SELECT id, type, payload, published_at FROM event_outbox "
-                          "ORDER BY id LIMIT :n" +
-                              lock,
-           soci::into(row.id), soci::into(row.type), soci::into(row.payload),
-           soci::into(row.published_at), soci::use(limit));
+          one_time_statement(sql,
+                             "SELECT id, type, payload, published_at FROM event_outbox "
+                             "ORDER BY id LIMIT :n" +
+                                 lock,
+                             soci::into(row.id), soci::into(row.type), soci::into(row.payload),
+                             soci::into(row.published_at), soci::use(limit));
       st.execute();
       while (st.fetch()) rows.push_back(row);
       if (rows.empty()) return;

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -37,10 +39,10 @@ std::vector<GatewayCredentialRecord> GatewayCredentialsRepository::list() {
   std::vector<GatewayCredentialRecord> out;
   db_.with_session([&](soci::session& sql) {
     GatewayCredentialRecord r;
-    soci::statement st =
-        (sql.prepare << std::string(kSelect) + " ORDER BY created_time, id", soci::into(r.id),
-         soci::into(r.username), soci::into(r.secret_hash), soci::into(r.name),
-         soci::into(r.environment), soci::into(r.created_time), soci::into(r.revoked_time));
+    soci::statement st = one_time_statement(
+        sql, std::string(kSelect) + " ORDER BY created_time, id", soci::into(r.id),
+        soci::into(r.username), soci::into(r.secret_hash), soci::into(r.name),
+        soci::into(r.environment), soci::into(r.created_time), soci::into(r.revoked_time));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -59,9 +61,10 @@ std::optional<GatewayCredentialRecord> GatewayCredentialsRepository::find_by_use
 bool GatewayCredentialsRepository::revoke(const std::string& id, std::int64_t now) {
   bool revoked = false;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE gateway_credentials SET revoked_time = :t "
-                                         "WHERE id = :id AND revoked_time = 0",
-                          soci::use(now), soci::use(id));
+    soci::statement st = one_time_statement(sql,
+                                            "UPDATE gateway_credentials SET revoked_time = :t "
+                                            "WHERE id = :id AND revoked_time = 0",
+                                            soci::use(now), soci::use(id));
     st.execute(true);
     revoked = st.get_affected_rows() > 0;
   });

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 
 namespace {
@@ -15,13 +17,14 @@ std::vector<GatewaySubscription> select_subscriptions(Database& db, const std::s
   if (limit <= 0) return out;
   db.with_session([&](soci::session& sql) {
     GatewaySubscription r;
-    soci::statement st =
-        (sql.prepare << "SELECT id, application_id, api_id, throttling_policy, status, "
-                        "created_time, updated_time FROM subscriptions WHERE " +
-                            condition + " ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.application_id), soci::into(r.api_id),
-         soci::into(r.throttling_policy), soci::into(r.status), soci::into(r.created_time),
-         soci::into(r.updated_time), soci::use(value), soci::use(limit));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, application_id, api_id, throttling_policy, status, "
+        "created_time, updated_time FROM subscriptions WHERE " +
+            condition + " ORDER BY id LIMIT :limit",
+        soci::into(r.id), soci::into(r.application_id), soci::into(r.api_id),
+        soci::into(r.throttling_policy), soci::into(r.status), soci::into(r.created_time),
+        soci::into(r.updated_time), soci::use(value), soci::use(limit));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -34,13 +37,14 @@ std::vector<GatewayApplication> select_applications(Database& db, const std::str
   if (limit <= 0) return out;
   db.with_session([&](soci::session& sql) {
     GatewayApplication r;
-    soci::statement st =
-        (sql.prepare << "SELECT id, name, owner, throttling_policy, token_type, status, "
-                        "updated_time FROM applications WHERE " +
-                            condition + " ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.name), soci::into(r.owner), soci::into(r.throttling_policy),
-         soci::into(r.token_type), soci::into(r.status), soci::into(r.updated_time),
-         soci::use(value), soci::use(limit));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT id, name, owner, throttling_policy, token_type, status, "
+        "updated_time FROM applications WHERE " +
+            condition + " ORDER BY id LIMIT :limit",
+        soci::into(r.id), soci::into(r.name), soci::into(r.owner), soci::into(r.throttling_policy),
+        soci::into(r.token_type), soci::into(r.status), soci::into(r.updated_time),
+        soci::use(value), soci::use(limit));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -53,11 +57,13 @@ std::vector<GatewayKeyMapping> select_key_mappings(Database& db, const std::stri
   if (limit <= 0) return out;
   db.with_session([&](soci::session& sql) {
     GatewayKeyMapping r;
-    soci::statement st = (sql.prepare << "SELECT id, application_id, key_type, client_id "
-                                         "FROM application_key_mappings WHERE " +
-                                             condition + " ORDER BY id LIMIT :limit",
-                          soci::into(r.id), soci::into(r.application_id), soci::into(r.key_type),
-                          soci::into(r.client_id), soci::use(value), soci::use(limit));
+    soci::statement st =
+        one_time_statement(sql,
+                           "SELECT id, application_id, key_type, client_id "
+                           "FROM application_key_mappings WHERE " +
+                               condition + " ORDER BY id LIMIT :limit",
+                           soci::into(r.id), soci::into(r.application_id), soci::into(r.key_type),
+                           soci::into(r.client_id), soci::use(value), soci::use(limit));
     st.execute();
     while (st.fetch()) out.push_back(r);
   });
@@ -84,18 +90,19 @@ std::vector<GatewayDeployment> select_deployments(Database& db, const std::strin
   db.with_session([&](soci::session& sql) {
     GatewayDeployment r;
     long long display = 0;
-    soci::statement st =
-        (sql.prepare << "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
-                        "d.display_on_devportal, d.deployed_time, r.document, r.openapi, "
-                        "a.lifecycle_status "
-                        "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
-                        "JOIN apis a ON a.id = d.api_id "
-                        "WHERE d.environment = :env AND " +
-                            condition + " ORDER BY d.api_id LIMIT :limit",
-         soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
-         soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
-         soci::into(r.document), soci::into(r.openapi), soci::into(r.lifecycle_status),
-         soci::use(environment), soci::use(value), soci::use(limit));
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT d.api_id, d.revision_id, d.environment, d.vhost, "
+        "d.display_on_devportal, d.deployed_time, r.document, r.openapi, "
+        "a.lifecycle_status "
+        "FROM api_deployments d JOIN api_revisions r ON r.id = d.revision_id "
+        "JOIN apis a ON a.id = d.api_id "
+        "WHERE d.environment = :env AND " +
+            condition + " ORDER BY d.api_id LIMIT :limit",
+        soci::into(r.api_id), soci::into(r.revision_id), soci::into(r.environment),
+        soci::into(r.vhost), soci::into(display), soci::into(r.deployed_time),
+        soci::into(r.document), soci::into(r.openapi), soci::into(r.lifecycle_status),
+        soci::use(environment), soci::use(value), soci::use(limit));
     st.execute();
     while (st.fetch()) {
       r.display_on_devportal = display != 0;

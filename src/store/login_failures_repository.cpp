@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "store/cluster_lock.h"
+#include "store/one_time_statement.h"
 
 namespace portico::store {
 namespace {
@@ -58,9 +59,10 @@ void LoginFailuresRepository::remove(const std::string& kind, const std::string&
 int LoginFailuresRepository::purge(std::int64_t now_ms, std::int64_t quiet_since_ms) {
   long long removed = 0;
   db_.with_session([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM login_failures WHERE locked_until <= :now "
-                                         "AND last_failure < :quiet",
-                          soci::use(now_ms), soci::use(quiet_since_ms));
+    soci::statement st = one_time_statement(sql,
+                                            "DELETE FROM login_failures WHERE locked_until <= :now "
+                                            "AND last_failure < :quiet",
+                                            soci::use(now_ms), soci::use(quiet_since_ms));
     st.execute(true);
     removed = st.get_affected_rows();
   });

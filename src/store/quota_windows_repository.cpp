@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -28,9 +30,9 @@ void QuotaWindowsRepository::save_greatest(const std::vector<QuotaWindow>& windo
     QuotaWindow row;
     std::int64_t window_end_ms = 0;
     soci::statement upsert =
-        (sql.prepare << sql_text, soci::use(row.counter_key), soci::use(row.window_ms),
-         soci::use(row.window_index), soci::use(row.used), soci::use(row.limit_amount),
-         soci::use(window_end_ms));
+        one_time_statement(sql, sql_text, soci::use(row.counter_key), soci::use(row.window_ms),
+                           soci::use(row.window_index), soci::use(row.used),
+                           soci::use(row.limit_amount), soci::use(window_end_ms));
     for (const QuotaWindow& window : windows) {
       row = window;
       window_end_ms = (window.window_index + 1) * window.window_ms;
@@ -57,12 +59,13 @@ std::vector<QuotaWindow> QuotaWindowsRepository::open_windows(std::int64_t now_m
   std::vector<QuotaWindow> out;
   db_.with_session([&](soci::session& sql) {
     QuotaWindow row;
-    soci::statement select =
-        (sql.prepare << "SELECT counter_key, window_ms, window_index, used, limit_amount "
-                        "FROM quota_windows WHERE window_end_ms > :now "
-                        "ORDER BY counter_key, window_ms, window_index",
-         soci::use(now_ms), soci::into(row.counter_key), soci::into(row.window_ms),
-         soci::into(row.window_index), soci::into(row.used), soci::into(row.limit_amount));
+    soci::statement select = one_time_statement(
+        sql,
+        "SELECT counter_key, window_ms, window_index, used, limit_amount "
+        "FROM quota_windows WHERE window_end_ms > :now "
+        "ORDER BY counter_key, window_ms, window_index",
+        soci::use(now_ms), soci::into(row.counter_key), soci::into(row.window_ms),
+        soci::into(row.window_index), soci::into(row.used), soci::into(row.limit_amount));
     select.execute();
     while (select.fetch()) out.push_back(row);
   });
@@ -72,8 +75,8 @@ std::vector<QuotaWindow> QuotaWindowsRepository::open_windows(std::int64_t now_m
 std::size_t QuotaWindowsRepository::purge_ended(std::int64_t now_ms) {
   long long removed = 0;
   db_.with_session([&](soci::session& sql) {
-    soci::statement purge =
-        (sql.prepare << "DELETE FROM quota_windows WHERE window_end_ms <= :now", soci::use(now_ms));
+    soci::statement purge = one_time_statement(
+        sql, "DELETE FROM quota_windows WHERE window_end_ms <= :now", soci::use(now_ms));
     purge.execute(true);
     removed = purge.get_affected_rows();
   });

@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "store/cluster_lock.h"
+#include "store/one_time_statement.h"
 
 namespace portico::store {
 
@@ -12,13 +13,14 @@ std::vector<SigningKeyRecord> SigningKeysRepository::list_current(std::int64_t n
     SigningKeyRecord row;
     // The active key first even when a rotation happened within the same second.
     soci::statement st =
-        (sql.prepare << "SELECT kid, algorithm, private_pem, created_at, retired_at, keep_until "
-                        "FROM signing_keys WHERE keep_until = 0 OR keep_until > :now "
-                        "ORDER BY CASE WHEN retired_at = 0 THEN 0 ELSE 1 END, created_at DESC, "
-                        "retired_at DESC, kid",
-         soci::into(row.kid), soci::into(row.algorithm), soci::into(row.private_pem),
-         soci::into(row.created_at), soci::into(row.retired_at), soci::into(row.keep_until),
-         soci::use(now));
+        one_time_statement(sql,
+                           "SELECT kid, algorithm, private_pem, created_at, retired_at, keep_until "
+                           "FROM signing_keys WHERE keep_until = 0 OR keep_until > :now "
+                           "ORDER BY CASE WHEN retired_at = 0 THEN 0 ELSE 1 END, created_at DESC, "
+                           "retired_at DESC, kid",
+                           soci::into(row.kid), soci::into(row.algorithm),
+                           soci::into(row.private_pem), soci::into(row.created_at),
+                           soci::into(row.retired_at), soci::into(row.keep_until), soci::use(now));
     st.execute();
     while (st.fetch()) keys.push_back(row);
   });
@@ -41,11 +43,12 @@ bool SigningKeysRepository::rotate_if(
     std::optional<SigningKeyRecord> active;
     {
       SigningKeyRecord row;
-      soci::statement st =
-          (sql.prepare << "SELECT kid, algorithm, private_pem, created_at, retired_at, keep_until "
-                          "FROM signing_keys WHERE retired_at = 0 ORDER BY created_at DESC, kid",
-           soci::into(row.kid), soci::into(row.algorithm), soci::into(row.private_pem),
-           soci::into(row.created_at), soci::into(row.retired_at), soci::into(row.keep_until));
+      soci::statement st = one_time_statement(
+          sql,
+          "SELECT kid, algorithm, private_pem, created_at, retired_at, keep_until "
+          "FROM signing_keys WHERE retired_at = 0 ORDER BY created_at DESC, kid",
+          soci::into(row.kid), soci::into(row.algorithm), soci::into(row.private_pem),
+          soci::into(row.created_at), soci::into(row.retired_at), soci::into(row.keep_until));
       st.execute();
       if (st.fetch()) active = row;
     }
@@ -74,9 +77,9 @@ void SigningKeysRepository::replace_private_pem(const std::string& kid,
 int SigningKeysRepository::purge_expired(std::int64_t now) {
   long long removed = 0;
   db_.with_session([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "DELETE FROM signing_keys WHERE keep_until <> 0 AND keep_until <= :now",
-         soci::use(now));
+    soci::statement st = one_time_statement(
+        sql, "DELETE FROM signing_keys WHERE keep_until <> 0 AND keep_until <= :now",
+        soci::use(now));
     st.execute(true);
     removed = st.get_affected_rows();
   });

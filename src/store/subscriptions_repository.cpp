@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -65,11 +67,11 @@ std::optional<SubscriptionRecord> SubscriptionsRepository::find(const std::strin
   std::optional<SubscriptionRecord> found;
   db_.with_session([&](soci::session& sql) {
     Row row;
-    soci::statement st =
-        (sql.prepare << std::string(kSelect) + "WHERE s.id = :id", soci::into(row.record.id),
-         soci::into(row.record.application_id), soci::into(row.record.api_id),
-         soci::into(row.record.throttling_policy), soci::into(row.record.status),
-         soci::into(row.created), soci::into(row.updated), soci::use(id));
+    soci::statement st = one_time_statement(
+        sql, std::string(kSelect) + "WHERE s.id = :id", soci::into(row.record.id),
+        soci::into(row.record.application_id), soci::into(row.record.api_id),
+        soci::into(row.record.throttling_policy), soci::into(row.record.status),
+        soci::into(row.created), soci::into(row.updated), soci::use(id));
     if (st.execute(true)) {
       row.record.created_time = row.created;
       row.record.updated_time = row.updated;
@@ -96,10 +98,8 @@ std::vector<SubscriptionRecord> SubscriptionsRepository::list(const Subscription
     for (const auto* value : w.values) st.exchange(soci::use(*value));
     st.exchange(soci::use(lim));
     st.exchange(soci::use(off));
-    st.alloc();
-    st.prepare(std::string(kSelect) + w.text +
-               "ORDER BY s.created_time, s.id LIMIT :limit OFFSET :offset");
-    st.define_and_bind();
+    prepare_one_time(st, std::string(kSelect) + w.text +
+                             "ORDER BY s.created_time, s.id LIMIT :limit OFFSET :offset");
     st.execute();
     while (st.fetch()) {
       row.record.created_time = row.created;
@@ -117,12 +117,10 @@ std::int64_t SubscriptionsRepository::count(const SubscriptionFilter& f) {
     soci::statement st(sql);
     st.exchange(soci::into(n));
     for (const auto* value : w.values) st.exchange(soci::use(*value));
-    st.alloc();
-    st.prepare(
-        "SELECT COUNT(*) FROM subscriptions s JOIN applications a ON a.id = "
-        "s.application_id " +
-        w.text);
-    st.define_and_bind();
+    prepare_one_time(st,
+                     "SELECT COUNT(*) FROM subscriptions s JOIN applications a ON a.id = "
+                     "s.application_id " +
+                         w.text);
     st.execute(true);
   });
   return n;
@@ -132,10 +130,11 @@ bool SubscriptionsRepository::update(const SubscriptionRecord& s) {
   long long updated = s.updated_time;
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "UPDATE subscriptions SET throttling_policy = :policy, status = :status, "
-                        "updated_time = :updated WHERE id = :id",
-         soci::use(s.throttling_policy), soci::use(s.status), soci::use(updated), soci::use(s.id));
+    soci::statement st = one_time_statement(
+        sql,
+        "UPDATE subscriptions SET throttling_policy = :policy, status = :status, "
+        "updated_time = :updated WHERE id = :id",
+        soci::use(s.throttling_policy), soci::use(s.status), soci::use(updated), soci::use(s.id));
     st.execute(true);
     changed = st.get_affected_rows();
   });
@@ -145,7 +144,8 @@ bool SubscriptionsRepository::update(const SubscriptionRecord& s) {
 bool SubscriptionsRepository::remove(const std::string& id) {
   long long changed = 0;
   db_.in_transaction([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM subscriptions WHERE id = :id", soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "DELETE FROM subscriptions WHERE id = :id", soci::use(id));
     st.execute(true);
     changed = st.get_affected_rows();
   });

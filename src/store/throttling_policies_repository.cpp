@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -99,9 +101,10 @@ std::vector<ThrottlingPolicyRecord> ThrottlingPoliciesRepository::list(const std
   std::vector<ThrottlingPolicyRecord> out;
   db_.with_session([&](soci::session& sql) {
     ThrottlingPolicyRecord r;
-    soci::statement st = (sql.prepare << std::string(kSelect) + " WHERE level = :l ORDER BY name",
-                          soci::into(r.id), soci::into(r.level), soci::into(r.name),
-                          soci::into(r.document), soci::into(r.created_time), soci::use(level));
+    soci::statement st =
+        one_time_statement(sql, std::string(kSelect) + " WHERE level = :l ORDER BY name",
+                           soci::into(r.id), soci::into(r.level), soci::into(r.name),
+                           soci::into(r.document), soci::into(r.created_time), soci::use(level));
     out = fetch_all(st, r);
   });
   return out;
@@ -113,11 +116,10 @@ std::vector<ThrottlingPolicyRecord> ThrottlingPoliciesRepository::list_after(
   if (limit <= 0) return out;
   db_.with_session([&](soci::session& sql) {
     ThrottlingPolicyRecord r;
-    soci::statement st =
-        (sql.prepare << std::string(kSelect) +
-                            " WHERE level = :l AND id > :after ORDER BY id LIMIT :limit",
-         soci::into(r.id), soci::into(r.level), soci::into(r.name), soci::into(r.document),
-         soci::into(r.created_time), soci::use(level), soci::use(after), soci::use(limit));
+    soci::statement st = one_time_statement(
+        sql, std::string(kSelect) + " WHERE level = :l AND id > :after ORDER BY id LIMIT :limit",
+        soci::into(r.id), soci::into(r.level), soci::into(r.name), soci::into(r.document),
+        soci::into(r.created_time), soci::use(level), soci::use(after), soci::use(limit));
     out = fetch_all(st, r);
   });
   return out;
@@ -127,10 +129,11 @@ bool ThrottlingPoliciesRepository::update(const ThrottlingPolicyRecord& policy) 
   bool updated = false;
   db_.in_transaction([&](soci::session& sql) {
     soci::statement st =
-        (sql.prepare << "UPDATE throttling_policies SET name = :name, document = :document "
-                        "WHERE level = :level AND id = :id",
-         soci::use(policy.name), soci::use(policy.document), soci::use(policy.level),
-         soci::use(policy.id));
+        one_time_statement(sql,
+                           "UPDATE throttling_policies SET name = :name, document = :document "
+                           "WHERE level = :level AND id = :id",
+                           soci::use(policy.name), soci::use(policy.document),
+                           soci::use(policy.level), soci::use(policy.id));
     st.execute(true);
     updated = st.get_affected_rows() > 0;
   });

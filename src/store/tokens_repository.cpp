@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "store/cluster_lock.h"
+#include "store/one_time_statement.h"
 
 namespace portico::store {
 namespace {
@@ -39,10 +40,11 @@ std::vector<RevokedAccessToken> revoke_user_access_tokens(soci::session& sql,
   std::vector<RevokedAccessToken> revoked;
   RevokedAccessToken row;
   soci::statement select =
-      (sql.prepare << "SELECT jti, client_id, expires_at FROM user_access_tokens WHERE " + column +
-                          " = :v AND expires_at > :now ORDER BY jti",
-       soci::into(row.jti), soci::into(row.client_id), soci::into(row.expires_at), soci::use(value),
-       soci::use(now));
+      one_time_statement(sql,
+                         "SELECT jti, client_id, expires_at FROM user_access_tokens WHERE " +
+                             column + " = :v AND expires_at > :now ORDER BY jti",
+                         soci::into(row.jti), soci::into(row.client_id), soci::into(row.expires_at),
+                         soci::use(value), soci::use(now));
   select.execute();
   while (select.fetch()) revoked.push_back(row);
   for (const auto& token : revoked) {
@@ -86,9 +88,10 @@ RefreshOutcome TokensRepository::consume_refresh_token(const std::string& token_
     // change used from 0 to 1 (a row lock on PostgreSQL, the single writer on SQLite), so
     // no read-then-write window exists.
     soci::statement claim =
-        (sql.prepare << "UPDATE refresh_tokens SET used = 1 WHERE token_hash = :h AND used = 0 "
-                        "AND revoked = 0 AND expires_at > :now",
-         soci::use(token_hash), soci::use(now));
+        one_time_statement(sql,
+                           "UPDATE refresh_tokens SET used = 1 WHERE token_hash = :h AND used = 0 "
+                           "AND revoked = 0 AND expires_at > :now",
+                           soci::use(token_hash), soci::use(now));
     bool claimed = affected(claim) == 1;
 
     RefreshTokenRecord token;
@@ -133,9 +136,10 @@ CodeOutcome TokensRepository::claim_authorization_code(const std::string& code_h
     // As for refresh tokens, the conditional UPDATE is the claim: of concurrent callers,
     // exactly one changes used from 0 to 1.
     soci::statement claim =
-        (sql.prepare << "UPDATE authorization_codes SET used = 1, family_id = :f "
-                        "WHERE code_hash = :h AND used = 0",
-         soci::use(family_id), soci::use(code_hash));
+        one_time_statement(sql,
+                           "UPDATE authorization_codes SET used = 1, family_id = :f "
+                           "WHERE code_hash = :h AND used = 0",
+                           soci::use(family_id), soci::use(code_hash));
     bool claimed = affected(claim) == 1;
     AuthorizationCodeRecord c;
     int used = 0;
@@ -200,9 +204,10 @@ bool TokensRepository::revoke_opaque_token(const std::string& token_hash) {
   bool found = false;
   db_.with_session([&](soci::session& sql) {
     // Revoking twice still reports the token as known: RFC 7009 revocation is idempotent.
-    soci::statement st = (sql.prepare << "UPDATE opaque_tokens SET revoked = 1 "
-                                         "WHERE token_hash = :h",
-                          soci::use(token_hash));
+    soci::statement st = one_time_statement(sql,
+                                            "UPDATE opaque_tokens SET revoked = 1 "
+                                            "WHERE token_hash = :h",
+                                            soci::use(token_hash));
     found = affected(st) > 0;
   });
   return found;
@@ -262,9 +267,10 @@ std::vector<std::pair<std::string, std::int64_t>> TokensRepository::list_revoked
     std::string jti;
     std::int64_t expires_at = 0;
     soci::statement st =
-        (sql.prepare << "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > :now "
-                        "ORDER BY expires_at, jti",
-         soci::into(jti), soci::into(expires_at), soci::use(now));
+        one_time_statement(sql,
+                           "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > :now "
+                           "ORDER BY expires_at, jti",
+                           soci::into(jti), soci::into(expires_at), soci::use(now));
     st.execute();
     while (st.fetch()) revoked.emplace_back(jti, expires_at);
   });
@@ -284,7 +290,7 @@ int TokensRepository::purge_expired(std::int64_t now) {
              "DELETE FROM revoked_tokens WHERE expires_at <= :now",
              "DELETE FROM user_access_tokens WHERE expires_at <= :now",
          }) {
-      soci::statement st = (sql.prepare << query, soci::use(now));
+      soci::statement st = one_time_statement(sql, query, soci::use(now));
       removed += affected(st);
     }
   });

@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "store/one_time_statement.h"
+
 namespace portico::store {
 namespace {
 
@@ -22,9 +24,10 @@ bool fetch_user(soci::session& sql, const char* where, const std::string& value,
 std::vector<std::string> read_roles(soci::session& sql, const std::string& user_id) {
   std::vector<std::string> roles;
   std::string role;
-  soci::statement st = (sql.prepare << "SELECT role FROM user_roles WHERE user_id = :id "
-                                       "ORDER BY role",
-                        soci::into(role), soci::use(user_id));
+  soci::statement st = one_time_statement(sql,
+                                          "SELECT role FROM user_roles WHERE user_id = :id "
+                                          "ORDER BY role",
+                                          soci::into(role), soci::use(user_id));
   st.execute();
   while (st.fetch()) roles.push_back(role);
   return roles;
@@ -92,10 +95,10 @@ std::vector<UserRecord> UsersRepository::list(int limit, int offset) {
   offset = std::max(0, offset);
   db_.with_session([&](soci::session& sql) {
     UserRecord row;
-    soci::statement users_st =
-        (sql.prepare << std::string(kSelectUser) + " ORDER BY username LIMIT :limit OFFSET :offset",
-         soci::into(row.id), soci::into(row.username), soci::into(row.password_hash),
-         soci::into(row.created_at), soci::use(limit), soci::use(offset));
+    soci::statement users_st = one_time_statement(
+        sql, std::string(kSelectUser) + " ORDER BY username LIMIT :limit OFFSET :offset",
+        soci::into(row.id), soci::into(row.username), soci::into(row.password_hash),
+        soci::into(row.created_at), soci::use(limit), soci::use(offset));
     users_st.execute();
     std::map<std::string, std::size_t> index;
     while (users_st.fetch()) {
@@ -106,11 +109,12 @@ std::vector<UserRecord> UsersRepository::list(int limit, int offset) {
 
     // The roles of the whole page in one query rather than one per user.
     std::string user_id, role;
-    soci::statement roles_st =
-        (sql.prepare << "SELECT user_id, role FROM user_roles WHERE user_id IN "
-                        "(SELECT id FROM users ORDER BY username LIMIT :limit OFFSET :offset) "
-                        "ORDER BY user_id, role",
-         soci::into(user_id), soci::into(role), soci::use(limit), soci::use(offset));
+    soci::statement roles_st = one_time_statement(
+        sql,
+        "SELECT user_id, role FROM user_roles WHERE user_id IN "
+        "(SELECT id FROM users ORDER BY username LIMIT :limit OFFSET :offset) "
+        "ORDER BY user_id, role",
+        soci::into(user_id), soci::into(role), soci::use(limit), soci::use(offset));
     roles_st.execute();
     while (roles_st.fetch()) {
       // A user created between the two queries may shift the page; skip who is not on it.
@@ -138,8 +142,9 @@ void UsersRepository::set_roles(const std::string& id, const std::vector<std::st
 
 void UsersRepository::set_password_hash(const std::string& id, const std::string& password_hash) {
   db_.with_session([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "UPDATE users SET password_hash = :hash WHERE id = :id",
-                          soci::use(password_hash), soci::use(id));
+    soci::statement st =
+        one_time_statement(sql, "UPDATE users SET password_hash = :hash WHERE id = :id",
+                           soci::use(password_hash), soci::use(id));
     st.execute(true);
     if (st.get_affected_rows() == 0) throw std::invalid_argument("no user with id " + id);
   });
@@ -151,7 +156,7 @@ bool UsersRepository::remove(const std::string& id) {
     // The schema's ON DELETE CASCADE does this only where foreign keys are enforced, which
     // on SQLite is a per-connection setting.
     sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(id);
-    soci::statement st = (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(id));
+    soci::statement st = one_time_statement(sql, "DELETE FROM users WHERE id = :id", soci::use(id));
     st.execute(true);
     removed = st.get_affected_rows() > 0;
   });
