@@ -136,7 +136,7 @@ std::optional<store::ClientRecord> Clients::authenticate(const std::string& clie
   if (client_id.empty() || client_id.size() > 256 || client_secret.size() > 1024)
     return std::nullopt;
   std::string account = "client:" + client_id;
-  throttle_.check(account, source);
+  bool had_failures = throttle_.check(account, source);
   auto client = find(client_id);
   bool matches = false;
   if (client && client->public_client) {
@@ -148,7 +148,7 @@ std::optional<store::ClientRecord> Clients::authenticate(const std::string& clie
     if (http::first_time("failed:" + account)) throttle_.failed(account, source);
     return std::nullopt;
   }
-  if (!client->public_client) throttle_.succeeded(account);
+  if (!client->public_client) throttle_.succeeded(account, had_failures);
   return client;
 }
 

@@ -36,6 +36,15 @@ class DatabaseCounters final : public LoginThrottle::Counters {
     return counter_of(*row);
   }
 
+  std::pair<std::optional<LoginThrottle::Counter>, std::optional<LoginThrottle::Counter>> find_both(
+      std::string_view address, std::string_view account) override {
+    auto [by_address, by_account] = rows_.find_both(std::string(address), std::string(account));
+    auto counter = [](const std::optional<store::LoginFailureRecord>& r) {
+      return r ? std::optional(counter_of(*r)) : std::nullopt;
+    };
+    return {counter(by_address), counter(by_account)};
+  }
+
   void update(LoginThrottle::Kind kind, std::string_view key, Clock::time_point,
               const std::function<void(LoginThrottle::Counter&)>& change) override {
     rows_.update(kind_name(kind), std::string(key), [&](store::LoginFailureRecord& r) {

@@ -92,13 +92,17 @@ class MemoryCounters final : public LoginThrottle::Counters {
 LoginThrottle::LoginThrottle(ThrottlePolicy policy, std::size_t max_entries)
     : policy_(policy), counters_(std::make_unique<MemoryCounters>(policy_, max_entries)) {}
 
-void LoginThrottle::check(std::string_view account, std::string_view address,
+bool LoginThrottle::check(std::string_view account, std::string_view address,
                           Clock::time_point now) {
+  auto [by_address, by_account] = counters_->find_both(address, account);
   // The address first: an address over its limit learns nothing about the account.
-  if (auto c = counters_->find(Kind::kAddress, address); c && c->locked_until > now)
-    throw AccountLocked(Lockout{Lockout::Reason::kAddress, seconds_until(c->locked_until, now)});
-  if (auto c = counters_->find(Kind::kAccount, account); c && c->locked_until > now)
-    throw AccountLocked(Lockout{Lockout::Reason::kAccount, seconds_until(c->locked_until, now)});
+  if (by_address && by_address->locked_until > now)
+    throw AccountLocked(
+        Lockout{Lockout::Reason::kAddress, seconds_until(by_address->locked_until, now)});
+  if (by_account && by_account->locked_until > now)
+    throw AccountLocked(
+        Lockout{Lockout::Reason::kAccount, seconds_until(by_account->locked_until, now)});
+  return by_account.has_value();
 }
 
 void LoginThrottle::failed(std::string_view account, std::string_view address,
@@ -109,9 +113,10 @@ void LoginThrottle::failed(std::string_view account, std::string_view address,
                     [&](Counter& c) { count_failure(c, policy_.max_failures_per_address, now); });
 }
 
-void LoginThrottle::succeeded(std::string_view account) {
-  // Nearly every sign-in succeeds with nothing to clear: a read, not a write, per sign-in.
-  if (counters_->find(Kind::kAccount, account)) counters_->erase(Kind::kAccount, account);
+void LoginThrottle::succeeded(std::string_view account, bool had_failures) {
+  // A failure counted since check() (a concurrent wrong guess) stays counted: it came after
+  // the failures this success clears.
+  if (had_failures) counters_->erase(Kind::kAccount, account);
 }
 
 void LoginThrottle::count_failure(Counter& c, int max_failures, Clock::time_point now) const {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/api_error.h"
 
@@ -66,6 +67,11 @@ class LoginThrottle {
    public:
     virtual ~Counters() = default;
     virtual std::optional<Counter> find(Kind kind, std::string_view key) = 0;
+    // The address's counter and the account's, read together (one query in the database).
+    virtual std::pair<std::optional<Counter>, std::optional<Counter>> find_both(
+        std::string_view address, std::string_view account) {
+      return {find(Kind::kAddress, address), find(Kind::kAccount, account)};
+    }
     // Applies `change` to the counter (a fresh one when there is none) and keeps the result,
     // atomically with respect to every other update of it.
     virtual void update(Kind kind, std::string_view key, Clock::time_point now,
@@ -78,15 +84,18 @@ class LoginThrottle {
   // Counters in the cluster's database (store::LoginFailuresRepository).
   LoginThrottle(ThrottlePolicy policy, store::Database& db);
 
-  // Throws AccountLocked when `account` or `address` is locked now.
-  void check(std::string_view account, std::string_view address,
+  // Throws AccountLocked when `account` or `address` is locked now. Returns whether the
+  // account has failures on record, for succeeded().
+  bool check(std::string_view account, std::string_view address,
              Clock::time_point now = Clock::now());
   // A wrong password or secret: counts for both, and may start a lock.
   void failed(std::string_view account, std::string_view address,
               Clock::time_point now = Clock::now());
   // The right one: the account's failures and back-off start again from nothing. The
   // address's count stays, so that one known account cannot launder guesses at others.
-  void succeeded(std::string_view account);
+  // `had_failures`: what check() returned; nearly every sign-in has none to clear, and then
+  // it costs nothing.
+  void succeeded(std::string_view account, bool had_failures = true);
 
   const ThrottlePolicy& policy() const { return policy_; }
 

@@ -62,8 +62,12 @@ TEST(LoginThrottle, TheBackOffEndsAndDoublesUpToTheMaximum) {
 TEST(LoginThrottle, ASuccessResetsTheAccount) {
   LoginThrottle t(policy());
   auto now = Clock::now();
+  EXPECT_FALSE(t.check("u:alice", "10.0.0.1", now));  // nothing on record: nothing to clear
   for (int i = 0; i < 2; ++i) t.failed("u:alice", "10.0.0.1", now);
-  t.succeeded("u:alice");
+  bool had_failures = t.check("u:alice", "10.0.0.1", now);
+  EXPECT_TRUE(had_failures);
+  t.succeeded("u:alice", had_failures);
+  EXPECT_FALSE(t.check("u:alice", "10.0.0.1", now));
   for (int i = 0; i < 2; ++i) t.failed("u:alice", "10.0.0.1", now);
   EXPECT_FALSE(refusal(t, "u:alice", "10.0.0.1", now));
 }

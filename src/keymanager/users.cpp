@@ -91,7 +91,7 @@ std::optional<store::UserRecord> Users::authenticate(const std::string& username
   if (username.size() > kMaxUsernameLength || password.size() > kMaxPasswordLength)
     return std::nullopt;
   std::string account = account_key(username);
-  throttle_.check(account, source);
+  bool had_failures = throttle_.check(account, source);
   auto user = find(username);
   bool matches = false;
   if (user) {
@@ -106,7 +106,7 @@ std::optional<store::UserRecord> Users::authenticate(const std::string& username
     if (http::first_time("failed:" + account)) throttle_.failed(account, source);
     return std::nullopt;
   }
-  throttle_.succeeded(account);
+  throttle_.succeeded(account, had_failures);
   return user;
 }
 

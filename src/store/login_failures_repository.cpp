@@ -28,6 +28,25 @@ std::optional<LoginFailureRecord> LoginFailuresRepository::find(const std::strin
   return out;
 }
 
+std::pair<std::optional<LoginFailureRecord>, std::optional<LoginFailureRecord>>
+LoginFailuresRepository::find_both(const std::string& address, const std::string& account) {
+  std::pair<std::optional<LoginFailureRecord>, std::optional<LoginFailureRecord>> out;
+  db_.with_session([&](soci::session& sql) {
+    std::string kind;
+    LoginFailureRecord r;
+    soci::statement st = one_time_statement(
+        sql,
+        "SELECT kind, failures, locks, locked_until, last_failure FROM login_failures "
+        "WHERE (kind = 'address' AND name = :address) OR (kind = 'account' AND name = :account)",
+        soci::into(kind), soci::into(r.failures), soci::into(r.locks),
+        soci::into(r.locked_until_ms), soci::into(r.last_failure_ms), soci::use(address),
+        soci::use(account));
+    st.execute();
+    while (st.fetch()) (kind == "address" ? out.first : out.second) = r;
+  });
+  return out;
+}
+
 void LoginFailuresRepository::update(const std::string& kind, const std::string& name,
                                      const std::function<void(LoginFailureRecord&)>& change) {
   db_.in_transaction([&](soci::session& sql) {

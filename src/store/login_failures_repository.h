@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "store/database.h"
 
@@ -23,6 +24,9 @@ class LoginFailuresRepository {
 
   // `kind`: "account" or "address".
   std::optional<LoginFailureRecord> find(const std::string& kind, const std::string& name);
+  // The "address" record of `address` and the "account" record of `account`, in one query.
+  std::pair<std::optional<LoginFailureRecord>, std::optional<LoginFailureRecord>> find_both(
+      const std::string& address, const std::string& account);
   // Reads the record (a fresh one when there is none), lets `change` update it and stores it,
   // serialised across the cluster so that failures counted at once on two nodes both count.
   void update(const std::string& kind, const std::string& name,

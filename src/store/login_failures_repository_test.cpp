@@ -34,6 +34,30 @@ TEST_P(LoginFailuresRepositoryTest, AnUpdateStartsFromAFreshRecordThenFromTheSto
   EXPECT_EQ(rows_->find("account", "user:alice"), std::nullopt);
 }
 
+TEST_P(LoginFailuresRepositoryTest, BothReadsTheAddressAndTheAccountEachByItsKind) {
+  auto set = [&](const std::string& kind, const std::string& name, int failures) {
+    rows_->update(kind, name, [&](LoginFailureRecord& r) { r.failures = failures; });
+  };
+  auto nothing = rows_->find_both("10.0.0.1", "user:alice");
+  EXPECT_FALSE(nothing.first || nothing.second);
+  set("address", "10.0.0.1", 7);
+  set("account", "10.0.0.1", 1);  // another kind's record of the same name is not the address's
+  set("address", "user:alice", 2);
+  auto [address, account] = rows_->find_both("10.0.0.1", "user:alice");
+  ASSERT_TRUE(address);
+  EXPECT_EQ(address->failures, 7);
+  EXPECT_FALSE(account);
+  set("account", "user:alice", 3);
+  std::tie(address, account) = rows_->find_both("10.0.0.1", "user:alice");
+  ASSERT_TRUE(address && account);
+  EXPECT_EQ(address->failures, 7);
+  EXPECT_EQ(account->failures, 3);
+  std::tie(address, account) = rows_->find_both("10.0.0.2", "user:alice");
+  EXPECT_FALSE(address);
+  ASSERT_TRUE(account);
+  EXPECT_EQ(account->failures, 3);
+}
+
 TEST_P(LoginFailuresRepositoryTest, PurgeKeepsLocksAndRecentFailures) {
   auto set = [&](const std::string& name, std::int64_t until, std::int64_t last) {
     rows_->update("address", name, [&](LoginFailureRecord& r) {
