@@ -177,6 +177,9 @@ void Gateway::start() {
   auth.leeway_seconds = o.jwt_leeway_seconds;
   auth.issuer = o.issuer;
   auth.introspection_cache_seconds = o.introspection_cache_seconds;
+  impl.store.set_disposer([&worker = impl.worker](std::shared_ptr<const void> held) {
+    worker.post([held = std::move(held)]() mutable { held.reset(); });
+  });
   impl.authenticator = std::make_unique<Authenticator>(auth, *impl.control_plane, impl.worker);
 
   LoaderOptions loader;

@@ -49,8 +49,20 @@ SnapshotReader::SnapshotReader(const SnapshotStore& store) : store_(store) {
   reload();
 }
 
+void SnapshotStore::dispose(std::shared_ptr<const void> held) const {
+  // A count of one cannot grow: nobody else holds the pointer to copy it from. A count of two
+  // read while another reader lets go is a rare miss, freed here.
+  if (held && held.use_count() == 1 && disposer_) disposer_(std::move(held));
+}
+
 void SnapshotReader::reload() {
-  generation_ = store_.load(snapshot_, revoked_);
+  std::shared_ptr<const Snapshot> snapshot;
+  std::shared_ptr<const RevokedTokens> revoked;
+  generation_ = store_.load(snapshot, revoked);
+  std::swap(snapshot, snapshot_);
+  std::swap(revoked, revoked_);
+  store_.dispose(std::move(snapshot));
+  store_.dispose(std::move(revoked));
 }
 
 }  // namespace portico::gateway

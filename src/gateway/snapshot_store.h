@@ -12,11 +12,16 @@
 //     per request. A relaxed load is enough: a thread that sees a new generation takes the
 //     mutex, which orders it after the publish; one that sees the old value keeps serving the
 //     previous snapshot for one more request, which is allowed.
+//   - the reader that held an old snapshot last does not free it on its I/O thread: after a
+//     full pull that is a whole configuration (tens of megabytes of small allocations at
+//     10,000 APIs). It hands it to the store's disposer (the control-plane worker) instead,
+//     and it lets go of it outside the store's lock in any case.
 //   - a request that keeps string_views into the snapshot across an asynchronous step holds
 //     its own copy of the shared_ptr (a refcount increment, no lock), since the thread's copy
 //     may be replaced by the next request's refresh().
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -50,12 +55,20 @@ class SnapshotStore {
     publish(nullptr, std::move(revoked));
   }
 
+  // Frees what it is given on another thread (see the pattern above). Set it before any
+  // SnapshotReader exists; without one, readers free old snapshots themselves.
+  using Disposer = std::function<void(std::shared_ptr<const void>)>;
+  void set_disposer(Disposer disposer) { disposer_ = std::move(disposer); }
+  // A reader's previous pointer: to the disposer when it is the last reference, else dropped.
+  void dispose(std::shared_ptr<const void> held) const;
+
  private:
   mutable std::mutex mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const RevokedTokens> revoked_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> ready_{false};
+  Disposer disposer_;
 };
 
 // One I/O thread's view of the store (see the pattern above). Not thread-safe: one per thread.
