@@ -13,6 +13,7 @@ Every prefix ends in exec, so the process keeps the pid the benchmark started.
 """
 import os
 import subprocess
+import threading
 
 PRIORITIES = {
     "normal": [],
@@ -67,25 +68,75 @@ def cpu_seconds(pid):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def lower_priority(pid, nice=19):
-    """Puts `pid`, its child processes and all their threads at `nice`, and their session's
-    autogroup too (with sched_autogroup_enabled, CPU time is shared between sessions before
-    nice values count, and local-cluster starts each node in a session of its own). Children
-    forked later (PostgreSQL's backends) inherit it. Returns how many threads it reached."""
-    reached = 0
-    for p in descendants(pid):
+class IdleGroup:
+    """A cgroup of the cpu controller with cpu.idle = 1: its tasks run only when no task outside
+    it wants the CPU, and a task outside that wakes takes the CPU from them at once. Nice 19
+    does not do that: the kernel compares tasks of different sessions (autogroups) or cgroups
+    as groups first, and under EEVDF a running group keeps the CPU for its slice. Needs root
+    and a kernel with cpu.idle (5.15 or later); `path` is None when it cannot be made."""
+
+    NAME = "portico-bench-idle"
+
+    def __init__(self):
+        self.path = None
+        for base, v1 in (("/sys/fs/cgroup/cpu", True), ("/sys/fs/cgroup", False)):
+            if not os.path.isdir(base) or (v1 and not os.path.exists(f"{base}/cpu.idle")):
+                continue
+            try:
+                if not v1:  # cgroup v2: the cpu controller must reach the children
+                    with open(f"{base}/cgroup.subtree_control", "w") as f:
+                        f.write("+cpu")
+                path = f"{base}/{self.NAME}"
+                os.makedirs(path, exist_ok=True)
+                with open(f"{path}/cpu.idle", "w") as f:
+                    f.write("1")
+                self.base, self.v1, self.path = base, v1, path
+            except OSError:
+                continue
+            break
+
+    def add(self, pids):
+        """Moves `pids` and their child processes (with all their threads) into the group;
+        children forked later (PostgreSQL's backends) are born in it."""
+        for pid in pids:
+            for p in descendants(pid):
+                try:
+                    with open(f"{self.path}/cgroup.procs", "w") as f:
+                        f.write(str(p))
+                except OSError:
+                    pass
+
+    def add_this_thread(self):
+        """The calling thread alone (cgroup v1; under v2 a thread cannot leave its process's
+        group, so it is put at SCHED_IDLE instead, which counts within that group)."""
+        if self.v1:
+            with open(f"{self.path}/tasks", "w") as f:
+                f.write(str(threading.get_native_id()))
+        else:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+    def remove(self):
+        """Moves everything back to the parent group and deletes the group."""
         try:
-            with open(f"/proc/{p}/autogroup", "w") as f:
-                f.write(str(nice))
+            with open(f"{self.path}/cgroup.procs") as f:
+                pids = f.read().split()
+            for p in pids:
+                try:
+                    with open(f"{self.base}/cgroup.procs", "w") as f:
+                        f.write(p)
+                except OSError:
+                    pass
+            if self.v1:
+                with open(f"{self.path}/tasks") as f:
+                    for t in f.read().split():
+                        try:
+                            with open(f"{self.base}/tasks", "w") as out:
+                                out.write(t)
+                        except OSError:
+                            pass
+            os.rmdir(self.path)
         except OSError:
             pass
-    for task in threads_of([pid]):
-        try:
-            os.setpriority(os.PRIO_PROCESS, task, nice)
-            reached += 1
-        except OSError:
-            pass
-    return reached
 
 
 def threads_of(pids):
