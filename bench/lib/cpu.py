@@ -80,7 +80,8 @@ class IdleGroup:
     def __init__(self):
         self.path = None
         for base, v1 in (("/sys/fs/cgroup/cpu", True), ("/sys/fs/cgroup", False)):
-            if not os.path.isdir(base) or (v1 and not os.path.exists(f"{base}/cpu.idle")):
+            marker = "cpu.idle" if v1 else "cgroup.controllers"  # v2: a cgroup2 mount
+            if not os.path.exists(f"{base}/{marker}"):
                 continue
             try:
                 if not v1:  # cgroup v2: the cpu controller must reach the children
