@@ -360,9 +360,10 @@ class Node:
         return self.post("/oauth2/revoke", data={"token": token},
                          auth=(client["clientId"], client["clientSecret"]))
 
-    def verify_jwt(self, token: str, *, audience: str | None = None) -> dict:
+    def verify_jwt(self, token: str, *, audience: str | None = None, leeway: int = 0) -> dict:
         """Verifies signature, issuer, audience and expiry with the node's JWKS (fetched
-        with requests, since PyJWKClient's urllib would not trust the self-signed cert)."""
+        with requests, since PyJWKClient's urllib would not trust the self-signed cert).
+        `leeway`: seconds of expiry to overlook (a token of a 1 s lifetime)."""
         header = jwt.get_unverified_header(token)
         keys = {k["kid"]: k for k in self.jwks()["keys"]}
         assert header.get("kid") in keys, f"kid {header.get('kid')} not in the JWKS"
@@ -371,8 +372,8 @@ class Node:
         options = {"require": ["exp", "iat", "iss", "sub", "jti"]}
         if audience is None:
             options["verify_aud"] = False
-        return jwt.decode(token, key.key, algorithms=[jwk["alg"]],
-                          audience=audience, issuer=self.metadata()["issuer"], options=options)
+        return jwt.decode(token, key.key, algorithms=[jwk["alg"]], audience=audience,
+                          issuer=self.metadata()["issuer"], options=options, leeway=leeway)
 
 
 def is_jwt(token: str) -> bool:

@@ -79,7 +79,8 @@ class Gateway:
         try:
             socket.create_connection(("127.0.0.1", self.node.gateway_http_port), timeout=5).close()
             return False
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
+            # Reset: the connection reached the listener as it closed, before it was accepted.
             return True
 
     def terminate(self) -> None:
